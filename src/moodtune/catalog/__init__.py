@@ -1,0 +1,1 @@
+"""The music catalog: SQLite storage, importers, and the embedded default catalog."""

@@ -1,0 +1,1 @@
+"""Text emotion backends; each module's name is its registry key."""

@@ -1,0 +1,1 @@
+"""Training and evaluation of moodtune's model heads (needs ``moodtune[train]``)."""
