@@ -1,0 +1,95 @@
+"""Versioned schema migrations of the catalog database.
+
+The schema version lives in SQLite's ``PRAGMA user_version`` (0 for a new, empty file).
+Each :class:`Migration` moves the database from ``version - 1`` to ``version``; the
+repository applies the missing ones in order, each in its own transaction, so a crash
+during a migration leaves the file at the previous version (SQLite DDL is transactional).
+
+To change the schema, append a migration here; never edit one that has shipped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: ``PRAGMA application_id`` stamped on every moodtune catalog ("MdTn" in ASCII).
+APPLICATION_ID = 0x4D64546E
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One schema step.
+
+    Attributes
+    ----------
+    version : int
+        Schema version the database has after this step.
+    description : str
+        What the step does, for the log.
+    sql : str
+        Statements run by ``executescript``-like splitting (no transaction statements).
+    """
+
+    version: int
+    description: str
+    sql: str
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        version=1,
+        description="tracks and feedback tables",
+        sql="""
+        CREATE TABLE tracks (
+            id               TEXT PRIMARY KEY NOT NULL,
+            name             TEXT NOT NULL DEFAULT '',
+            artists          TEXT NOT NULL DEFAULT '[]',  -- JSON list of names
+            album            TEXT,
+            genre            TEXT,
+            subgenre         TEXT,
+            year             INTEGER,
+            release_date     TEXT,
+            explicit         INTEGER,                     -- 1 explicit, 0 clean
+            popularity       REAL,                        -- 0-100
+            duration_ms      REAL,
+            key              INTEGER,                     -- pitch class 0-11, -1 none
+            mode             INTEGER,                     -- 1 major, 0 minor
+            valence          REAL,
+            energy           REAL,
+            danceability     REAL,
+            acousticness     REAL,
+            instrumentalness REAL,
+            speechiness      REAL,
+            liveness         REAL,
+            loudness         REAL,                        -- dB
+            tempo            REAL,                        -- BPM
+            url              TEXT,
+            local_path       TEXT,
+            source           TEXT
+        );
+        CREATE INDEX tracks_genre ON tracks (genre);
+        CREATE TABLE feedback (
+            user     TEXT NOT NULL,
+            track_id TEXT NOT NULL,
+            kind     TEXT NOT NULL CHECK (kind IN ('like', 'skip')),
+            created  REAL NOT NULL                        -- Unix time, seconds
+        );
+        CREATE INDEX feedback_user ON feedback (user, created);
+        """,
+    ),
+)
+
+#: The schema version this moodtune writes and understands.
+SCHEMA_VERSION: int = MIGRATIONS[-1].version
+
+
+def statements(sql: str) -> list[str]:
+    """Split a migration's SQL into single statements (no ``;`` inside literals allowed).
+
+    Parameters
+    ----------
+    sql : str
+        Statements separated by ``;``; ``--`` comments run to the end of a line.
+    """
+    lines = [line.split("--", 1)[0] for line in sql.splitlines()]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
