@@ -42,6 +42,14 @@ class UnsupportedMediaError(ParameterError):
     http_status = 415
 
 
+class CorruptMediaError(ParameterError):
+    """A media file is truncated or damaged: its audio cannot be decoded in full."""
+
+
+class NoSpeechError(ParameterError):
+    """Audio was decoded but holds no speech (silence, noise or music only)."""
+
+
 class CatalogError(MoodtuneError):
     """The catalog is missing, empty, corrupt or could not be written."""
 
