@@ -256,7 +256,7 @@ class _Reader:
 
 
 def _records(stream: io.TextIOWrapper, path: Path) -> Iterator[tuple[int, list[str]]]:
-    """Yield ``(first line number, fields)`` per CSV record, turning read errors into ImportFileError."""
+    """Yield ``(first line number, fields)`` per CSV record; read errors become ImportFileError."""
     reader = csv.reader(stream)
     last = 0
     while True:
@@ -266,7 +266,7 @@ def _records(stream: io.TextIOWrapper, path: Path) -> Iterator[tuple[int, list[s
             return
         except UnicodeDecodeError as exc:
             raise ImportFileError(
-                f"{path} is not UTF-8 text (bad byte {exc.object[exc.start:exc.start + 1]!r} "
+                f"{path} is not UTF-8 text (bad byte {exc.object[exc.start : exc.start + 1]!r} "
                 f"near line {last + 1}); save it as UTF-8 CSV and retry"
             ) from exc
         except csv.Error as exc:
@@ -276,8 +276,7 @@ def _records(stream: io.TextIOWrapper, path: Path) -> Iterator[tuple[int, list[s
             ) from exc
         except (OSError, EOFError, zlib.error) as exc:
             raise ImportFileError(
-                f"{path} looks gzip-compressed but is damaged ({exc}); decompress or "
-                "re-download it"
+                f"{path} looks gzip-compressed but is damaged ({exc}); decompress or re-download it"
             ) from exc
         start = last + 1
         last = reader.line_num
@@ -461,9 +460,7 @@ def _parse_rows(
             continue
         report.rows += 1
         if len(cells) != width:
-            report.skipped.append(
-                (line, f"has {len(cells)} fields, the header has {width}")
-            )
+            report.skipped.append((line, f"has {len(cells)} fields, the header has {width}"))
             continue
         try:
             row = _convert({to: cells[i] for i, to in index}, fmt=fmt)

@@ -220,7 +220,9 @@ class Catalog:
         try:
             conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         except sqlite3.Error as exc:
-            raise CatalogError(f"cannot open the catalog {path}: {exc}; check its permissions") from exc
+            raise CatalogError(
+                f"cannot open the catalog {path}: {exc}; check its permissions"
+            ) from exc
         catalog = cls(conn, path)
         try:
             catalog._prepare()
@@ -398,7 +400,9 @@ class Catalog:
             for c in TRACK_COLUMNS
             if c != "id"
         )
-        sql = f"INSERT INTO tracks ({cols}) VALUES ({marks}) ON CONFLICT(id) DO UPDATE SET {updates}"
+        sql = (
+            f"INSERT INTO tracks ({cols}) VALUES ({marks}) ON CONFLICT(id) DO UPDATE SET {updates}"
+        )
         with self.transaction() as conn, self._errors("write"):
             existing = self._existing_ids([r["id"] for r in rows])
             conn.executemany(sql, rows)
@@ -569,10 +573,7 @@ class Catalog:
             mode=np.array(cols[n_text + 3], dtype=np.int8),
             duration_ms=np.array(cols[n_text + 4], dtype=np.float64),
             popularity=np.array(cols[n_text + 5], dtype=np.float64),
-            **{
-                f: np.array(cols[n_text + 6 + i], dtype=np.float64)
-                for i, f in enumerate(FEATURES)
-            },
+            **{f: np.array(cols[n_text + 6 + i], dtype=np.float64) for i, f in enumerate(FEATURES)},
         )
         log.debug(
             "catalog %s: loaded %d tracks in %.3f s", self.path, len(rows), time.perf_counter() - t0
