@@ -1,0 +1,396 @@
+"""Decoding whatever people send into 16 kHz mono float audio.
+
+PyAV (FFmpeg bundled in the wheel; no system ffmpeg) opens the container and decodes
+the first audio stream; FFmpeg's resampler downmixes to mono, and soxr (high quality)
+changes the sample rate. Supported in practice: Ogg/Opus (Telegram voice notes),
+WebM/Opus (browser MediaRecorder), MP3, WAV, FLAC, M4A/AAC, and the audio track of
+MP4/MOV/WebM video; anything else FFmpeg reads works too.
+
+Limits
+------
+``max_bytes`` (default :data:`MAX_BYTES`, 50 MB) is checked before decoding, and
+``max_seconds`` (default :data:`MAX_SECONDS`, 5 minutes) both against the duration
+the container declares and while decoding, so a file that lies about its length
+cannot exhaust memory.
+
+Errors
+------
+Every failure is one line in the moodtune error family:
+
+==================================  =============================================
+case                                error
+==================================  =============================================
+missing path, empty file            :class:`~moodtune.errors.ParameterError`
+too many bytes or seconds           :class:`~moodtune.errors.InputTooLargeError`
+not audio/video (text, image)       :class:`~moodtune.errors.UnsupportedMediaError`
+a video with no audio stream        :class:`~moodtune.errors.UnsupportedMediaError`
+truncated or damaged file           :class:`~moodtune.errors.CorruptMediaError`
+==================================  =============================================
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from moodtune.errors import (
+    CorruptMediaError,
+    InputTooLargeError,
+    ParameterError,
+    UnsupportedMediaError,
+)
+
+logger = logging.getLogger(__name__)
+
+#: Default sample rate of decoded audio, in Hz (what Whisper and the VAD expect).
+SAMPLE_RATE = 16000
+#: Default longest voice message accepted, in seconds.
+MAX_SECONDS = 300.0
+#: Default largest file accepted, in bytes.
+MAX_BYTES = 50_000_000
+#: Decoded audio shorter than this share of the declared duration counts as truncated.
+_TRUNCATED_SHARE = 0.9
+#: FFmpeg demuxers that read pictures or text, not media a person records.
+_NOT_MEDIA_FORMATS = frozenset(
+    {"tty", "image2", "image2pipe", "gif", "apng", "webp_pipe", "svg_pipe"}
+)
+#: File signatures of media containers: a file that starts so but fails to open is damaged.
+_MEDIA_MAGIC: tuple[tuple[int, bytes], ...] = (
+    (0, b"OggS"),
+    (0, b"RIFF"),
+    (0, b"ID3"),
+    (0, b"fLaC"),
+    (0, b"\x1a\x45\xdf\xa3"),  # Matroska / WebM
+    (4, b"ftyp"),  # MP4 / M4A / MOV
+    (0, b"\xff\xfb"),
+    (0, b"\xff\xf3"),
+    (0, b"\xff\xf2"),  # MPEG audio frames
+)
+
+
+@dataclass(frozen=True)
+class DecodedAudio:
+    """Decoded audio with what was learned about its source.
+
+    Attributes
+    ----------
+    y : numpy.ndarray
+        Mono audio, shape (n,), float32, finite, at ``sr``.
+    sr : int
+        Sample rate of ``y`` in Hz.
+    source_sr : int
+        Sample rate of the audio stream in the file, in Hz.
+    channels : int
+        Channel count of the audio stream in the file.
+    container : str
+        FFmpeg's name for the container format (e.g. ``"ogg"``).
+    codec : str
+        FFmpeg's name for the audio codec (e.g. ``"opus"``).
+    has_video : bool
+        Whether the file also holds a video stream.
+    """
+
+    y: np.ndarray = field(repr=False)
+    sr: int
+    source_sr: int
+    channels: int
+    container: str
+    codec: str
+    has_video: bool
+
+    @property
+    def duration_s(self) -> float:
+        """Duration of ``y`` in seconds."""
+        return self.y.shape[0] / self.sr
+
+
+def _check_params(sr: int, max_seconds: float, max_bytes: int) -> None:
+    if isinstance(sr, bool) or not isinstance(sr, int | np.integer) or not 4000 <= sr <= 192000:
+        raise ParameterError(f"sr={sr!r} must be an integer sample rate in Hz from 4000 to 192000")
+    if not np.isfinite(max_seconds) or max_seconds <= 0:
+        raise ParameterError(f"max_seconds={max_seconds!r} must be a positive number of seconds")
+    if isinstance(max_bytes, bool) or not isinstance(max_bytes, int | np.integer) or max_bytes <= 0:
+        raise ParameterError(f"max_bytes={max_bytes!r} must be a positive integer")
+
+
+def _looks_like_media(head: bytes) -> bool:
+    return any(head[off : off + len(magic)] == magic for off, magic in _MEDIA_MAGIC)
+
+
+def _ogg_truncation(data: bytes) -> str | None:
+    """Describe how an Ogg file is cut short, or return None when its last page is whole.
+
+    Ogg declares no total length, and FFmpeg silently drops a partial last page, so the
+    page structure is walked here: every page must be complete.
+    """
+    pos = 0
+    size = len(data)
+    while pos < size:
+        if data[pos : pos + 4] != b"OggS" or pos + 27 > size:
+            return f"the Ogg page at byte {pos} is cut short or damaged"
+        n_segments = data[pos + 26]
+        if pos + 27 + n_segments > size:
+            return f"the Ogg page at byte {pos} is cut short"
+        body = sum(data[pos + 27 : pos + 27 + n_segments])
+        end = pos + 27 + n_segments + body
+        if end > size:
+            return f"the last Ogg page needs {end - size} more bytes"
+        pos = end
+    return None
+
+
+def _wav_truncation(data: bytes) -> str | None:
+    """Describe how a RIFF/WAVE file is cut short, or return None when its data is whole."""
+    if data[8:12] != b"WAVE":
+        return None
+    pos = 12
+    while pos + 8 <= len(data):
+        chunk, length = data[pos : pos + 4], int.from_bytes(data[pos + 4 : pos + 8], "little")
+        if chunk == b"data":
+            available = len(data) - pos - 8
+            if 0 < length < 0xFFFFFFFF and length > available:
+                return f"its header declares {length:,} bytes of samples but {available:,} remain"
+            return None
+        pos += 8 + length + (length & 1)
+    return None
+
+
+def _open_source(
+    source: str | Path | bytes | bytearray | memoryview, max_bytes: int
+) -> tuple[Any, str, bytes]:
+    """Return (file object or path for av.open, a label for messages, the first bytes)."""
+    if isinstance(source, bytes | bytearray | memoryview):
+        data = bytes(source)
+        label = "the audio data"
+        size = len(data)
+        handle: Any = io.BytesIO(data)
+        head = data[:16]
+    elif isinstance(source, str | Path):
+        path = Path(source).expanduser()
+        label = str(path)
+        if not path.exists():
+            raise ParameterError(f"{path}: no such file; check the path")
+        if not path.is_file():
+            raise ParameterError(f"{path} is not a regular file; give an audio or video file")
+        size = path.stat().st_size
+        handle = str(path)
+        with path.open("rb") as fh:
+            head = fh.read(16)
+    else:
+        raise ParameterError(
+            f"source must be a path or bytes, got {type(source).__name__}; pass a file path"
+        )
+    if size == 0:
+        raise ParameterError(f"{label} is empty (0 bytes); send a recorded voice message")
+    if size > max_bytes:
+        raise InputTooLargeError(
+            f"{label} is {size:,} bytes, over the limit of {max_bytes:,} bytes; "
+            "send a shorter message or raise max_bytes"
+        )
+    return handle, label, head
+
+
+def _too_long(label: str, seconds: float, max_seconds: float) -> InputTooLargeError:
+    return InputTooLargeError(
+        f"{label} lasts {seconds:.1f} s, over the limit of {max_seconds:g} s; "
+        "send a shorter message or raise max_seconds"
+    )
+
+
+def decode(
+    source: str | Path | bytes,
+    *,
+    sr: int = SAMPLE_RATE,
+    max_seconds: float = MAX_SECONDS,
+    max_bytes: int = MAX_BYTES,
+) -> DecodedAudio:
+    """Decode the first audio stream of a file into mono float audio at ``sr``.
+
+    Parameters
+    ----------
+    source : str, Path or bytes
+        A file path, or the file's bytes (as a bot or an upload receives them).
+    sr : int
+        Output sample rate in Hz.
+    max_seconds : float
+        Longest audio accepted, in seconds.
+    max_bytes : int
+        Largest file accepted, in bytes.
+
+    Returns
+    -------
+    DecodedAudio
+        The audio and what the file held.
+
+    Raises
+    ------
+    ParameterError, InputTooLargeError, UnsupportedMediaError, CorruptMediaError
+        See the module docstring.
+    """
+    import av
+    import soxr
+
+    _check_params(sr, max_seconds, max_bytes)
+    handle, label, head = _open_source(source, max_bytes)
+    if head[:4] == b"OggS" or head[:4] == b"RIFF":
+        data = handle.getvalue() if isinstance(handle, io.BytesIO) else Path(handle).read_bytes()
+        problem = _ogg_truncation(data) if head[:4] == b"OggS" else _wav_truncation(data)
+        if problem:
+            raise CorruptMediaError(
+                f"{label} is truncated or damaged: {problem}; send the whole file again"
+            )
+    try:
+        container = av.open(handle, mode="r", metadata_errors="ignore")
+    except av.FFmpegError as exc:
+        if _looks_like_media(head):
+            raise CorruptMediaError(
+                f"{label} looks like a media file but cannot be opened: it is damaged or "
+                f"truncated ({exc.strerror or exc}); send the file again"
+            ) from exc
+        raise UnsupportedMediaError(
+            f"{label} is not an audio or video file FFmpeg can read; send a voice message "
+            "(ogg/opus, webm, mp3, m4a, wav, flac) or a video with sound"
+        ) from exc
+    with container:
+        fmt_name = container.format.name
+        kinds = sorted({s.type for s in container.streams if s.type})
+        has_video = bool(container.streams.video)
+        if fmt_name in _NOT_MEDIA_FORMATS or fmt_name.endswith("_pipe"):
+            raise UnsupportedMediaError(
+                f"{label} is a picture or text ({fmt_name}), not audio; send a voice message"
+            )
+        if not container.streams.audio:
+            if not kinds and _looks_like_media(head):
+                raise CorruptMediaError(
+                    f"{label} is a damaged {fmt_name} file: no stream could be read; "
+                    "send the file again"
+                )
+            what = "only " + " and ".join(kinds) if kinds else "no streams at all"
+            raise UnsupportedMediaError(
+                f"{label} has no audio stream ({fmt_name} with {what}); send a file with sound"
+            )
+        stream = container.streams.audio[0]
+        codec_name = stream.codec_context.name if stream.codec_context else "unknown"
+        declared: float | None = None
+        if stream.duration is not None and stream.time_base is not None:
+            declared = float(stream.duration * stream.time_base)
+        elif container.duration is not None:
+            declared = container.duration / 1_000_000
+        if declared is not None and declared > max_seconds + 0.5:
+            raise _too_long(label, declared, max_seconds)
+
+        source_sr = stream.codec_context.sample_rate or 0
+        channels = stream.codec_context.channels or 0
+        resampler: Any = None
+        chunks: list[np.ndarray] = []
+        n_samples = 0
+        errors: list[str] = []
+        max_samples = None
+
+        def take(frames: list[Any]) -> None:
+            nonlocal n_samples
+            for out in frames:
+                block = out.to_ndarray().reshape(-1)
+                chunks.append(block)
+                n_samples += block.shape[0]
+
+        try:
+            for packet in container.demux(stream):
+                try:
+                    frames = packet.decode()
+                except av.FFmpegError as exc:
+                    errors.append(str(exc))
+                    if len(errors) > 20:
+                        break
+                    continue
+                for frame in frames:
+                    if resampler is None:
+                        source_sr = frame.sample_rate
+                        channels = len(frame.layout.channels)
+                        max_samples = int(max_seconds * source_sr) + source_sr // 2
+                        resampler = av.AudioResampler(format="flt", layout="mono", rate=source_sr)
+                    try:
+                        take(resampler.resample(frame))
+                    except (ValueError, av.FFmpegError) as exc:
+                        errors.append(f"frame format changed mid-stream: {exc}")
+                        continue
+                    if max_samples is not None and n_samples > max_samples:
+                        raise _too_long(label, n_samples / source_sr, max_seconds)
+            if resampler is not None:
+                take(resampler.resample(None))
+        except av.FFmpegError as exc:  # demuxing failed: the container is damaged
+            errors.append(str(exc))
+
+    decoded_s = n_samples / source_sr if source_sr else 0.0
+    if n_samples == 0:
+        detail = f" ({errors[0]})" if errors else ""
+        raise CorruptMediaError(
+            f"{label} has an audio stream ({codec_name}) but no audio could be decoded{detail}; "
+            "the file is damaged or empty, send it again"
+        )
+    if declared is not None and decoded_s < _TRUNCATED_SHARE * declared - 0.25:
+        raise CorruptMediaError(
+            f"{label} is truncated: {decoded_s:.2f} s of audio decoded out of the "
+            f"{declared:.2f} s it declares; send the whole file again"
+        )
+    if errors:
+        logger.warning("%s: %d decoding errors skipped (first: %s)", label, len(errors), errors[0])
+    if max_samples is not None and n_samples > int(max_seconds * source_sr):
+        raise _too_long(label, decoded_s, max_seconds)
+
+    y = np.concatenate(chunks).astype(np.float32, copy=False)
+    if source_sr != sr:
+        y = soxr.resample(y, source_sr, sr, quality="HQ").astype(np.float32, copy=False)
+    if not np.all(np.isfinite(y)):
+        y = np.nan_to_num(y, nan=0.0, posinf=1.0, neginf=-1.0)
+    return DecodedAudio(
+        y=np.ascontiguousarray(y),
+        sr=int(sr),
+        source_sr=int(source_sr),
+        channels=int(channels),
+        container=fmt_name,
+        codec=codec_name,
+        has_video=has_video,
+    )
+
+
+def load_audio(
+    source: str | Path | bytes,
+    *,
+    sr: int = SAMPLE_RATE,
+    max_seconds: float = MAX_SECONDS,
+    max_bytes: int = MAX_BYTES,
+) -> np.ndarray:
+    """Load any audio or video file as mono float32 audio at ``sr``.
+
+    Parameters
+    ----------
+    source : str, Path or bytes
+        A file path, or the file's bytes.
+    sr : int
+        Output sample rate in Hz (16 kHz by default, what Whisper expects).
+    max_seconds : float
+        Longest audio accepted, in seconds (5 minutes by default).
+    max_bytes : int
+        Largest file accepted, in bytes (50 MB by default).
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape (n,), float32, finite, at ``sr``.
+
+    Examples
+    --------
+    >>> from moodtune.audio.encode import encode_audio
+    >>> import numpy as np
+    >>> tone = 0.3 * np.sin(2 * np.pi * 440 * np.arange(8000) / 8000)
+    >>> y = load_audio(encode_audio(tone, sr=8000, fmt="flac"))
+    >>> y.shape, y.dtype
+    ((16000,), dtype('float32'))
+    """
+    return decode(source, sr=sr, max_seconds=max_seconds, max_bytes=max_bytes).y
