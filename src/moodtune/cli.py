@@ -1,0 +1,294 @@
+"""The ``moodtune`` command line: a thin adapter over :mod:`moodtune.service`.
+
+Errors are turned into exit codes in ONE place, :func:`main`: 2 for usage errors
+(bad value, bad input file), 1 for runtime errors; the message is one line on stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import click
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from moodtune.config import DEFAULT_TRACKS
+from moodtune.errors import MoodtuneError, ParameterError
+
+app = typer.Typer(
+    name="moodtune",
+    help="Hears how you feel (voice or text, Russian or English) and answers with music.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+catalog_app = typer.Typer(help="Manage the music catalog.", no_args_is_help=True)
+train_app = typer.Typer(help="Train moodtune's model heads (needs moodtune[train]).")
+evaluate_app = typer.Typer(help="Evaluate model heads on held-out data.")
+app.add_typer(catalog_app, name="catalog")
+app.add_typer(train_app, name="train")
+app.add_typer(evaluate_app, name="evaluate")
+
+out = Console()
+err = Console(stderr=True)
+
+TextOpt = Annotated[str | None, typer.Option("--text", "-t", help="A typed message.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+
+
+def _emotion_result(text: str | None) -> Any:
+    from moodtune.service import get_service
+
+    if text is None:
+        raise ParameterError("give a message: --text 'how you feel'")
+    return get_service().emotion_from_text(text)
+
+
+def _bar(p: float, width: int = 24) -> str:
+    filled = round(p * width)
+    return "█" * filled + "·" * (width - filled)
+
+
+def _print_emotion(result: Any) -> None:
+    from moodtune.types import LABELS
+
+    if result.transcript is not None:
+        out.print(f"[bold]Transcript[/] ({result.language}): {result.transcript}")
+    else:
+        out.print(f"[bold]Language[/]: {result.language}")
+    rows = [("fused" if len(result.parts) > 1 else name, est) for name, est in result.parts.items()]
+    if len(result.parts) > 1:
+        rows.append(("fused", result.emotion))
+    for name, est in rows:
+        out.print(
+            f"\n[bold]{name}[/]: [bold cyan]{est.label}[/]  valence {est.valence:+.2f}  "
+            f"arousal {est.arousal:+.2f}  confidence {est.confidence:.2f}"
+        )
+        probs = est.probability_dict()
+        for lab in sorted(LABELS, key=lambda k: -probs[k]):
+            out.print(f"  {lab:<10} {_bar(probs[lab])} {probs[lab] * 100:5.1f}%")
+
+
+@app.command()
+def emotion(text: TextOpt = None, as_json: JsonOpt = False) -> None:
+    """Show the emotion heard in a message."""
+    result = _emotion_result(text)
+    if as_json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False))
+    else:
+        _print_emotion(result)
+
+
+@app.command()
+def recommend(
+    text: TextOpt = None,
+    strategy: Annotated[
+        str, typer.Option("--strategy", "-s", help="match | uplift | calm | energize")
+    ] = "match",
+    n: Annotated[int, typer.Option("--n", "-n", help="Playlist length (1-100).")] = DEFAULT_TRACKS,
+    seed: Annotated[int | None, typer.Option(help="Seed for a reproducible playlist.")] = None,
+    year_min: Annotated[int | None, typer.Option(help="Earliest release year.")] = None,
+    year_max: Annotated[int | None, typer.Option(help="Latest release year.")] = None,
+    genre: Annotated[
+        list[str] | None, typer.Option("--genre", "-g", help="Only these genres (repeatable).")
+    ] = None,
+    no_explicit: Annotated[bool, typer.Option(help="Leave out explicit tracks.")] = False,
+    max_duration: Annotated[
+        float | None, typer.Option(help="Longest track, in seconds.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Recommend a playlist for the mood of a message."""
+    from moodtune.recommend import Filters
+    from moodtune.service import get_service
+
+    result = _emotion_result(text)
+    filters = Filters(
+        year_min=year_min,
+        year_max=year_max,
+        genres=frozenset(g.lower() for g in genre) if genre else None,
+        allow_explicit=not no_explicit,
+        max_duration_s=max_duration,
+    )
+    playlist = get_service().recommend(result, strategy=strategy, n=n, filters=filters, seed=seed)
+    if as_json:
+        print(json.dumps(playlist.to_dict(), ensure_ascii=False))
+        return
+    _print_emotion(result)
+    table = Table(title=f"\nPlaylist ({strategy})", show_lines=False)
+    for col in ("#", "track", "artists", "genre", "val", "energy", "bpm", "why"):
+        table.add_column(col, overflow="fold")
+    for i, t in enumerate(playlist.tracks, 1):
+        name = f"[link={t['url']}]{t['name']}[/link]" if t["url"] else t["name"]
+        table.add_row(
+            str(i),
+            name,
+            ", ".join(t["artists"]),
+            t["genre"] or "",
+            f"{t['valence']:.2f}",
+            f"{t['energy']:.2f}",
+            f"{t['tempo']:.0f}",
+            t["reason"],
+        )
+    out.print(table)
+    for i, t in enumerate(playlist.tracks, 1):
+        if t["url"]:
+            out.print(f"{i:>2}. {t['url']}", style="dim")
+
+
+@catalog_app.command("import")
+def catalog_import(
+    file: Annotated[Path, typer.Argument(help="CSV file (Kaggle 160k, TidyTuesday, generic).")],
+    fmt: Annotated[str, typer.Option("--format", help="auto | kaggle | tidytuesday | generic")] = "auto",
+) -> None:
+    """Import tracks from a CSV file; bad rows are reported and skipped."""
+    from moodtune.service import get_service
+
+    report = get_service().catalog_import(file, fmt=fmt)
+    for line, reason in report.skipped:
+        err.print(f"line {line}: skipped: {reason}")
+    out.print(
+        f"imported {file} ({report.fmt}): {report.added} added, {report.updated} updated, "
+        f"{len(report.skipped)} skipped"
+    )
+
+
+@catalog_app.command("stats")
+def catalog_stats(as_json: JsonOpt = False) -> None:
+    """Show how many tracks the catalog holds, by genre and year."""
+    from moodtune.service import get_service
+
+    stats = get_service().catalog_stats()
+    if as_json:
+        print(json.dumps(stats, ensure_ascii=False, default=str))
+        return
+    table = Table(title="catalog", show_header=False)
+    for key, value in stats.items():
+        if isinstance(value, dict):
+            value = ", ".join(f"{k}: {v}" for k, v in value.items())
+        table.add_row(str(key), str(value))
+    out.print(table)
+
+
+def _progress_bar() -> Any:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeRemainingColumn(),
+        console=err,
+    )
+
+
+def _progress_callback(bar: Any) -> Any:
+    tasks: dict[str, Any] = {}
+
+    def cb(name: str, done: int, total: int) -> None:
+        if name not in tasks:
+            tasks[name] = bar.add_task(f"embedding {name}", total=total)
+        bar.update(tasks[name], completed=done)
+
+    return cb
+
+
+DataOpt = Annotated[Path, typer.Option("--data", help="Folder of the labelled data.")]
+
+
+@train_app.command("text-emotion")
+def train_text_emotion(
+    data: DataOpt,
+    out_dir: Annotated[Path, typer.Option("--out", help="Where weights and reports go.")],
+    cache: Annotated[Path | None, typer.Option(help="Embedding cache folder.")] = None,
+) -> None:
+    """Train the text emotion head on the text_emotion corpora."""
+    from moodtune.train.text_emotion import train_text_emotion as train
+
+    _require_dir(data)
+    with _progress_bar() as bar:
+        report = train(data, out_dir, cache_dir=cache, progress=_progress_callback(bar))
+    _print_text_report(report)
+    out.print(f"weights: {out_dir / 'text_emotion_head.npz'}")
+
+
+@evaluate_app.command("text-emotion")
+def evaluate_text_emotion(
+    data: DataOpt,
+    out_dir: Annotated[Path, typer.Option("--out", help="Where the report goes.")] = Path(
+        "reports"
+    ),
+    model: Annotated[Path | None, typer.Option(help="Head weights (default: shipped).")] = None,
+    cache: Annotated[Path | None, typer.Option(help="Embedding cache folder.")] = None,
+) -> None:
+    """Print accuracy and macro-F1 per dataset and language on held-out test splits."""
+    from moodtune.train.text_emotion import evaluate_text_emotion as evaluate
+
+    _require_dir(data)
+    with _progress_bar() as bar:
+        report = evaluate(
+            data, out_dir, head_path=model, cache_dir=cache, progress=_progress_callback(bar)
+        )
+    _print_text_report(report)
+
+
+def _require_dir(path: Path) -> None:
+    if not path.is_dir():
+        raise ParameterError(f"--data {path} is not a folder; point it at the labelled data")
+
+
+def _print_text_report(report: dict[str, Any]) -> None:
+    table = Table(title="text emotion, held-out test splits")
+    for col in ("dataset", "language", "n", "accuracy", "UAR", "macro-F1"):
+        table.add_column(col)
+    for name, m in report["datasets"].items():
+        table.add_row(
+            name,
+            m["language"],
+            str(m["n"]),
+            f"{m['accuracy']:.3f}",
+            f"{m['uar']:.3f}",
+            f"{m['macro_f1']:.3f}",
+        )
+    for lang, m in report["languages"].items():
+        table.add_row(
+            f"[bold]all {lang}[/]",
+            lang,
+            str(m["n"]),
+            f"{m['accuracy']:.3f}",
+            f"{m['uar']:.3f}",
+            f"{m['macro_f1']:.3f}",
+        )
+    out.print(table)
+    out.print(f"confusion matrix: {report['confusion_png']}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; turn every error into a one-line message and an exit code."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    command = typer.main.get_command(app)
+    try:
+        command.main(args=argv, prog_name="moodtune", standalone_mode=False)
+    except MoodtuneError as exc:
+        err.print(f"[red]error:[/] {exc}", highlight=False)
+        return exc.exit_code
+    except click.exceptions.Abort:
+        err.print("aborted")
+        return 1
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        return 130
+    return 0
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

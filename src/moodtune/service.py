@@ -1,0 +1,220 @@
+"""The one facade every interface (CLI, HTTP API, web page, bot) calls.
+
+Interfaces never touch models or SQL themselves: they build a :class:`Moodtune` (or
+use :func:`get_service`) and call its methods, which validate input at the edge and
+raise only :class:`moodtune.errors.MoodtuneError` subclasses.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from moodtune.config import DEFAULT_TRACKS, MAX_TRACKS, MIN_TRACKS
+from moodtune.errors import ParameterError
+from moodtune.text import clean_text, get_backend
+from moodtune.text.lang import detect_language
+from moodtune.types import EmotionEstimate
+
+if TYPE_CHECKING:
+    from moodtune.catalog.repository import Catalog
+    from moodtune.catalog.table import TrackTable
+    from moodtune.recommend import Filters, Recommender
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class EmotionResult:
+    """The emotion heard in one message, with the parts it came from.
+
+    Attributes
+    ----------
+    emotion : EmotionEstimate
+        The final (fused, when there are several sources) estimate.
+    language : str
+        ``"ru"``, ``"en"`` or ``"unknown"``.
+    transcript : str or None
+        What was said, for voice messages; ``None`` for typed text.
+    """
+
+    emotion: EmotionEstimate
+    language: str
+    transcript: str | None = None
+    parts: dict[str, EmotionEstimate] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form: ``emotion``, ``parts``, ``language`` (and ``transcript``)."""
+        out: dict[str, Any] = {
+            "emotion": self.emotion.to_dict(),
+            "parts": {k: v.to_dict() for k, v in self.parts.items()},
+            "language": self.language,
+        }
+        if self.transcript is not None:
+            out["transcript"] = self.transcript
+        return out
+
+
+@dataclass
+class PlaylistResult:
+    """A playlist for an emotion, with a reason and a target point per track."""
+
+    emotion: EmotionResult
+    strategy: str
+    tracks: list[dict[str, Any]]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form: the emotion fields plus ``strategy`` and ``tracks``."""
+        return self.emotion.to_dict() | {"strategy": self.strategy, "tracks": self.tracks}
+
+
+def _round(x: Any, nd: int = 4) -> Any:
+    try:
+        return round(float(x), nd)
+    except (TypeError, ValueError):
+        return None
+
+
+class Moodtune:
+    """Facade over models, catalog and recommender.
+
+    Parameters
+    ----------
+    catalog_path : Path, optional
+        Catalog database; default: the embedded default catalog in ``$MOODTUNE_HOME``.
+    text_backend : str, optional
+        Text emotion backend name (default ``e5``).
+    """
+
+    def __init__(
+        self, *, catalog_path: Path | None = None, text_backend: str | None = None
+    ) -> None:
+        self.catalog_path = catalog_path
+        self.text_backend = text_backend
+        self._lock = threading.Lock()
+        self._catalog: Catalog | None = None
+        self._table: TrackTable | None = None
+        self._recommender: Recommender | None = None
+
+    # -- emotion -------------------------------------------------------------
+    def emotion_from_text(self, text: str) -> EmotionResult:
+        """Return the emotion of a typed message (Russian or English)."""
+        cleaned = clean_text(text)
+        estimate = get_backend(self.text_backend).predict(cleaned)
+        return EmotionResult(
+            emotion=estimate, language=detect_language(cleaned), parts={"text": estimate}
+        )
+
+    # -- catalog -------------------------------------------------------------
+    def catalog(self) -> Catalog:
+        """Open the catalog once (the embedded default unless a path was given)."""
+        with self._lock:
+            if self._catalog is None:
+                if self.catalog_path is None:
+                    from moodtune.catalog.default import open_default_catalog
+
+                    self._catalog = open_default_catalog()
+                else:
+                    from moodtune.catalog.repository import Catalog
+
+                    self._catalog = Catalog.open(self.catalog_path)
+            return self._catalog
+
+    def catalog_stats(self) -> dict[str, Any]:
+        """Counts and ranges of the catalog."""
+        return self.catalog().stats()
+
+    def catalog_import(self, path: Path, *, fmt: str = "auto") -> Any:
+        """Import a CSV file into the catalog (one transaction; bad rows reported and skipped)."""
+        from moodtune.catalog.importers import import_file
+
+        report = import_file(self.catalog(), Path(path), fmt=fmt)
+        with self._lock:
+            self._table = None
+            self._recommender = None
+        return report
+
+    def _get_recommender(self) -> tuple[TrackTable, Recommender]:
+        from moodtune.recommend import Recommender
+
+        catalog = self.catalog()
+        with self._lock:
+            if self._recommender is None or self._table is None:
+                self._table = catalog.load_table()
+                self._recommender = Recommender(self._table)
+            return self._table, self._recommender
+
+    # -- recommendation ------------------------------------------------------
+    def recommend(
+        self,
+        emotion: EmotionResult,
+        *,
+        strategy: str = "match",
+        n: int = DEFAULT_TRACKS,
+        filters: Filters | None = None,
+        seed: int | None = None,
+    ) -> PlaylistResult:
+        """Return a playlist for ``emotion`` following ``strategy``.
+
+        Raises
+        ------
+        ParameterError
+            If ``n`` is outside [1, 100] or the strategy is unknown.
+        """
+        from moodtune.recommend import STRATEGIES
+
+        if strategy not in STRATEGIES:
+            raise ParameterError(
+                f"strategy {strategy!r} is unknown; choose one of {', '.join(STRATEGIES)}"
+            )
+        if not MIN_TRACKS <= n <= MAX_TRACKS:
+            raise ParameterError(f"n={n} is out of range; ask for {MIN_TRACKS} to {MAX_TRACKS}")
+        table, rec = self._get_recommender()
+        picks = rec.recommend(
+            emotion.emotion.valence,
+            emotion.emotion.arousal,
+            strategy=strategy,
+            n=n,
+            filters=filters,
+            seed=seed,
+        )
+        tracks = []
+        for p in picks:
+            i = p.index
+            tracks.append(
+                {
+                    "id": str(table.id[i]),
+                    "name": str(table.name[i]),
+                    "artists": [a for a in str(table.artists[i]).split(", ") if a],
+                    "genre": str(table.genre[i]) or None,
+                    "valence": _round(table.valence[i]),
+                    "energy": _round(table.energy[i]),
+                    "danceability": _round(table.danceability[i]),
+                    "tempo": _round(table.tempo[i], 1),
+                    "mode": int(table.mode[i]),
+                    "acousticness": _round(table.acousticness[i]),
+                    "url": str(table.url[i]) or None,
+                    "reason": p.reason,
+                    "target": {
+                        "valence": _round(p.target_valence),
+                        "arousal": _round(p.target_arousal),
+                    },
+                }
+            )
+        return PlaylistResult(emotion=emotion, strategy=strategy, tracks=tracks)
+
+
+_service: Moodtune | None = None
+_service_lock = threading.Lock()
+
+
+def get_service() -> Moodtune:
+    """Return the process-wide facade (models and catalog load once per process)."""
+    global _service
+    with _service_lock:
+        if _service is None:
+            _service = Moodtune()
+        return _service
