@@ -33,7 +33,6 @@ from __future__ import annotations
 import ast
 import csv
 import gzip
-import io
 import json
 import logging
 import re
@@ -232,13 +231,13 @@ def read_tracks(
 
 # ---------------------------------------------------------------------- reading
 class _Reader:
-    """Context manager yielding a strict UTF-8 text stream over a plain or gzip file."""
+    """Context manager yielding a binary stream over a plain or gzip-compressed file."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._raw: IO[bytes] | None = None
 
-    def __enter__(self) -> io.TextIOWrapper:
+    def __enter__(self) -> IO[bytes]:
         try:
             raw: IO[bytes] = open(self.path, "rb")  # noqa: SIM115 - closed in __exit__
         except OSError as exc:
@@ -248,39 +247,57 @@ class _Reader:
         if magic == b"\x1f\x8b":
             raw = gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[assignment]
         self._raw = raw
-        return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="strict", newline="")
+        return raw
 
     def __exit__(self, *exc: object) -> None:
         if self._raw is not None:
             self._raw.close()
 
 
-def _records(stream: io.TextIOWrapper, path: Path) -> Iterator[tuple[int, list[str]]]:
-    """Yield ``(first line number, fields)`` per CSV record; read errors become ImportFileError."""
-    reader = csv.reader(stream)
+def _records(stream: IO[bytes], path: Path) -> Iterator[tuple[int, list[str]]]:
+    """Yield ``(first line number, fields)`` per CSV record; read errors become ImportFileError.
+
+    Lines are decoded one by one (strict UTF-8, a leading BOM dropped) so that an error
+    names its line; a record may span lines (a quoted field with a newline).
+    """
+    line_no = 0
+
+    def text_lines() -> Iterator[str]:
+        nonlocal line_no
+        for raw in stream:
+            line_no += 1
+            try:
+                text = raw.decode("utf-8-sig" if line_no == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                bad = raw[exc.start : exc.start + 1]
+                raise ImportFileError(
+                    f"{path} is not UTF-8 text (byte {bad!r} on line {line_no}); save it as "
+                    "UTF-8 CSV and retry"
+                ) from exc
+            if "\x00" in text:
+                raise ImportFileError(
+                    f"{path} line {line_no} holds NUL bytes: this is not a text CSV file"
+                )
+            yield text
+
+    reader = csv.reader(text_lines())
     last = 0
     while True:
         try:
             fields_ = next(reader)
         except StopIteration:
             return
-        except UnicodeDecodeError as exc:
-            raise ImportFileError(
-                f"{path} is not UTF-8 text (bad byte {exc.object[exc.start : exc.start + 1]!r} "
-                f"near line {last + 1}); save it as UTF-8 CSV and retry"
-            ) from exc
         except csv.Error as exc:
             raise ImportFileError(
-                f"{path} is not a readable CSV file (line {reader.line_num}: {exc}); "
+                f"{path} is not a readable CSV file (line {line_no}: {exc}); "
                 "check that it is a comma-separated text file"
             ) from exc
         except (OSError, EOFError, zlib.error) as exc:
             raise ImportFileError(
                 f"{path} looks gzip-compressed but is damaged ({exc}); decompress or re-download it"
             ) from exc
-        start = last + 1
-        last = reader.line_num
-        yield start, fields_
+        yield last + 1, fields_
+        last = line_no
 
 
 def _header(lines: Iterator[tuple[int, list[str]]], path: Path) -> tuple[int, list[str]]:
@@ -361,12 +378,13 @@ def _explicit(text: str) -> int | None:
     raise ValueError(f"explicit={text!r} must be 0/1 or true/false")
 
 
-def _artists_list(text: str, *, lists: bool, split: bool) -> list[str]:
+def _artists_list(text: str, *, lists: bool, strict: bool, split: bool) -> list[str]:
     """Parse an artists cell.
 
-    With ``lists``, a JSON or Python list literal of names is read as such (a cell such
-    as ``[ALEXANDROS]`` that is no valid literal stays a plain name). Plain text is one
-    name, or with ``split`` names separated by ``;``.
+    With ``lists``, a JSON or Python list literal of names is read as such; a cell that
+    starts with ``[`` but is no such literal is an error with ``strict``, else (as
+    ``[ALEXANDROS]``) a plain name. Plain text is one name, or with ``split`` names
+    separated by ``;``.
     """
     text = text.strip()
     if text.lower() in MISSING:
@@ -384,7 +402,7 @@ def _artists_list(text: str, *, lists: bool, split: bool) -> list[str]:
                 value = None
         if isinstance(value, list) and all(isinstance(a, str) for a in value):
             return [a.strip() for a in value if a.strip()]
-        if value is not None or text[1:2] in ("'", '"'):
+        if value is not None or strict or text[1:2] in ("'", '"'):
             raise ValueError(f"artists={text[:80]!r} is not a list of names")
     if split:
         return [a.strip() for a in text.split(";") if a.strip()]
@@ -407,7 +425,9 @@ def _convert(cells: dict[str, str], *, fmt: str) -> dict[str, Any]:
     row: dict[str, Any] = {}
     for col, text in cells.items():
         if col == "artists":
-            row[col] = _artists_list(text, lists=fmt != "tidytuesday", split=fmt == "generic")
+            row[col] = _artists_list(
+                text, lists=fmt != "tidytuesday", strict=fmt == "kaggle", split=fmt == "generic"
+            )
         elif col == "explicit":
             row[col] = _explicit(text)
         elif col in _NUMERIC:

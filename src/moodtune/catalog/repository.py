@@ -121,7 +121,11 @@ def validate_track(row: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = dict.fromkeys(TRACK_COLUMNS)
     track_id = row.get("id")
     if not isinstance(track_id, str) or not track_id.strip():
-        raise ValueError(f"missing id (got {track_id!r})")
+        raise ValueError(
+            "missing id"
+            if track_id is None or isinstance(track_id, str)
+            else f"id={track_id!r} is not text"
+        )
     out["id"] = track_id.strip()
     for col in TEXT_COLUMNS - {"id"}:
         value = row.get(col)
@@ -275,7 +279,7 @@ class Catalog:
                 migration.version,
                 migration.description,
             )
-            with self.transaction():
+            with self.transaction(), self._errors(f"migrate to schema {migration.version}"):
                 for statement in statements(migration.sql):
                     self._conn.execute(statement)
                 self._conn.execute(f"PRAGMA user_version = {migration.version:d}")

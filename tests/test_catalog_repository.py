@@ -1,0 +1,258 @@
+from __future__ import annotations
+
+import sqlite3
+
+import numpy as np
+import pytest
+
+from moodtune.catalog import repository
+from moodtune.catalog.migrations import APPLICATION_ID, SCHEMA_VERSION, Migration
+from moodtune.catalog.repository import Catalog, validate_track
+from moodtune.catalog.table import FEATURES, TrackTable
+from moodtune.errors import CatalogError, ParameterError
+
+
+def _track(i: int, **extra) -> dict:
+    row = {
+        "id": f"t{i}",
+        "name": f"Song {i}",
+        "artists": [f"Artist {i % 3}"],
+        "genre": "rock" if i % 2 else "pop",
+        "year": 1990 + i,
+        "explicit": i % 2,
+        "key": i % 12,
+        "mode": 1,
+        "duration_ms": 200_000.0,
+        "popularity": float(i),
+        **{f: 0.5 for f in FEATURES},
+        "loudness": -8.0,
+        "tempo": 120.0,
+    }
+    row.update(extra)
+    return row
+
+
+@pytest.fixture
+def catalog(tmp_path):
+    with Catalog.open(tmp_path / "catalog.sqlite") as cat:
+        yield cat
+
+
+def test_new_catalog_schema_and_wal(catalog):
+    assert catalog.schema_version == SCHEMA_VERSION >= 1
+    conn = catalog._conn
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+    cols = [r[1] for r in conn.execute("PRAGMA table_info(tracks)")]
+    assert cols == list(repository.TRACK_COLUMNS)
+    fb = [r[1] for r in conn.execute("PRAGMA table_info(feedback)")]
+    assert fb == ["user", "track_id", "kind", "created"]
+
+
+def test_upsert_count_get(catalog):
+    assert catalog.upsert_tracks([_track(i) for i in range(5)]) == (5, 0)
+    assert catalog.count() == 5
+    assert catalog.upsert_tracks([_track(1, name="New"), _track(9)]) == (1, 1)
+    t = catalog.get_track("t1")
+    assert t["name"] == "New" and t["artists"] == ["Artist 1"] and t["year"] == 1991
+    assert catalog.get_track("nope") is None
+
+
+def test_upsert_rejects_bad_values_and_writes_nothing(catalog):
+    with pytest.raises(ParameterError, match="valence=1.7"):
+        catalog.upsert_tracks([_track(0), _track(1, valence=1.7)])
+    with pytest.raises(ParameterError, match="unknown column"):
+        catalog.upsert_tracks([{"id": "x", "colour": "red"}])
+    with pytest.raises(ParameterError, match="missing id"):
+        catalog.upsert_tracks([{"name": "no id"}])
+    assert catalog.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "message"),
+    [
+        ("energy", -0.1, "out of range"),
+        ("tempo", float("nan"), "finite"),
+        ("key", 12, "out of range"),
+        ("key", 2.5, "whole number"),
+        ("mode", 2, "out of range"),
+        ("year", 3000, "out of range"),
+        ("loudness", "loud", "finite number"),
+        ("artists", [1, 2], "list of names"),
+        ("name", 5, "not text"),
+    ],
+)
+def test_validate_track_ranges(column, value, message):
+    with pytest.raises(ValueError, match=message):
+        validate_track(_track(0, **{column: value}))
+
+
+def test_transaction_rolls_back(catalog):
+    catalog.upsert_tracks([_track(0)])
+    with pytest.raises(RuntimeError), catalog.transaction():
+        catalog.upsert_tracks([_track(1), _track(2)])
+        assert catalog.count() == 3
+        raise RuntimeError("stop")
+    assert catalog.count() == 1
+
+
+def test_nested_transaction_savepoint(catalog):
+    with catalog.transaction():
+        catalog.upsert_tracks([_track(0)])
+        with pytest.raises(KeyError), catalog.transaction():
+            catalog.upsert_tracks([_track(1)])
+            raise KeyError("inner")
+        assert catalog.count() == 1
+    assert catalog.count() == 1
+    assert catalog.get_track("t0") is not None and catalog.get_track("t1") is None
+
+
+def test_stats(catalog):
+    catalog.upsert_tracks([_track(i) for i in range(4)])
+    catalog.upsert_tracks(
+        [{"id": "bare", "name": "x", "artists": ["y"], "local_path": "/m/x.ogg", "year": 1975}]
+    )
+    s = catalog.stats()
+    assert s["tracks"] == 5
+    assert s["with_features"] == 4
+    assert s["with_local_file"] == 1
+    assert s["genres"] == {"pop": 2, "rock": 2, "": 1}
+    assert (s["year_min"], s["year_max"]) == (1975, 1993)
+    assert s["schema_version"] == SCHEMA_VERSION
+    assert s["path"] == str(catalog.path)
+
+
+def test_load_table_dtypes_and_values(catalog):
+    catalog.upsert_tracks([_track(i) for i in range(6)])
+    catalog.upsert_tracks([{"id": "bare", "name": "x", "artists": ["A", "B"]}])
+    table = catalog.load_table()
+    assert isinstance(table, TrackTable)
+    assert len(table) == 7
+    for f in (*FEATURES, "duration_ms", "popularity"):
+        arr = getattr(table, f)
+        assert arr.dtype == np.float64 and arr.shape == (7,)
+    assert table.year.dtype == np.int32
+    assert table.explicit.dtype == table.key.dtype == table.mode.dtype == np.int8
+    for f in ("id", "name", "artists", "genre", "url", "local_path"):
+        assert getattr(table, f).dtype == object and len(getattr(table, f)) == 7
+    last = int(np.flatnonzero(table.id == "bare")[0])
+    assert table.artists[last] == "A, B"
+    assert np.isnan(table.valence[last]) and table.year[last] == -1 and table.key[last] == -1
+    assert table.genre[last] == "" and table.url[last] == ""
+    assert table.year[0] == 1990 and table.tempo[0] == 120.0
+    assert table.feature_matrix().shape == (7, len(FEATURES))
+
+
+def test_load_table_genre_filter(catalog):
+    catalog.upsert_tracks([_track(i) for i in range(6)])
+    rock = catalog.load_table(genre="ROCK")
+    assert len(rock) == 3 and set(rock.genre) == {"rock"}
+    with pytest.raises(ParameterError, match="known genres: pop, rock"):
+        catalog.load_table(genre="jazz")
+
+
+def test_empty_catalog_error(catalog):
+    with pytest.raises(CatalogError, match="is empty; run `moodtune catalog import FILE`"):
+        catalog.load_table()
+
+
+def test_feedback(catalog):
+    catalog.upsert_tracks([_track(0), _track(1)])
+    catalog.add_feedback("chat:42", "t1", "like")
+    catalog.add_feedback("chat:42", "t0", "skip")
+    catalog.add_feedback("other", "t0", "like")
+    fb = catalog.feedback_for("chat:42")
+    assert [(f["track_id"], f["kind"]) for f in fb] == [("t1", "like"), ("t0", "skip")]
+    assert fb[0]["created"] <= fb[1]["created"]
+    assert catalog.feedback_for("nobody") == []
+    with pytest.raises(ParameterError, match="kind='love'"):
+        catalog.add_feedback("chat:42", "t0", "love")
+    with pytest.raises(ParameterError, match="not in the catalog"):
+        catalog.add_feedback("chat:42", "t9", "like")
+    with pytest.raises(ParameterError, match="user"):
+        catalog.add_feedback(" ", "t0", "like")
+    assert catalog.stats()["feedback"] == 3
+
+
+def test_reopen_keeps_data(tmp_path):
+    path = tmp_path / "c.sqlite"
+    with Catalog.open(path) as cat:
+        cat.upsert_tracks([_track(0)])
+    with Catalog.open(path, create=False) as cat:
+        assert cat.count() == 1
+
+
+# ---------------------------------------------------------------- bad files and versions
+def test_missing_parent_directory(tmp_path):
+    with pytest.raises(CatalogError, match="does not exist; create it"):
+        Catalog.open(tmp_path / "no" / "such" / "c.sqlite")
+
+
+def test_missing_file_without_create(tmp_path):
+    with pytest.raises(CatalogError, match="no catalog at"):
+        Catalog.open(tmp_path / "c.sqlite", create=False)
+
+
+def test_path_is_directory(tmp_path):
+    with pytest.raises(CatalogError, match="is a directory"):
+        Catalog.open(tmp_path)
+
+
+def test_corrupt_file(tmp_path):
+    path = tmp_path / "c.sqlite"
+    path.write_bytes(b"this is not a database at all\n" * 200)
+    with pytest.raises(CatalogError, match="is corrupt .*move or delete it") as info:
+        Catalog.open(path)
+    assert "\n" not in str(info.value)
+    assert not isinstance(info.value.__cause__, CatalogError)
+
+
+def test_foreign_sqlite_database(tmp_path):
+    path = tmp_path / "other.sqlite"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE notes (x)")
+    conn.commit()
+    conn.close()
+    with pytest.raises(CatalogError, match="not a moodtune catalog"):
+        Catalog.open(path)
+
+
+def test_newer_schema_refused(tmp_path):
+    path = tmp_path / "c.sqlite"
+    Catalog.open(path).close()
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.commit()
+    conn.close()
+    with pytest.raises(CatalogError, match=f"schema version {SCHEMA_VERSION + 1}, newer"):
+        Catalog.open(path)
+
+
+def test_migration_to_next_version(tmp_path, monkeypatch):
+    path = tmp_path / "c.sqlite"
+    with Catalog.open(path) as cat:
+        cat.upsert_tracks([_track(0)])
+    nxt = SCHEMA_VERSION + 1
+    step = Migration(nxt, "test column", "ALTER TABLE tracks ADD COLUMN mood TEXT;")
+    monkeypatch.setattr(repository, "MIGRATIONS", (*repository.MIGRATIONS, step))
+    monkeypatch.setattr(repository, "SCHEMA_VERSION", nxt)
+    with Catalog.open(path) as cat:
+        assert cat.schema_version == nxt
+        assert cat.count() == 1
+        cols = [r[1] for r in cat._conn.execute("PRAGMA table_info(tracks)")]
+        assert "mood" in cols
+
+
+def test_failed_migration_rolls_back(tmp_path, monkeypatch):
+    path = tmp_path / "c.sqlite"
+    Catalog.open(path).close()
+    nxt = SCHEMA_VERSION + 1
+    step = Migration(nxt, "broken", "ALTER TABLE tracks ADD COLUMN a TEXT; SELECT * FROM nowhere")
+    with monkeypatch.context() as m:
+        m.setattr(repository, "MIGRATIONS", (*repository.MIGRATIONS, step))
+        m.setattr(repository, "SCHEMA_VERSION", nxt)
+        with pytest.raises(CatalogError, match="nowhere"):
+            Catalog.open(path)
+    with Catalog.open(path) as cat:
+        assert cat.schema_version == SCHEMA_VERSION
+        assert "a" not in [r[1] for r in cat._conn.execute("PRAGMA table_info(tracks)")]
