@@ -262,7 +262,8 @@ def decode(
         has_video = bool(container.streams.video)
         if fmt_name in _NOT_MEDIA_FORMATS or fmt_name.endswith("_pipe"):
             raise UnsupportedMediaError(
-                f"{label} is a picture or text ({fmt_name}), not audio; send a voice message"
+                f"{label} is not an audio or video file (it reads as a picture or text: "
+                f"{fmt_name}); send a voice message"
             )
         if not container.streams.audio:
             if not kinds and _looks_like_media(head):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 
@@ -95,7 +96,8 @@ def encode_audio(
             a_stream.bit_rate = int(rate_bits)
         frame = av.AudioFrame.from_ndarray(pcm[None, :], format="s16", layout="mono")
         frame.sample_rate = int(sr)
-        frame.pts = None
+        frame.pts = 0  # a timed first frame lets MP4 muxers write the priming edit list
+        frame.time_base = Fraction(1, int(sr))
         for packet in a_stream.encode(frame):
             out.mux(packet)
         for packet in a_stream.encode(None):
