@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import fields
 
 import numpy as np
 import pytest
@@ -256,3 +257,66 @@ def test_failed_migration_rolls_back(tmp_path, monkeypatch):
     with Catalog.open(path) as cat:
         assert cat.schema_version == SCHEMA_VERSION
         assert "a" not in [r[1] for r in cat._conn.execute("PRAGMA table_info(tracks)")]
+
+
+def _cache_rows(cat: Catalog) -> int:
+    return cat._conn.execute("SELECT COUNT(*) FROM table_cache").fetchone()[0]
+
+
+def _assert_tables_equal(a: TrackTable, b: TrackTable) -> None:
+    for f in fields(TrackTable):
+        x, y = getattr(a, f.name), getattr(b, f.name)
+        assert x.dtype == y.dtype, f.name
+        if x.dtype == np.float64:
+            np.testing.assert_array_equal(x, y, err_msg=f.name)  # NaN == NaN here
+        else:
+            assert list(x) == list(y), f.name
+
+
+def test_table_snapshot_roundtrip_and_invalidation(catalog):
+    catalog.upsert_tracks([_track(i) for i in range(6)])
+    catalog.upsert_tracks([{"id": "bare", "name": "Ünïcode ✓", "artists": ["A", "B"]}])
+    assert _cache_rows(catalog) == 0
+    from_rows = catalog.load_table()
+    assert _cache_rows(catalog) == 1
+    from_snapshot = catalog.load_table()
+    _assert_tables_equal(from_rows, from_snapshot)
+    # any write to tracks drops the snapshot in the same transaction
+    catalog.upsert_tracks([_track(7)])
+    assert _cache_rows(catalog) == 0
+    assert len(catalog.load_table()) == 8
+    catalog._conn.execute("UPDATE tracks SET valence = 0.9 WHERE id = 't0'")
+    assert _cache_rows(catalog) == 0
+    table = catalog.load_table()
+    assert table.valence[list(table.id).index("t0")] == 0.9
+    catalog._conn.execute("DELETE FROM tracks WHERE id = 't7'")
+    assert _cache_rows(catalog) == 0 and len(catalog.load_table()) == 7
+
+
+def test_broken_snapshot_is_rebuilt(catalog):
+    catalog.upsert_tracks([_track(i) for i in range(3)])
+    good = catalog.load_table()
+    catalog._conn.execute("UPDATE table_cache SET data = x'504b0304deadbeef'")
+    _assert_tables_equal(good, catalog.load_table())
+    assert _cache_rows(catalog) == 1
+
+
+def test_upgrade_from_schema_1(tmp_path, monkeypatch):
+    path = tmp_path / "c.sqlite"
+    with monkeypatch.context() as m:
+        m.setattr(repository, "MIGRATIONS", repository.MIGRATIONS[:1])
+        m.setattr(repository, "SCHEMA_VERSION", 1)
+        with Catalog.open(path) as cat:
+            assert cat.schema_version == 1
+            cat.upsert_tracks([_track(0), _track(1)])
+    with Catalog.open(path) as cat:
+        assert cat.schema_version == SCHEMA_VERSION == 2
+        assert cat.count() == 2
+        assert len(cat.load_table()) == 2 and _cache_rows(cat) == 1
+
+
+def test_nul_characters_rejected():
+    with pytest.raises(ValueError, match="NUL"):
+        validate_track(_track(0, name="a\x00b"))
+    with pytest.raises(ValueError, match="NUL"):
+        validate_track(_track(0, artists=["a\x00b"]))

@@ -140,6 +140,7 @@ def _install_default(path: Path) -> None:
     try:
         with Catalog.open(tmp) as catalog:
             n = fill_from_embedded(catalog)
+            catalog.load_table()  # stores the table snapshot, so the first load is fast too
             with catalog._errors("write"):
                 catalog._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         try:

@@ -10,6 +10,7 @@ To change the schema, append a migration here; never edit one that has shipped.
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 
 #: ``PRAGMA application_id`` stamped on every moodtune catalog ("MdTn" in ASCII).
@@ -27,7 +28,7 @@ class Migration:
     description : str
         What the step does, for the log.
     sql : str
-        Statements run by ``executescript``-like splitting (no transaction statements).
+        Statements separated by ``;`` (no transaction statements; see :func:`statements`).
     """
 
     version: int
@@ -77,6 +78,22 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX feedback_user ON feedback (user, created);
         """,
     ),
+    Migration(
+        version=2,
+        description="packed snapshot of the track table, dropped by triggers on any change",
+        sql="""
+        CREATE TABLE table_cache (
+            key  TEXT PRIMARY KEY NOT NULL,
+            data BLOB NOT NULL
+        );
+        CREATE TRIGGER tracks_insert_drops_cache AFTER INSERT ON tracks
+            BEGIN DELETE FROM table_cache; END;
+        CREATE TRIGGER tracks_update_drops_cache AFTER UPDATE ON tracks
+            BEGIN DELETE FROM table_cache; END;
+        CREATE TRIGGER tracks_delete_drops_cache AFTER DELETE ON tracks
+            BEGIN DELETE FROM table_cache; END;
+        """,
+    ),
 )
 
 #: The schema version this moodtune writes and understands.
@@ -84,12 +101,25 @@ SCHEMA_VERSION: int = MIGRATIONS[-1].version
 
 
 def statements(sql: str) -> list[str]:
-    """Split a migration's SQL into single statements (no ``;`` inside literals allowed).
+    """Split a migration's SQL into single statements.
+
+    ``executescript`` would commit the open transaction first, so migrations run statement
+    by statement; :func:`sqlite3.complete_statement` decides where one ends, which keeps
+    trigger bodies (``BEGIN ...; END``) and ``;`` inside literals whole.
 
     Parameters
     ----------
     sql : str
-        Statements separated by ``;``; ``--`` comments run to the end of a line.
+        Statements separated by ``;``.
     """
-    lines = [line.split("--", 1)[0] for line in sql.splitlines()]
-    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+    out: list[str] = []
+    buffer = ""
+    for piece in sql.split(";"):
+        buffer += piece + ";"
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip(" \n\t;"):
+                out.append(buffer.strip())
+            buffer = ""
+    if buffer.strip(" \n\t;"):
+        raise ValueError(f"incomplete SQL statement in migration: {buffer.strip()[:80]!r}")
+    return out
