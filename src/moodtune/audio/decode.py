@@ -276,7 +276,12 @@ def decode(
                 f"{label} has no audio stream ({fmt_name} with {what}); send a file with sound"
             )
         stream = container.streams.audio[0]
-        codec_name = stream.codec_context.name if stream.codec_context else "unknown"
+        if stream.codec_context is None:
+            raise CorruptMediaError(
+                f"{label} has an audio stream whose codec cannot be decoded (damaged header "
+                f"or unknown codec in {fmt_name}); send the file again or convert it"
+            )
+        codec_name = stream.codec_context.name
         declared: float | None = None
         if stream.duration is not None and stream.time_base is not None:
             declared = float(stream.duration * stream.time_base)

@@ -56,6 +56,14 @@ WINDOW_FRAMES = 3000
 STATE_DIM = 512
 #: Short windows are padded up to a multiple of this many mel frames (1 s).
 FRAME_QUANTUM = 100
+#: A message over 30 s is cut at the quietest frame among the last this many (3 s).
+SPLIT_SEARCH_FRAMES = 300
+#: Languages auto-detection chooses among.
+DEFAULT_LANGUAGES: tuple[str, ...] = ("ru", "en")
+#: Most tokens decoded per second of audio (stops runaway repetition early).
+MAX_TOKENS_PER_S = 15
+#: A greedy transcript more compressible than this (gzip ratio) is retried with beam 5.
+COMPRESSION_RATIO_MAX = 2.4
 
 #: The joined model file and its pinned size and SHA-256.
 MODEL_FILE = "model.bin"
@@ -326,17 +334,39 @@ class WhisperASR:
         feats = self.model.feature_extractor(y)
         return np.asarray(feats[:, :-1], dtype=np.float32)
 
-    def _encode_windows(
-        self, feats: np.ndarray, *, full_window: bool
-    ) -> tuple[list[Any], list[int]]:
-        """Encode mel features window by window; return CTranslate2 outputs and real sizes."""
+    @staticmethod
+    def _window_bounds(feats: np.ndarray) -> list[tuple[int, int]]:
+        """Split mel frames into windows of at most 30 s, cutting at the quietest frame.
+
+        A long message is cut in the last :data:`SPLIT_SEARCH_FRAMES` frames before each
+        30 s boundary, at the frame with the least energy, so words are rarely cut.
+        """
+        n_frames = feats.shape[1]
+        bounds: list[tuple[int, int]] = []
+        start = 0
+        energy = feats.mean(axis=0)
+        while n_frames - start > WINDOW_FRAMES:
+            lo = start + WINDOW_FRAMES - SPLIT_SEARCH_FRAMES
+            cut = lo + int(np.argmin(energy[lo : start + WINDOW_FRAMES]))
+            bounds.append((start, cut))
+            start = cut
+        bounds.append((start, n_frames))
+        return bounds
+
+    def _encode_windows(self, feats: np.ndarray, *, full_window: bool) -> list[tuple[Any, int]]:
+        """Encode mel features window by window.
+
+        Returns
+        -------
+        list of (ctranslate2.StorageView, int)
+            Each window's encoder output, shape (1, S, 512), and how many of its S states
+            come from real audio.
+        """
         import ctranslate2
 
-        n_frames = feats.shape[1]
-        outputs: list[Any] = []
-        real: list[int] = []
-        for start in range(0, max(n_frames, 1), WINDOW_FRAMES):
-            chunk = feats[:, start : start + WINDOW_FRAMES]
+        windows: list[tuple[Any, int]] = []
+        for start, end in self._window_bounds(feats):
+            chunk = feats[:, start:end]
             size = chunk.shape[1]
             if full_window:
                 target = WINDOW_FRAMES
@@ -347,15 +377,15 @@ class WhisperASR:
             storage = ctranslate2.StorageView.from_array(
                 np.ascontiguousarray(chunk[None], dtype=np.float32)
             )
-            outputs.append(self.model.model.encode(storage, to_cpu=False))
-            real.append(-(-size // FRAMES_PER_STATE))
-        return outputs, real
+            output = self.model.model.encode(storage, to_cpu=False)
+            windows.append((output, -(-size // FRAMES_PER_STATE)))
+        return windows
 
     def encode(self, y: np.ndarray, *, full_window: bool = False) -> np.ndarray:
         """Whisper encoder states of 16 kHz audio, one pass.
 
-        Audio longer than 30 s is encoded in consecutive 30 s windows whose states are
-        concatenated.
+        Audio longer than 30 s is encoded in consecutive windows of at most 30 s (cut at
+        quiet frames) whose states are concatenated.
 
         Parameters
         ----------
@@ -369,13 +399,168 @@ class WhisperASR:
         -------
         numpy.ndarray
             Encoder states, shape (T, 512), float32, one per 20 ms; only the states of real
-            audio are returned: T = ceil(floor(n / 160) / 2) (padding states are dropped).
+            audio are returned: T = ceil(floor(n / 160) / 2) for audio up to 30 s.
         """
         feats = self.features(y)
-        outputs, real = self._encode_windows(feats, full_window=full_window)
-        return np.concatenate(
-            [np.asarray(out)[0, :n] for out, n in zip(outputs, real, strict=True)], axis=0
-        ).astype(np.float32, copy=False)
+        return _states(self._encode_windows(feats, full_window=full_window))
+
+    def speech_states(self, y: np.ndarray, *, vad: bool = True) -> np.ndarray:
+        """The encoder states :meth:`analyze` gives for the same audio, without decoding.
+
+        Use it to compute training features for heads that consume
+        :attr:`VoiceAnalysis.states`, so training and inference see the same states.
+
+        Parameters
+        ----------
+        y : numpy.ndarray
+            Mono audio, shape (n,), float, at 16 kHz.
+        vad : bool
+            Drop silences with Silero VAD first, as :meth:`analyze` does by default.
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape (T, 512), float32.
+
+        Raises
+        ------
+        NoSpeechError
+            If ``vad`` is on and the audio holds no speech.
+        """
+        from moodtune.audio.vad import trim_to_speech
+
+        y = _check_audio(y)
+        return self.encode(trim_to_speech(y, sr=SAMPLE_RATE) if vad else y)
+
+    # -- language and transcript ------------------------------------------------------------
+
+    def _detect_language(
+        self, encoder_output: Any, languages: tuple[str, ...]
+    ) -> tuple[str, float]:
+        results = self.model.model.detect_language(encoder_output)[0]
+        probs = {token[2:-2]: float(prob) for token, prob in results}
+        allowed = {lang: probs.get(lang, 0.0) for lang in languages}
+        total = sum(allowed.values())
+        best = max(allowed, key=lambda lang: allowed[lang])
+        if total <= 0.0:
+            return best, 1.0 / len(languages)
+        return best, allowed[best] / total
+
+    def _decode(
+        self, encoder_output: Any, n_states: int, tokenizer: Any, *, beam_size: int
+    ) -> tuple[str, float]:
+        """Greedy (or beam) decoding of one window; return its text and no-speech probability."""
+        from faster_whisper.transcribe import get_compression_ratio, get_suppressed_tokens
+
+        prompt = [*tokenizer.sot_sequence, tokenizer.no_timestamps]
+        seconds = n_states * FRAMES_PER_STATE * HOP_LENGTH / SAMPLE_RATE
+        max_length = min(448, len(prompt) + 8 + int(np.ceil(MAX_TOKENS_PER_S * seconds)))
+        suppress = list(get_suppressed_tokens(tokenizer, [-1]) or [])
+        text, no_speech = "", 0.0
+        for beam in (beam_size, max(beam_size, 5)):
+            result = self.model.model.generate(
+                encoder_output,
+                [prompt],
+                beam_size=beam,
+                max_length=max_length,
+                return_scores=True,
+                return_no_speech_prob=True,
+                suppress_blank=True,
+                suppress_tokens=suppress,
+                repetition_penalty=1.0,
+            )[0]
+            tokens = [t for t in result.sequences_ids[0] if t < tokenizer.eot]
+            text = tokenizer.decode(tokens).strip()
+            no_speech = float(result.no_speech_prob)
+            if get_compression_ratio(text) <= COMPRESSION_RATIO_MAX or beam > beam_size:
+                break
+            logger.debug("repetitive decode (%r); retrying with beam %d", text[:60], 5)
+        return text, no_speech
+
+    def analyze(
+        self,
+        y: np.ndarray,
+        *,
+        language: str | None = None,
+        languages: tuple[str, ...] = DEFAULT_LANGUAGES,
+        vad: bool = True,
+        full_window: bool = False,
+        beam_size: int = 1,
+    ) -> VoiceAnalysis:
+        """Transcribe a voice message with one encoder pass, keeping the encoder states.
+
+        Parameters
+        ----------
+        y : numpy.ndarray
+            Mono audio, shape (n,), float, at 16 kHz.
+        language : str, optional
+            Force the language (ISO 639-1, e.g. ``"ru"``); detected when None.
+        languages : tuple of str
+            Languages auto-detection chooses among (``("ru", "en")`` by default).
+        vad : bool
+            Drop silences with Silero VAD before encoding (raises NoSpeechError when
+            nothing is left).
+        full_window : bool
+            Pad each window to 30 s (slower; see :meth:`encode`).
+        beam_size : int
+            1 for greedy decoding; a repetitive greedy result is retried with beam 5.
+
+        Returns
+        -------
+        VoiceAnalysis
+            Transcript, language, durations and the encoder states.
+
+        Raises
+        ------
+        NoSpeechError
+            If ``vad`` is on and the audio holds no speech.
+        ParameterError
+            For an unknown language or bad audio.
+        """
+        from faster_whisper.tokenizer import Tokenizer
+
+        from moodtune.audio.vad import trim_to_speech
+
+        y = _check_audio(y)
+        supported = set(self.model.supported_languages)
+        for code in (language,) if language is not None else languages:
+            if code not in supported:
+                raise ParameterError(
+                    f"language={code!r} is not a Whisper language code; use e.g. 'ru' or 'en'"
+                )
+        if beam_size < 1:
+            raise ParameterError(f"beam_size={beam_size!r} must be at least 1")
+        speech = trim_to_speech(y, sr=SAMPLE_RATE) if vad else y
+        feats = self.features(speech)
+        windows = self._encode_windows(feats, full_window=full_window)
+        if language is None:
+            lang, lang_prob = self._detect_language(windows[0][0], tuple(languages))
+        else:
+            lang, lang_prob = language, 1.0
+        tokenizer = Tokenizer(self.model.hf_tokenizer, True, task="transcribe", language=lang)
+        texts: list[str] = []
+        no_speech_probs: list[float] = []
+        for output, n_states in windows:
+            text, no_speech = self._decode(output, n_states, tokenizer, beam_size=beam_size)
+            no_speech_probs.append(no_speech)
+            if text:
+                texts.append(text)
+        return VoiceAnalysis(
+            text=" ".join(texts),
+            language=lang,
+            language_probability=float(lang_prob),
+            duration_s=y.shape[0] / SAMPLE_RATE,
+            speech_s=speech.shape[0] / SAMPLE_RATE,
+            no_speech_prob=no_speech_probs[0],
+            states=_states(windows),
+        )
+
+
+def _states(windows: list[tuple[Any, int]]) -> np.ndarray:
+    """Concatenate the real-audio states of encoded windows into (T, 512) float32."""
+    return np.concatenate([np.asarray(output)[0, :n] for output, n in windows], axis=0).astype(
+        np.float32, copy=False
+    )
 
 
 _INSTANCE: WhisperASR | None = None
