@@ -1,0 +1,254 @@
+"""Exact nearest-neighbour search over a large feature matrix, fast per request.
+
+:class:`GridIndex` rotates the rows of a feature matrix onto their principal axes (a
+rotation keeps every Euclidean distance) and sorts them by the cell of a grid over the
+first few axes (quantile edges, so cells hold similar numbers of rows). A query visits
+only the cells whose lower-bound distance (the distance along the gridded axes alone)
+could beat its k-th neighbour, so on a million rows a request reads a few percent of
+them. The answer is exact: a row outside the visited cells is provably farther than the
+k-th neighbour returned.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from typing import Any
+
+import numpy as np
+
+try:
+    from threadpoolctl import ThreadpoolController
+except ImportError:  # pragma: no cover - threadpoolctl is a dependency; stay usable without
+    ThreadpoolController = None
+
+logger = logging.getLogger(__name__)
+
+#: Largest (rows x targets) distance block computed at once.
+_BLOCK = 4_000_000
+#: Rows in the fixed sample used to guess each query's radius.
+_SAMPLE = 16_384
+#: Rows per grid cell the default bin count aims at.
+_ROWS_PER_CELL = 72
+
+_controller: Any = None
+
+
+def blas_single_thread() -> contextlib.AbstractContextManager[Any]:
+    """Context in which BLAS runs on one thread (no-op without threadpoolctl)."""
+    global _controller
+    if ThreadpoolController is None:
+        return contextlib.nullcontext()
+    if _controller is None:
+        _controller = ThreadpoolController()
+    return _controller.limit(limits=1, user_api="blas")
+
+
+def ranges_to_indices(starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
+    """Concatenate ``arange(start, stop)`` for every pair, vectorised; returns int64."""
+    lengths = (stops - starts).astype(np.int64)
+    keep = lengths > 0
+    starts, lengths = starts[keep].astype(np.int64), lengths[keep]
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    offsets = np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
+    return offsets + np.arange(total, dtype=np.int64)
+
+
+class GridIndex:
+    """Rows of ``x`` bucketed by a grid over their principal axes, for exact k-NN queries.
+
+    Parameters
+    ----------
+    x : np.ndarray
+        Shape (n, d) feature matrix (any scale; distances are Euclidean on it).
+    grid_dims : int
+        How many principal axes the grid spans (at most ``d``).
+    bins : int, optional
+        Bins per gridded axis; default about ``(n / 72) ** (1 / grid_dims)``, at most 64.
+
+    Attributes
+    ----------
+    order : np.ndarray
+        Shape (n,): ``order[p]`` is the row of ``x`` stored at sorted position ``p``.
+    position : np.ndarray
+        Shape (n,): inverse of ``order`` (sorted position of each row).
+    rotation : np.ndarray
+        Shape (d, d) orthonormal: stored coordinates are ``x @ rotation``.
+    """
+
+    def __init__(self, x: np.ndarray, *, grid_dims: int = 3, bins: int | None = None) -> None:
+        x = np.asarray(x, dtype=np.float64)
+        n, d = x.shape
+        grid_dims = max(1, min(grid_dims, d))
+        if n > 1:
+            sample = x[:: max(1, n // 200_000)]
+            _, vectors = np.linalg.eigh(np.cov(sample, rowvar=False).reshape(d, d))
+            self.rotation = np.ascontiguousarray(vectors[:, ::-1])  # largest variance first
+        else:
+            self.rotation = np.eye(d)
+        rotated = (x @ self.rotation).astype(np.float32)
+        if bins is None:
+            bins = int(np.clip(round((n / _ROWS_PER_CELL) ** (1.0 / grid_dims)), 1, 64))
+        self.edges: list[np.ndarray] = []
+        bin_of: list[np.ndarray] = []
+        for col in range(grid_dims):
+            values = rotated[:, col]
+            edges = np.unique(np.quantile(values, np.linspace(0.0, 1.0, bins + 1)))
+            if edges.size < 2:  # constant axis: one bin of zero width
+                edges = np.array([edges[0], edges[0]])
+            self.edges.append(edges.astype(np.float64))
+            bin_of.append(np.searchsorted(edges[1:-1], values, side="right"))
+        self.shape = tuple(e.size - 1 for e in self.edges)
+        cell = np.ravel_multi_index(tuple(bin_of), self.shape)
+        self.order = np.argsort(cell, kind="stable")
+        self.position = np.empty(n, dtype=np.int64)
+        self.position[self.order] = np.arange(n)
+        self.x = np.ascontiguousarray(rotated[self.order])
+        self.sqnorm = np.einsum("ij,ij->i", self.x, self.x)
+        counts = np.bincount(cell, minlength=int(np.prod(self.shape)))
+        self.counts = counts
+        self.starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+        self.stops = self.starts + counts
+        rng = np.random.default_rng(0)
+        self._sample = np.sort(rng.choice(n, size=min(n, _SAMPLE), replace=False))
+
+    def __len__(self) -> int:
+        return int(self.x.shape[0])
+
+    def features(self, pos: np.ndarray) -> np.ndarray:
+        """Rows at sorted positions ``pos`` in the original coordinates, (len(pos), d) float64."""
+        return np.take(self.x, pos, axis=0).astype(np.float64) @ self.rotation.T
+
+    def sq_distances(self, pos: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        """Squared distances (len(pos), u) from rows at sorted positions ``pos`` to targets.
+
+        ``targets`` are in rotated coordinates. Computed as ``|x|² - 2 x·t + |t|²`` in
+        float32 with single-threaded BLAS (many threads on a busy small machine make this
+        small product erratic).
+        """
+        x = np.take(self.x, pos, axis=0)
+        with blas_single_thread():
+            dot = x @ np.ascontiguousarray(targets.T, dtype=np.float32)
+        return (
+            np.take(self.sqnorm, pos)[:, None]
+            - 2.0 * dot
+            + (targets * targets).sum(axis=1)[None, :]
+        )
+
+    def _lower_bounds(self, targets: np.ndarray) -> np.ndarray:
+        """Squared distance from each target to each cell along the gridded axes, (u, cells)."""
+        u = targets.shape[0]
+        total = np.zeros((u,) + (1,) * len(self.edges))
+        for axis, edges in enumerate(self.edges):
+            t = targets[:, axis][:, None]
+            gap = np.maximum(np.maximum(edges[None, :-1] - t, t - edges[None, 1:]), 0.0)
+            shape = [u] + [1] * len(self.edges)
+            shape[axis + 1] = gap.shape[1]
+            total = total + (gap**2).reshape(shape)
+        return total.reshape(u, -1)
+
+    def query(
+        self, targets: np.ndarray, k: np.ndarray, *, eligible: np.ndarray | None = None
+    ) -> tuple[list[np.ndarray], bool]:
+        """Find the ``k[i]`` nearest eligible rows of every target.
+
+        Parameters
+        ----------
+        targets : np.ndarray
+            Shape (u, d) query points in the coordinates of the ``x`` given at build.
+        k : np.ndarray
+            Shape (u,) ints >= 1: neighbours wanted per target.
+        eligible : np.ndarray, optional
+            Shape (n,) bool in *sorted* order (see :attr:`order`); ``None`` means all.
+
+        Returns
+        -------
+        neighbours : list of np.ndarray
+            Per target, the sorted positions (not rows: map them with :attr:`order`) of
+            its ``k[i]`` nearest eligible rows, in no particular order; fewer only if
+            fewer rows are eligible.
+        exhausted : bool
+            True when a target got fewer than ``k[i]`` (every eligible row was returned).
+        """
+        targets = np.asarray(targets, dtype=np.float64).reshape(-1, self.rotation.shape[0])
+        targets = targets @ self.rotation
+        u = targets.shape[0]
+        k = np.broadcast_to(np.asarray(k, dtype=np.int64), (u,))
+        n_eligible = len(self) if eligible is None else int(np.count_nonzero(eligible))
+        result: list[np.ndarray] = [np.zeros(0, dtype=np.int64)] * u
+        if n_eligible == 0 or u == 0:
+            return result, True
+        radius2 = self._guess_radius2(targets, k, eligible, n_eligible)
+        lb = self._lower_bounds(targets)
+        exhausted = False
+        todo = np.arange(u)
+        for _round in range(3):
+            retry: list[int] = []
+            for chunk in self._chunks(lb, radius2, todo):
+                cells = np.flatnonzero((lb[chunk] <= radius2[chunk, None]).any(axis=0))
+                all_cells = cells.size == self.counts.size
+                pos = ranges_to_indices(self.starts[cells], self.stops[cells])
+                if eligible is not None:
+                    pos = pos[eligible[pos]]
+                t = targets[chunk]
+                d2 = self.sq_distances(pos, t)
+                for col, i in enumerate(chunk):
+                    dist, ki = d2[:, col], int(k[i])
+                    within = np.flatnonzero(dist <= radius2[i])
+                    if within.size >= ki:  # every row nearer than the radius was seen
+                        result[i] = pos[within[np.argpartition(dist[within], ki - 1)[:ki]]]
+                    elif all_cells or _round == 2:  # every eligible row was seen
+                        if pos.size > ki:
+                            result[i] = pos[np.argpartition(dist, ki - 1)[:ki]]
+                        else:
+                            result[i] = pos
+                            exhausted = exhausted or pos.size < ki
+                    else:  # too few inside: widen to a radius known to hold k rows
+                        if pos.size >= ki:
+                            radius2[i] = float(np.partition(dist, ki - 1)[ki - 1]) * (1 + 1e-6)
+                        else:
+                            radius2[i] = np.inf
+                        retry.append(int(i))
+            todo = np.array(retry, dtype=np.int64)
+            if todo.size == 0:
+                break
+        return result, exhausted
+
+    def _guess_radius2(
+        self, targets: np.ndarray, k: np.ndarray, eligible: np.ndarray | None, n_eligible: int
+    ) -> np.ndarray:
+        """Squared radius likely to hold about 1.5 k eligible rows, from a fixed row sample."""
+        pos = self._sample
+        if eligible is not None:
+            pos = pos[eligible[pos]]
+        radius2 = np.full(targets.shape[0], np.inf)
+        if pos.size == 0:
+            return radius2
+        d2 = self.sq_distances(pos, targets)
+        if pos.size >= n_eligible:  # the sample is every eligible row: exact
+            j = int(k.max())
+        else:
+            j = int(np.ceil(1.5 * k.max() * pos.size / n_eligible)) + 1
+        if j <= pos.size:
+            radius2[:] = np.partition(d2, j - 1, axis=0)[j - 1] * (1 + 1e-6)
+        return radius2
+
+    def _chunks(self, lb: np.ndarray, radius2: np.ndarray, todo: np.ndarray) -> list[np.ndarray]:
+        """Split targets into consecutive groups whose cell union keeps blocks small."""
+        chunks: list[np.ndarray] = []
+        current: list[int] = []
+        union = np.zeros(lb.shape[1], dtype=bool)
+        for i in todo:
+            cells_i = lb[i] <= radius2[i]
+            merged = union | cells_i
+            rows = int(self.counts[merged].sum())
+            if current and rows * (len(current) + 1) > _BLOCK:
+                chunks.append(np.array(current))
+                current, merged = [], cells_i
+            current.append(int(i))
+            union = merged
+        if current:
+            chunks.append(np.array(current))
+        return chunks
