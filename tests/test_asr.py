@@ -172,9 +172,26 @@ def test_long_message_keeps_words_of_every_window(asr, clips):
 
 
 @pytest.mark.slow
-def test_silence_has_no_speech(asr):
+@pytest.mark.parametrize("level", [0.0, 0.002])
+def test_silence_has_no_speech(asr, rng, level):
+    y = (level * rng.standard_normal(3 * 16000)).astype(np.float32)
     with pytest.raises(NoSpeechError, match="no speech found"):
-        asr.analyze(np.zeros(3 * 16000, dtype=np.float32))
+        asr.analyze(y)
+    with pytest.raises(NoSpeechError, match="no speech found"):
+        asr.speech_states(y)
+
+
+@pytest.mark.slow
+def test_sound_without_words_keeps_the_voice(asr, rng):
+    # loud but wordless (a breath, laughter, noise): no transcript, the states stay for the
+    # voice-only emotion; with wordless=False it is "no speech"
+    y = (0.1 * rng.standard_normal(3 * 16000)).astype(np.float32)
+    result = asr.analyze(y)
+    assert result.text == "" and result.language is None and result.speech_s == 0.0
+    assert result.states.shape == (150, 512)
+    np.testing.assert_allclose(result.states, asr.speech_states(y), atol=1e-5)
+    with pytest.raises(NoSpeechError):
+        asr.analyze(y, wordless=False)
 
 
 @pytest.mark.slow

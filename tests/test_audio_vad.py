@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from moodtune.audio.decode import load_audio
-from moodtune.audio.vad import has_speech, speech_segments, trim_to_speech
+from moodtune.audio.vad import has_speech, is_silent, speech_segments, trim_to_speech
 from moodtune.errors import NoSpeechError, ParameterError
 
 SPEECH = Path(__file__).parent / "data" / "speech"
@@ -65,3 +65,10 @@ def test_bad_audio_is_rejected():
         has_speech(np.full(SR, np.nan, dtype=np.float32))
     with pytest.raises(ParameterError, match="threshold"):
         speech_segments(np.zeros(SR, dtype=np.float32), threshold=1.5)
+
+
+def test_is_silent(speech, rng):
+    assert is_silent(np.zeros(SR, dtype=np.float32))
+    assert is_silent((0.001 * rng.standard_normal(SR)).astype(np.float32))
+    assert not is_silent(speech)
+    assert not is_silent((0.1 * rng.standard_normal(SR)).astype(np.float32))

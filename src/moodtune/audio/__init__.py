@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from moodtune.audio.decode import MAX_BYTES, MAX_SECONDS, DecodedAudio, decode, load_audio
 from moodtune.audio.encode import encode_audio
-from moodtune.audio.vad import has_speech, speech_segments, trim_to_speech
+from moodtune.audio.vad import has_speech, is_silent, speech_segments, trim_to_speech
 
 __all__ = [
     "MAX_BYTES",
@@ -13,6 +13,7 @@ __all__ = [
     "decode",
     "encode_audio",
     "has_speech",
+    "is_silent",
     "load_audio",
     "speech_segments",
     "trim_to_speech",

@@ -105,6 +105,34 @@ def has_speech(y: np.ndarray, *, sr: int = VAD_SR, min_speech_s: float = MIN_SPE
     return sum(end - start for start, end in segments) >= min_speech_s * sr
 
 
+def is_silent(
+    y: np.ndarray, *, sr: int = VAD_SR, floor_db: float = -45.0, min_sound_s: float = 0.25
+) -> bool:
+    """Whether audio is silence: less than ``min_sound_s`` of it is louder than ``floor_db``.
+
+    Parameters
+    ----------
+    y : numpy.ndarray
+        Mono audio, shape (n,), float, full scale 1.0.
+    sr : int
+        Sample rate of ``y`` in Hz.
+    floor_db : float
+        RMS level in dBFS (30 ms frames) below which a frame is silent.
+    min_sound_s : float
+        Least duration of louder frames, in seconds, for the audio to count as sound.
+    """
+    y = np.asarray(y, dtype=np.float32)
+    if isinstance(sr, bool) or not isinstance(sr, int | np.integer) or sr <= 0:
+        raise ParameterError(f"sr={sr!r} must be a positive integer (Hz)")
+    hop = max(1, int(0.03 * sr))
+    n = y.shape[0] // hop
+    if n == 0:
+        return True
+    rms = np.sqrt(np.mean(np.square(y[: n * hop].reshape(n, hop)), axis=1))
+    loud = rms > 10.0 ** (floor_db / 20.0)
+    return float(np.count_nonzero(loud)) * hop / sr < min_sound_s
+
+
 def trim_to_speech(y: np.ndarray, *, sr: int = VAD_SR, pad_s: float = 0.4) -> np.ndarray:
     """Keep only the speech of a message (silences over 2 s dropped, 0.4 s kept around speech).
 

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from moodtune.config import cache_dir
-from moodtune.errors import ModelError, ParameterError, missing_extra
+from moodtune.errors import ModelError, NoSpeechError, ParameterError, missing_extra
 
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel
@@ -62,6 +62,10 @@ SPLIT_SEARCH_FRAMES = 300
 DEFAULT_LANGUAGES: tuple[str, ...] = ("ru", "en")
 #: Most tokens decoded per second of audio (stops runaway repetition early).
 MAX_TOKENS_PER_S = 15
+#: A window whose no-speech probability is above this while its average token
+#: log-probability is below :data:`LOGPROB_MIN` gives no text (Whisper's silence rule).
+NO_SPEECH_PROB = 0.6
+LOGPROB_MIN = -1.0
 #: A greedy transcript more compressible than this (gzip ratio) is retried with beam 5.
 COMPRESSION_RATIO_MAX = 2.4
 
@@ -244,15 +248,17 @@ class VoiceAnalysis:
     ----------
     text : str
         The transcript (may be empty when the voice holds no words).
-    language : str
-        ISO 639-1 code of the language decoded (``"ru"`` or ``"en"`` by default).
+    language : str or None
+        ISO 639-1 code of the language decoded (``"ru"`` or ``"en"`` by default);
+        None when no words were heard (and the language was not forced).
     language_probability : float
         Probability of ``language`` among the allowed languages, in [0, 1]
-        (1.0 when the language was forced).
+        (1.0 when the language was forced, 0.0 when there are no words).
     duration_s : float
         Duration of the audio given, in seconds.
     speech_s : float
-        Duration of the audio that was encoded (speech after VAD), in seconds.
+        Duration of the speech that was encoded (after VAD), in seconds; 0.0 when the
+        VAD found no speech and the sound was encoded whole (``states`` still holds it).
     states : numpy.ndarray
         Encoder states of the encoded speech, shape (T, 512), float32, one per 20 ms
         (padding states dropped), the same as :meth:`WhisperASR.encode` gives.
@@ -261,7 +267,7 @@ class VoiceAnalysis:
     """
 
     text: str
-    language: str
+    language: str | None
     language_probability: float
     duration_s: float
     speech_s: float
@@ -404,7 +410,22 @@ class WhisperASR:
         feats = self.features(y)
         return _states(self._encode_windows(feats, full_window=full_window))
 
-    def speech_states(self, y: np.ndarray, *, vad: bool = True) -> np.ndarray:
+    def _speech_audio(self, y: np.ndarray, *, vad: bool, wordless: bool) -> tuple[np.ndarray, bool]:
+        """Return the audio to encode and whether it holds speech (words to decode)."""
+        from moodtune.audio.vad import is_silent, trim_to_speech
+
+        if not vad:
+            return y, True
+        try:
+            return trim_to_speech(y, sr=SAMPLE_RATE), True
+        except NoSpeechError:
+            if not wordless or is_silent(y, sr=SAMPLE_RATE):
+                raise
+        return y, False
+
+    def speech_states(
+        self, y: np.ndarray, *, vad: bool = True, wordless: bool = True
+    ) -> np.ndarray:
         """The encoder states :meth:`analyze` gives for the same audio, without decoding.
 
         Use it to compute training features for heads that consume
@@ -415,7 +436,9 @@ class WhisperASR:
         y : numpy.ndarray
             Mono audio, shape (n,), float, at 16 kHz.
         vad : bool
-            Drop silences with Silero VAD first, as :meth:`analyze` does by default.
+            Keep only the speech (Silero VAD), as :meth:`analyze` does by default.
+        wordless : bool
+            As in :meth:`analyze`: sound without speech is encoded whole.
 
         Returns
         -------
@@ -425,12 +448,12 @@ class WhisperASR:
         Raises
         ------
         NoSpeechError
-            If ``vad`` is on and the audio holds no speech.
+            If ``vad`` is on and the audio is silent (or holds no speech and ``wordless``
+            is off).
         """
-        from moodtune.audio.vad import trim_to_speech
-
         y = _check_audio(y)
-        return self.encode(trim_to_speech(y, sr=SAMPLE_RATE) if vad else y)
+        audio, _ = self._speech_audio(y, vad=vad, wordless=wordless)
+        return self.encode(audio)
 
     # -- language and transcript ------------------------------------------------------------
 
@@ -472,6 +495,9 @@ class WhisperASR:
             tokens = [t for t in result.sequences_ids[0] if t < tokenizer.eot]
             text = tokenizer.decode(tokens).strip()
             no_speech = float(result.no_speech_prob)
+            avg_logprob = float(result.scores[0]) * len(tokens) / (len(tokens) + 1)
+            if no_speech > NO_SPEECH_PROB and avg_logprob < LOGPROB_MIN:
+                return "", no_speech  # Whisper's own silence rule: likely a hallucination
             if get_compression_ratio(text) <= COMPRESSION_RATIO_MAX or beam > beam_size:
                 break
             logger.debug("repetitive decode (%r); retrying with beam %d", text[:60], 5)
@@ -484,6 +510,7 @@ class WhisperASR:
         language: str | None = None,
         languages: tuple[str, ...] = DEFAULT_LANGUAGES,
         vad: bool = True,
+        wordless: bool = True,
         full_window: bool = False,
         beam_size: int = 1,
     ) -> VoiceAnalysis:
@@ -498,8 +525,11 @@ class WhisperASR:
         languages : tuple of str
             Languages auto-detection chooses among (``("ru", "en")`` by default).
         vad : bool
-            Drop silences with Silero VAD before encoding (raises NoSpeechError when
-            nothing is left).
+            Keep only the speech (Silero VAD) before encoding.
+        wordless : bool
+            When the VAD finds no speech but the audio is not silent (humming, laughter,
+            a sigh), encode it whole and return an empty transcript, so the voice alone
+            can still be read. When False, such audio raises NoSpeechError.
         full_window : bool
             Pad each window to 30 s (slower; see :meth:`encode`).
         beam_size : int
@@ -513,13 +543,12 @@ class WhisperASR:
         Raises
         ------
         NoSpeechError
-            If ``vad`` is on and the audio holds no speech.
+            If ``vad`` is on and the audio is silent ("no speech found"), or holds no
+            speech and ``wordless`` is off.
         ParameterError
             For an unknown language or bad audio.
         """
         from faster_whisper.tokenizer import Tokenizer
-
-        from moodtune.audio.vad import trim_to_speech
 
         y = _check_audio(y)
         supported = set(self.model.supported_languages)
@@ -530,27 +559,31 @@ class WhisperASR:
                 )
         if beam_size < 1:
             raise ParameterError(f"beam_size={beam_size!r} must be at least 1")
-        speech = trim_to_speech(y, sr=SAMPLE_RATE) if vad else y
+        speech, has_words = self._speech_audio(y, vad=vad, wordless=wordless)
         feats = self.features(speech)
         windows = self._encode_windows(feats, full_window=full_window)
-        if language is None:
+        if language is not None:
+            lang, lang_prob = language, 1.0
+        elif has_words:
             lang, lang_prob = self._detect_language(windows[0][0], tuple(languages))
         else:
-            lang, lang_prob = language, 1.0
-        tokenizer = Tokenizer(self.model.hf_tokenizer, True, task="transcribe", language=lang)
+            lang, lang_prob = None, 0.0
         texts: list[str] = []
-        no_speech_probs: list[float] = []
-        for output, n_states in windows:
-            text, no_speech = self._decode(output, n_states, tokenizer, beam_size=beam_size)
-            no_speech_probs.append(no_speech)
-            if text:
-                texts.append(text)
+        no_speech_probs: list[float] = [1.0]
+        if has_words and lang is not None:
+            tokenizer = Tokenizer(self.model.hf_tokenizer, True, task="transcribe", language=lang)
+            no_speech_probs = []
+            for output, n_states in windows:
+                text, no_speech = self._decode(output, n_states, tokenizer, beam_size=beam_size)
+                no_speech_probs.append(no_speech)
+                if text:
+                    texts.append(text)
         return VoiceAnalysis(
             text=" ".join(texts),
-            language=lang,
-            language_probability=float(lang_prob),
+            language=lang if texts or language is not None else None,
+            language_probability=float(lang_prob) if texts or language is not None else 0.0,
             duration_s=y.shape[0] / SAMPLE_RATE,
-            speech_s=speech.shape[0] / SAMPLE_RATE,
+            speech_s=speech.shape[0] / SAMPLE_RATE if has_words else 0.0,
             no_speech_prob=no_speech_probs[0],
             states=_states(windows),
         )
