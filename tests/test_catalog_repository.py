@@ -88,6 +88,14 @@ def test_validate_track_ranges(column, value, message):
         validate_track(_track(0, **{column: value}))
 
 
+def test_numpy_values_accepted(catalog):
+    row = _track(0, key=np.int64(3), valence=np.float32(0.25), year=np.int32(2001))
+    catalog.upsert_tracks([row])
+    t = catalog.get_track("t0")
+    assert (t["key"], t["valence"], t["year"]) == (3, 0.25, 2001)
+    assert type(t["key"]) is int
+
+
 def test_transaction_rolls_back(catalog):
     catalog.upsert_tracks([_track(0)])
     with pytest.raises(RuntimeError), catalog.transaction():

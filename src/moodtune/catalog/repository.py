@@ -96,6 +96,11 @@ RANGES: dict[str, tuple[float, float]] = {
 
 FEEDBACK_KINDS = ("like", "skip")
 
+_COLUMN_SET = frozenset(TRACK_COLUMNS)
+_TEXT_NOT_ID = tuple(c for c in TRACK_COLUMNS if c in TEXT_COLUMNS and c != "id")
+_NUMBER_COLUMNS = tuple(c for c in TRACK_COLUMNS if c in INT_COLUMNS or c in REAL_COLUMNS)
+_NUMBER_TYPES = (int, float, np.integer, np.floating)
+
 
 def validate_track(row: Mapping[str, Any]) -> dict[str, Any]:
     """Check one track's values and return them as a full row ready for storage.
@@ -116,7 +121,7 @@ def validate_track(row: Mapping[str, Any]) -> dict[str, Any]:
     ValueError
         With a short reason naming the column and the bad value.
     """
-    unknown = set(row) - set(TRACK_COLUMNS)
+    unknown = row.keys() - _COLUMN_SET
     if unknown:
         raise ValueError(f"unknown column(s) {sorted(unknown)}; known: {', '.join(TRACK_COLUMNS)}")
     out: dict[str, Any] = dict.fromkeys(TRACK_COLUMNS)
@@ -130,7 +135,7 @@ def validate_track(row: Mapping[str, Any]) -> dict[str, Any]:
     if "\x00" in track_id:
         raise ValueError(f"id={track_id!r} holds a NUL character")
     out["id"] = track_id.strip()
-    for col in TEXT_COLUMNS - {"id"}:
+    for col in _TEXT_NOT_ID:
         value = row.get(col)
         if value is None or value == "":
             continue
@@ -152,13 +157,13 @@ def validate_track(row: Mapping[str, Any]) -> dict[str, Any]:
     if any("\x00" in a for a in names):
         raise ValueError(f"artists={artists!r} holds a NUL character")
     out["artists"] = json.dumps(names, ensure_ascii=False)
-    for col in INT_COLUMNS | REAL_COLUMNS:
+    for col in _NUMBER_COLUMNS:
         value = row.get(col)
         if value is None:
             continue
         if isinstance(value, bool):
             value = int(value)
-        if not isinstance(value, int | float) or not math.isfinite(value):
+        if not isinstance(value, _NUMBER_TYPES) or not math.isfinite(value):
             raise ValueError(f"{col}={value!r} is not a finite number")
         if col in INT_COLUMNS:
             if value != int(value):
