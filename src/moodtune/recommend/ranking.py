@@ -472,12 +472,16 @@ class Recommender:
             per_target = np.bincount(anchor_of, weights=per_target, minlength=MAX_ANCHORS)
             uniq = anchors
         k = 3 * per_target.astype(np.int64) + 30
-        for attempt in range(3):
+        need = min(n_eligible, 2 * n + 30)  # targets close together share neighbours
+        for attempt in range(4):
             neighbours, exhausted = self.index.query(uniq, k, eligible=eligible)
             pool = np.unique(np.concatenate(neighbours))
             complete = exhausted or pool.size >= n_eligible
+            if pool.size < need and not complete and attempt < 3:
+                k = k * max(2, int(np.ceil(2 * need / max(pool.size, 1))))
+                continue
             picks, relaxed = self._select(pool, targets, seed)
-            if not relaxed or complete or attempt == 2:
+            if not relaxed or complete or attempt >= 2:
                 break
             k = k * 4
         if len(picks) < n:

@@ -1,0 +1,142 @@
+"""Benchmark: Recommender construction and per-request latency over synthetic tracks.
+
+Run ``python bench/bench_recommend.py [N_TRACKS] [REPEATS]`` (defaults 1,000,000 and 200).
+:func:`run_recommend_bench` returns the rows for ``bench/run.py``'s table.
+
+Timings are wall-clock on a shared machine: other jobs on the same cores make them noisy
+(the load average is printed with the table).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from typing import Any
+
+import numpy as np
+
+from moodtune.recommend import Filters, Recommender
+from moodtune.recommend.synthetic import synthetic_table
+
+#: (label, strategy, n, filters) of each timed scenario.
+SCENARIOS: tuple[tuple[str, str, int, Filters | None], ...] = (
+    ("match, n=10", "match", 10, None),
+    ("uplift, n=10", "uplift", 10, None),
+    ("calm, n=10", "calm", 10, None),
+    ("energize, n=10", "energize", 10, None),
+    ("mixed strategies, n=10", "mixed", 10, None),
+    ("uplift, n=100", "uplift", 100, None),
+    (
+        "mixed, n=10, filters (years 1990-2010, no explicit, <= 5 min)",
+        "mixed",
+        10,
+        Filters(year_min=1990, year_max=2010, explicit=False, max_duration_s=300),
+    ),
+    ("mixed, n=10, genre filter {jazz}", "mixed", 10, Filters(genres=frozenset({"jazz"}))),
+)
+
+_STRATEGIES = ("match", "uplift", "calm", "energize")
+
+
+def _points(count: int, rng: np.random.Generator) -> np.ndarray:
+    """Random listener points inside the circumplex disc of radius 0.8, shape (count, 2)."""
+    angle = rng.uniform(0.0, 2.0 * np.pi, count)
+    radius = 0.8 * np.sqrt(rng.uniform(0.0, 1.0, count))
+    return np.column_stack([radius * np.cos(angle), radius * np.sin(angle)])
+
+
+def run_recommend_bench(
+    n_tracks: int = 1_000_000, repeats: int = 200, *, warmup: int = 10, seed: int = 0
+) -> list[dict[str, Any]]:
+    """Time recommender construction and requests.
+
+    Parameters
+    ----------
+    n_tracks : int
+        Synthetic catalog size.
+    repeats : int
+        Timed requests per scenario (after ``warmup`` untimed ones).
+    warmup : int
+        Untimed requests per scenario first.
+    seed : int
+        Seed of the catalog and of the request points.
+
+    Returns
+    -------
+    list of dict
+        One row per measurement: ``name``, ``n_tracks``, ``repeats``, ``p50_ms``,
+        ``p95_ms``, ``max_ms`` (construction rows have one timing in all three).
+    """
+    rng = np.random.default_rng(seed)
+    t0 = time.perf_counter()
+    table = synthetic_table(n_tracks, seed=seed)
+    t_table = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    recommender = Recommender(table)
+    t_build = time.perf_counter() - t0
+    rows: list[dict[str, Any]] = []
+    for name, seconds in (
+        ("synthetic table generation (not part of a request)", t_table),
+        ("Recommender construction", t_build),
+    ):
+        ms = seconds * 1000.0
+        rows.append(
+            {
+                "name": name,
+                "n_tracks": n_tracks,
+                "repeats": 1,
+                "p50_ms": ms,
+                "p95_ms": ms,
+                "max_ms": ms,
+            }
+        )
+    for label, strategy, n, filters in SCENARIOS:
+        points = _points(warmup + repeats, rng)
+        times = []
+        for i, (valence, arousal) in enumerate(points):
+            strat = _STRATEGIES[i % len(_STRATEGIES)] if strategy == "mixed" else strategy
+            start = time.perf_counter()
+            playlist = recommender.recommend(
+                float(valence), float(arousal), strategy=strat, n=n, filters=filters, seed=i
+            )
+            elapsed = time.perf_counter() - start
+            if len(playlist) != n:
+                raise RuntimeError(f"{label}: got {len(playlist)} tracks, wanted {n}")
+            if i >= warmup:
+                times.append(elapsed * 1000.0)
+        ms = np.array(times)
+        rows.append(
+            {
+                "name": f"recommend {label}",
+                "n_tracks": n_tracks,
+                "repeats": repeats,
+                "p50_ms": float(np.percentile(ms, 50)),
+                "p95_ms": float(np.percentile(ms, 95)),
+                "max_ms": float(ms.max()),
+            }
+        )
+    return rows
+
+
+def _print_table(rows: list[dict[str, Any]]) -> None:
+    width = max(len(r["name"]) for r in rows)
+    head = ("tracks", "reps", "p50 ms", "p95 ms", "max ms")
+    print(f"{'measurement':<{width}}  " + "  ".join(f"{h:>9}" for h in head))
+    for r in rows:
+        print(
+            f"{r['name']:<{width}}  {r['n_tracks']:>9,}  {r['repeats']:>9}  "
+            f"{r['p50_ms']:>9.1f}  {r['p95_ms']:>9.1f}  {r['max_ms']:>9.1f}"
+        )
+
+
+if __name__ == "__main__":
+    n_tracks = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
+    repeats = int(sys.argv[2]) if len(sys.argv) > 2 else 200
+    before = os.getloadavg()[0]
+    result = run_recommend_bench(n_tracks, repeats)
+    _print_table(result)
+    print(
+        f"cores: {os.cpu_count()}, load average (1 min) before/after: "
+        f"{before:.2f}/{os.getloadavg()[0]:.2f} (other jobs share these cores)"
+    )
