@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -28,7 +27,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 catalog_app = typer.Typer(help="Manage the music catalog.", no_args_is_help=True)
-train_app = typer.Typer(help="Train moodtune's model heads (needs moodtune[train]).")
+train_app = typer.Typer(help="Train moodtune's model heads (needs moodtune\\[train]).")
 evaluate_app = typer.Typer(help="Evaluate model heads on held-out data.")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(train_app, name="train")
@@ -107,15 +106,19 @@ def recommend(
     from moodtune.recommend import Filters
     from moodtune.service import get_service
 
-    result = _emotion_result(text)
+    if text is None:
+        raise ParameterError("give a message: --text 'how you feel'")
     filters = Filters(
         year_min=year_min,
         year_max=year_max,
-        genres=frozenset(g.lower() for g in genre) if genre else None,
-        allow_explicit=not no_explicit,
+        genres=frozenset(genre) if genre else None,
+        explicit=not no_explicit,
         max_duration_s=max_duration,
     )
-    playlist = get_service().recommend(result, strategy=strategy, n=n, filters=filters, seed=seed)
+    playlist = get_service().recommend_for_text(
+        text, strategy=strategy, n=n, filters=filters, seed=seed
+    )
+    result = playlist.emotion
     if as_json:
         print(json.dumps(playlist.to_dict(), ensure_ascii=False))
         return
@@ -273,19 +276,14 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     command = typer.main.get_command(app)
     try:
-        command.main(args=argv, prog_name="moodtune", standalone_mode=False)
+        # standalone mode: typer/click report their own usage errors (exit 2) and exit
+        command.main(args=argv, prog_name="moodtune", standalone_mode=True)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except MoodtuneError as exc:
-        err.print(f"[red]error:[/] {exc}", highlight=False)
+        message = " ".join(str(exc).split())
+        print(f"error: {message}", file=sys.stderr)
         return exc.exit_code
-    except click.exceptions.Abort:
-        err.print("aborted")
-        return 1
-    except click.ClickException as exc:
-        exc.show()
-        return exc.exit_code
-    except KeyboardInterrupt:
-        err.print("interrupted")
-        return 130
     return 0
 
 

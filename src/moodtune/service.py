@@ -148,6 +148,21 @@ class Moodtune:
             return self._table, self._recommender
 
     # -- recommendation ------------------------------------------------------
+    def recommend_for_text(
+        self,
+        text: str,
+        *,
+        strategy: str = "match",
+        n: int = DEFAULT_TRACKS,
+        filters: Filters | None = None,
+        seed: int | None = None,
+    ) -> PlaylistResult:
+        """Hear the emotion of a typed message and return a playlist for it."""
+        check_playlist_request(strategy=strategy, n=n)
+        return self.recommend(
+            self.emotion_from_text(text), strategy=strategy, n=n, filters=filters, seed=seed
+        )
+
     def recommend(
         self,
         emotion: EmotionResult,
@@ -164,14 +179,9 @@ class Moodtune:
         ParameterError
             If ``n`` is outside [1, 100] or the strategy is unknown.
         """
-        from moodtune.recommend import STRATEGIES
+        from moodtune.recommend.reasons import MOOD_WORDS
 
-        if strategy not in STRATEGIES:
-            raise ParameterError(
-                f"strategy {strategy!r} is unknown; choose one of {', '.join(STRATEGIES)}"
-            )
-        if not MIN_TRACKS <= n <= MAX_TRACKS:
-            raise ParameterError(f"n={n} is out of range; ask for {MIN_TRACKS} to {MAX_TRACKS}")
+        check_playlist_request(strategy=strategy, n=n)
         table, rec = self._get_recommender()
         picks = rec.recommend(
             emotion.emotion.valence,
@@ -180,6 +190,7 @@ class Moodtune:
             n=n,
             filters=filters,
             seed=seed,
+            mood=MOOD_WORDS[emotion.emotion.label],
         )
         tracks = []
         for p in picks:
@@ -205,6 +216,24 @@ class Moodtune:
                 }
             )
         return PlaylistResult(emotion=emotion, strategy=strategy, tracks=tracks)
+
+
+def check_playlist_request(*, strategy: str, n: int) -> None:
+    """Validate a playlist request before any model runs.
+
+    Raises
+    ------
+    ParameterError
+        If the strategy is unknown or ``n`` is outside [1, 100].
+    """
+    from moodtune.recommend import STRATEGIES
+
+    if strategy not in STRATEGIES:
+        raise ParameterError(
+            f"strategy {strategy!r} is unknown; choose one of {', '.join(STRATEGIES)}"
+        )
+    if isinstance(n, bool) or not isinstance(n, int) or not MIN_TRACKS <= n <= MAX_TRACKS:
+        raise ParameterError(f"n={n!r} is out of range; ask for {MIN_TRACKS} to {MAX_TRACKS} tracks")
 
 
 _service: Moodtune | None = None
