@@ -198,6 +198,8 @@ def test_sound_without_words_keeps_the_voice(asr, rng):
 def test_bad_arguments(asr, clips):
     with pytest.raises(ParameterError, match="language='xx'"):
         asr.analyze(clips["en_sad"], language="xx")
+    with pytest.raises(ParameterError, match=r"languages=\(\) is empty"):
+        asr.analyze(clips["en_sad"], languages=())
     with pytest.raises(ParameterError, match="beam_size=0"):
         asr.analyze(clips["en_sad"], beam_size=0)
     with pytest.raises(ParameterError, match="mono"):

@@ -490,7 +490,6 @@ class WhisperASR:
                 return_no_speech_prob=True,
                 suppress_blank=True,
                 suppress_tokens=suppress,
-                repetition_penalty=1.0,
             )[0]
             tokens = [t for t in result.sequences_ids[0] if t < tokenizer.eot]
             text = tokenizer.decode(tokens).strip()
@@ -552,6 +551,8 @@ class WhisperASR:
 
         y = _check_audio(y)
         supported = set(self.model.supported_languages)
+        if language is None and not languages:
+            raise ParameterError("languages=() is empty; give at least one, e.g. ('ru', 'en')")
         for code in (language,) if language is not None else languages:
             if code not in supported:
                 raise ParameterError(
