@@ -437,3 +437,9 @@ def test_skipping_everything_says_so():
     rec = Recommender(table)
     with pytest.raises(ParameterError, match="skipped"):
         rec.recommend(0, 0, n=2, skipped_ids=list(table.id))
+
+
+def test_reasons_name_the_listeners_own_mood(rec):
+    # calm and energize start one step away from the mood; the reason still names it
+    assert "angry mood" in rec.recommend(*ANGRY, strategy="calm", n=4)[0].reason
+    assert "neutral mood" in rec.recommend(0.0, 0.0, strategy="energize", n=4)[0].reason

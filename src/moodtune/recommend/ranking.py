@@ -179,6 +179,11 @@ class Recommendation:
         return asdict(self)
 
 
+_BRACKETS = re.compile(r"\s*[\(\[][^\)\]]*[\)\]]")
+_DASH_SUFFIX = re.compile(r"\s+-\s+.*$")
+_NON_WORD = re.compile(r"[\W_]+")
+
+
 def normalise_title(name: str) -> str:
     """Title key for duplicate detection: casefolded, no bracketed or `` - ...`` suffix.
 
@@ -187,10 +192,9 @@ def normalise_title(name: str) -> str:
     >>> normalise_title("Halo (feat. X) [Live]")
     'halo'
     """
-    s = str(name).casefold()
-    s = re.sub(r"\s*[\(\[][^\)\]]*[\)\]]", " ", s)
-    s = re.sub(r"\s+-\s+.*$", "", s)
-    return re.sub(r"[\W_]+", " ", s).strip()
+    s = _BRACKETS.sub(" ", str(name).casefold())
+    s = _DASH_SUFFIX.sub("", s)
+    return _NON_WORD.sub(" ", s).strip()
 
 
 def split_artists(artists: str) -> frozenset[str]:
@@ -463,7 +467,7 @@ class Recommender:
         owner = rank[inverse.reshape(-1)]
         per_target = np.bincount(owner, minlength=uniq.shape[0])
         steps = progress(n, strategy=strategy)
-        mood_text = mood or mood_word(float(path[0, 0]), float(path[0, 1]))
+        mood_text = mood or mood_word(float(valence), float(arousal))
 
         if uniq.shape[0] > MAX_ANCHORS:  # long paths: search near evenly spaced anchors
             u = uniq.shape[0]
@@ -576,16 +580,17 @@ class Recommender:
         used = np.zeros(pool.size, dtype=bool)
         used_artists: set[str] = set()
         used_titles: set[tuple[str, tuple[str, ...]]] = set()
-        picked_features: list[np.ndarray] = []
+        picked_features = np.empty((targets.shape[0], dup_features.shape[1]))
+        n_picked = 0
         previous: frozenset[str] = frozenset()
         picks: list[tuple[int, float]] = []
         relaxed = False
 
         def near_duplicate(p: int) -> bool:
-            if not picked_features:
+            if n_picked == 0:
                 return False
-            diff = np.abs(np.array(picked_features) - dup_features[p])
-            return bool(np.any(np.all(diff <= DUPLICATE_TOLERANCE, axis=1)))
+            diff = np.abs(picked_features[:n_picked] - dup_features[p])
+            return bool((diff <= DUPLICATE_TOLERANCE).all(axis=1).any())
 
         def allowed(p: int, level: int) -> bool:
             if level <= 1:
@@ -623,6 +628,7 @@ class Recommender:
             previous = artists_of(choice)
             used_artists |= previous
             used_titles.add(title_of(choice))
-            picked_features.append(dup_features[choice])
+            picked_features[n_picked] = dup_features[choice]
+            n_picked += 1
             picks.append((int(pool[choice]), float(dist[choice, i])))
         return picks, relaxed
