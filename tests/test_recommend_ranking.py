@@ -10,7 +10,7 @@ import pytest
 from moodtune.catalog.table import TrackTable
 from moodtune.errors import CatalogError, ParameterError
 from moodtune.recommend import Filters, Recommendation, Recommender, trajectory
-from moodtune.recommend.ranking import normalise_title, split_artists
+from moodtune.recommend.ranking import normalise_title, split_artists, track_json
 from moodtune.types import CIRCUMPLEX, LABELS, EmotionEstimate
 
 GENRES = ("pop", "rock", "jazz", "rap")
@@ -443,3 +443,26 @@ def test_reasons_name_the_listeners_own_mood(rec):
     # calm and energize start one step away from the mood; the reason still names it
     assert "angry mood" in rec.recommend(*ANGRY, strategy="calm", n=4)[0].reason
     assert "neutral mood" in rec.recommend(0.0, 0.0, strategy="energize", n=4)[0].reason
+
+
+def test_track_json_shape(table, rec):
+    r = rec.recommend(*SAD, strategy="match", n=1)[0]
+    out = track_json(table, r)
+    assert set(out) == {
+        "id",
+        "name",
+        "artists",
+        "valence",
+        "energy",
+        "danceability",
+        "tempo",
+        "mode",
+        "acousticness",
+        "url",
+        "reason",
+        "target",
+    }
+    assert out["id"] == r.track_id and out["url"] == ""  # not a Spotify id
+    assert out["target"] == {"valence": round(SAD[0], 4), "arousal": round(SAD[1], 4)}
+    spotify = replace(table, id=np.array(["4uLU6hMCjMI75M1A2tKUQC"] * len(table), dtype=object))
+    assert track_json(spotify, r)["url"].endswith("/track/4uLU6hMCjMI75M1A2tKUQC")

@@ -10,6 +10,7 @@ from moodtune.recommend.ranking import (
     Filters,
     Recommendation,
     Recommender,
+    track_json,
 )
 from moodtune.recommend.strategies import STRATEGIES, end_point, trajectory
 from moodtune.recommend.targets import (
@@ -26,6 +27,7 @@ __all__ = [
     "Recommendation",
     "Recommender",
     "end_point",
+    "track_json",
     "trajectory",
     "va_to_feature_matrix",
     "va_to_feature_targets",
