@@ -466,3 +466,10 @@ def test_track_json_shape(table, rec):
     assert out["target"] == {"valence": round(SAD[0], 4), "arousal": round(SAD[1], 4)}
     spotify = replace(table, id=np.array(["4uLU6hMCjMI75M1A2tKUQC"] * len(table), dtype=object))
     assert track_json(spotify, r)["url"].endswith("/track/4uLU6hMCjMI75M1A2tKUQC")
+
+
+def test_uplift_for_a_happy_listener_says_it_keeps_the_mood(rec):
+    playlist = rec.recommend(*CIRCUMPLEX["happiness"], strategy="uplift", n=3)
+    assert all("keeps your happy mood going" in r.reason for r in playlist)
+    calm = rec.recommend(0.4, -0.7, strategy="calm", n=3)
+    assert all("calm to help you settle" in r.reason for r in calm)

@@ -39,7 +39,7 @@ from moodtune.catalog.table import TrackTable, spotify_track_url
 from moodtune.errors import CatalogError, ParameterError
 from moodtune.recommend.index import GridIndex
 from moodtune.recommend.reasons import MOOD_WORDS, describe_track, mood_word, strategy_phrase
-from moodtune.recommend.strategies import check_strategy, progress, trajectory
+from moodtune.recommend.strategies import check_strategy, end_point, progress, trajectory
 from moodtune.recommend.targets import TARGET_FEATURES, va_to_feature_matrix
 
 if TYPE_CHECKING:
@@ -65,6 +65,8 @@ JITTER = 0.05
 LIKE_PULL = 0.3
 #: Largest push (weighted z-units) away from the mean of skipped tracks.
 SKIP_PUSH = 0.5
+#: A strategy path shorter than this (circumplex units) counts as staying put in reasons.
+MOVE_MIN = 0.15
 #: Most distinct search points per request; longer paths search near this many anchors.
 MAX_ANCHORS = 12
 #: z-scores are clipped to this magnitude.
@@ -505,6 +507,8 @@ class Recommender:
         per_target = np.bincount(owner, minlength=uniq.shape[0])
         steps = progress(n, strategy=strategy)
         mood_text = mood or mood_word(float(valence), float(arousal))
+        start = np.array([float(valence), float(arousal)])
+        moving = bool(np.linalg.norm(end_point(*start, strategy=strategy) - start) > MOVE_MIN)
 
         if uniq.shape[0] > MAX_ANCHORS:  # long paths: search near evenly spaced anchors
             u = uniq.shape[0]
@@ -544,6 +548,7 @@ class Recommender:
                 step=float(steps[i]),
                 first=i == 0,
                 last=i == n - 1 and n > 1,
+                moving=moving,
             )
             out.append(
                 Recommendation(

@@ -80,7 +80,9 @@ def describe_track(*, valence: float, energy: float, mode: int, tempo: float) ->
     return ", ".join(parts) if parts else "a track"
 
 
-def strategy_phrase(*, strategy: str, mood: str, step: float, first: bool, last: bool) -> str:
+def strategy_phrase(
+    *, strategy: str, mood: str, step: float, first: bool, last: bool, moving: bool = True
+) -> str:
     """Say what a track does for the listener at its place in the playlist.
 
     Parameters
@@ -93,19 +95,24 @@ def strategy_phrase(*, strategy: str, mood: str, step: float, first: bool, last:
         How far along the strategy's path this position is, in [0, 1].
     first, last : bool
         Whether this is the first or last track.
+    moving : bool
+        Whether the path goes anywhere (``False`` when the listener already is where the
+        strategy leads, e.g. ``uplift`` for a happy listener).
     """
     if strategy == "match":
         return f"mirrors your {mood} mood"
     if strategy == "uplift":
+        if not moving:
+            return f"keeps your {mood} mood going"
         if first:
             return f"meets your {mood} mood where it is"
         if last:
             return f"arrives somewhere brighter than your {mood} mood"
         return f"a gentle step up from your {mood} mood"
     if strategy == "calm":
-        if step < 1.0:
+        if step < 1.0 and moving:
             return f"a step down towards calm from your {mood} mood"
         return "calm to help you settle"
-    if step < 1.0:
+    if step < 1.0 and moving:
         return f"a step up in energy from your {mood} mood"
     return "full of energy to lift you up"
