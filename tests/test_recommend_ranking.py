@@ -426,6 +426,13 @@ def test_skipped_tracks_are_left_out_and_push_away(table, rec):
     assert mean_gap(again) > mean_gap(plain[5:])
 
 
+def test_feedback_ids_as_array_or_generator(table, rec):
+    liked = np.array([table.id[i] for i in np.flatnonzero(table.valence > 0.9)], dtype=object)
+    a = rec.recommend(0.0, 0.0, n=5, liked_ids=liked)
+    b = rec.recommend(0.0, 0.0, n=5, liked_ids=(i for i in liked))
+    assert [r.track_id for r in a] == [r.track_id for r in b]
+
+
 def test_unknown_feedback_ids_are_ignored(rec):
     a = rec.recommend(0.0, 0.0, n=5)
     b = rec.recommend(0.0, 0.0, n=5, liked_ids=["nope"], skipped_ids=["nada"])

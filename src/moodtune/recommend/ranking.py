@@ -479,8 +479,10 @@ class Recommender:
             isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0
         ):
             raise ParameterError(f"seed={seed!r} must be a non-negative integer")
-        liked = self.rows_of(_check_ids(liked_ids, "liked_ids")) if liked_ids else None
-        skipped = self.rows_of(_check_ids(skipped_ids, "skipped_ids")) if skipped_ids else None
+        liked_list = _check_ids(liked_ids, "liked_ids")
+        skipped_list = _check_ids(skipped_ids, "skipped_ids")
+        liked = self.rows_of(liked_list) if liked_list else None
+        skipped = self.rows_of(skipped_list) if skipped_list else None
 
         targets = self.target_matrix(path)
         targets = self._apply_feedback(targets, liked, skipped)
