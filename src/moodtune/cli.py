@@ -97,9 +97,7 @@ def recommend(
         list[str] | None, typer.Option("--genre", "-g", help="Only these genres (repeatable).")
     ] = None,
     no_explicit: Annotated[bool, typer.Option(help="Leave out explicit tracks.")] = False,
-    max_duration: Annotated[
-        float | None, typer.Option(help="Longest track, in seconds.")
-    ] = None,
+    max_duration: Annotated[float | None, typer.Option(help="Longest track, in seconds.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Recommend a playlist for the mood of a message."""
@@ -147,7 +145,9 @@ def recommend(
 @catalog_app.command("import")
 def catalog_import(
     file: Annotated[Path, typer.Argument(help="CSV file (Kaggle 160k, TidyTuesday, generic).")],
-    fmt: Annotated[str, typer.Option("--format", help="auto | kaggle | tidytuesday | generic")] = "auto",
+    fmt: Annotated[
+        str, typer.Option("--format", help="auto | kaggle | tidytuesday | generic")
+    ] = "auto",
 ) -> None:
     """Import tracks from a CSV file; bad rows are reported and skipped."""
     from moodtune.service import get_service

@@ -233,7 +233,9 @@ def check_playlist_request(*, strategy: str, n: int) -> None:
             f"strategy {strategy!r} is unknown; choose one of {', '.join(STRATEGIES)}"
         )
     if isinstance(n, bool) or not isinstance(n, int) or not MIN_TRACKS <= n <= MAX_TRACKS:
-        raise ParameterError(f"n={n!r} is out of range; ask for {MIN_TRACKS} to {MAX_TRACKS} tracks")
+        raise ParameterError(
+            f"n={n!r} is out of range; ask for {MIN_TRACKS} to {MAX_TRACKS} tracks"
+        )
 
 
 _service: Moodtune | None = None

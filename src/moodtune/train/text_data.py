@@ -73,7 +73,7 @@ def read_split(data_dir: Path, dataset: str, split: str) -> TextRows:
 
 
 def drop_texts(rows: TextRows, banned: set[str]) -> TextRows:
-    """Return ``rows`` without the texts in ``banned`` (to keep evaluation texts out of training)."""
+    """Return ``rows`` without the texts in ``banned`` (keeps evaluation texts out of training)."""
     keep = [i for i, t in enumerate(rows.texts) if t not in banned]
     return TextRows(
         rows.dataset,
