@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import threading
@@ -206,3 +207,22 @@ def test_bad_arguments(asr, clips):
         asr.encode(np.zeros((2, 16000), dtype=np.float32))
     with pytest.raises(ParameterError, match="empty"):
         asr.encode(np.zeros(0, dtype=np.float32))
+
+
+@pytest.mark.parametrize("n_frames", [2999, 3000, 3001, 4500, 9000, 30000])
+def test_window_bounds_cover_everything_and_cut_in_pauses(n_frames):
+    # loud "speech" with a 0.4 s pause every 3.7 s
+    energy = np.ones(n_frames, dtype=np.float32)
+    for start in range(300, n_frames, 370):
+        energy[start : start + 40] = -1.0
+    feats = np.tile(energy, (80, 1))
+    bounds = whisper.WhisperASR._window_bounds(feats)
+    assert bounds[0][0] == 0 and bounds[-1][1] == n_frames
+    assert all(a < b for a, b in bounds)
+    assert all(prev[1] == nxt[0] for prev, nxt in itertools.pairwise(bounds))
+    assert all(b - a <= whisper.MAX_WINDOW_FRAMES for a, b in bounds)
+    if n_frames <= whisper.MAX_WINDOW_FRAMES:
+        assert len(bounds) == 1
+    for _, cut in bounds[:-1]:
+        assert cut % 2 == 0
+        assert energy[cut] == -1.0  # inside a pause
