@@ -129,20 +129,13 @@ def build_clips() -> list[tuple[str, int, np.ndarray, str]]:
     with tempfile.TemporaryDirectory() as tmp:
         for lang, texts in SENTENCES.items():
             items = [(synthesize(lang, text, Path(tmp)), text) for text in texts]
-            start = 0
+            lengths = [(y.size + pause.size) / SR for y, _ in items]
             for target in (5, 10, 30):
-                parts, refs, dur, i = [], [], 0.0, start
-                while i < len(items):
-                    y, text = items[i]
-                    step = (y.size + pause.size) / SR
-                    if parts and abs(dur + step - target) >= abs(dur - target):
-                        break  # the clip is as close to its target length as it gets
-                    parts += [y, pause]
-                    refs.append(text)
-                    dur += step
-                    i += 1
-                start = 0 if target == 10 else i
-                clips.append((lang, target, np.concatenate(parts), " ".join(refs)))
+                # the run of consecutive sentences whose length is closest to the target
+                runs = [(i, j) for i in range(len(items)) for j in range(i + 1, len(items) + 1)]
+                i, j = min(runs, key=lambda r: abs(sum(lengths[r[0] : r[1]]) - target))
+                audio = np.concatenate([part for y, _ in items[i:j] for part in (y, pause)])
+                clips.append((lang, target, audio, " ".join(text for _, text in items[i:j])))
     return clips
 
 
