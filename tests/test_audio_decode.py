@@ -4,6 +4,7 @@ import io
 import struct
 import wave
 import zlib
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -226,3 +227,26 @@ def test_random_bytes_never_crash(data):
         load_audio(data)
     except MoodtuneError:
         pass
+
+
+def test_live_webm_without_duration_decodes():
+    # browsers' MediaRecorder writes WebM with no duration and no cues
+    import av
+
+    sr = 48000
+    pcm = (_tone(sr=sr) * 32767).astype(np.int16)
+    buf = io.BytesIO()
+    with av.open(buf, "w", format="webm", options={"live": "1"}) as out:
+        stream = out.add_stream("libopus", rate=sr, layout="mono")
+        frame = av.AudioFrame.from_ndarray(pcm[None], format="s16", layout="mono")
+        frame.sample_rate, frame.pts = sr, 0
+        frame.time_base = Fraction(1, sr)
+        for packet in stream.encode(frame):
+            out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    with av.open(io.BytesIO(buf.getvalue())) as probe:
+        assert probe.duration is None
+    audio = decode(buf.getvalue())
+    assert audio.duration_s == pytest.approx(SECONDS, rel=0.02)
+    assert audio.codec == "opus"

@@ -26,6 +26,12 @@ not audio/video (text, image)       :class:`~moodtune.errors.UnsupportedMediaErr
 a video with no audio stream        :class:`~moodtune.errors.UnsupportedMediaError`
 truncated or damaged file           :class:`~moodtune.errors.CorruptMediaError`
 ==================================  =============================================
+
+Truncation is caught where the file tells: an Ogg page cut short, a WAV data chunk
+shorter than its header says, a container whose decoded audio is shorter than 90 %
+of the duration it declares, or an MP4 without its index. A stream that declares no
+duration (live WebM from a browser's MediaRecorder) and is cut between two blocks
+cannot be told from a shorter recording: what is there is decoded.
 """
 
 from __future__ import annotations
