@@ -1,0 +1,5 @@
+"""``python -m moodtune`` runs the CLI."""
+
+from moodtune.cli import run
+
+run()
