@@ -17,9 +17,13 @@ Whisper pads every window to 30 s (3000 mel frames, 1500 states). CTranslate2 al
 accepts fewer frames, and the encoder's cost grows with the frame count, so moodtune
 encodes only the frames that hold audio, rounded up to :data:`FRAME_QUANTUM` frames
 (``full_window=False``, the default). Measured on the 2-core dev machine under load
-(``scripts/bench_asr.py``; synthesized ru/en Opus voice notes): a 4 s clip encodes in
-0.12 s instead of 1.4 s, an 8 s clip in 0.22 s instead of 1.5 s, and the word error rate
-over all clips was the same in both modes (0.051). Messages longer than 30 s are split
+(``scripts/bench_asr.py``; synthesized ru/en Opus voice notes): a 5 s clip encodes in
+0.13-0.15 s instead of 0.9-1.6 s, a 10 s clip in 0.22-0.26 s instead of 1.3-1.5 s, and a
+whole analysis of a 5 s message takes 0.3-0.4 s instead of 1.2-1.9 s. The word error
+rate moves little: 0.103 vs 0.097 (195 words, one run), 0.051 vs 0.051 (another), and
+13 vs 9 errors in 111 words of short clips, mostly on the festival Russian voice.
+Padding short windows to 10 s or with the log-mel floor did not change that; padding
+to 15 s cost 3x the time for 3 errors fewer. Messages longer than 30 s are split
 into balanced windows cut at pauses (:data:`MAX_WINDOW_FRAMES`); shorter windows
 (20 s) would encode a 30 s message about 30 % faster but cost 2-3 points of WER, so
 the default keeps Whisper's 30 s.
