@@ -11,7 +11,7 @@ Limits
 ``max_bytes`` (default :data:`MAX_BYTES`, 50 MB) is checked before decoding, and
 ``max_seconds`` (default :data:`MAX_SECONDS`, 5 minutes) both against the duration
 the container declares and while decoding, so a file that lies about its length
-cannot exhaust memory.
+cannot exhaust memory. Half a second over ``max_seconds`` is tolerated (codec padding).
 
 Errors
 ------
@@ -352,9 +352,6 @@ def decode(
         )
     if errors:
         logger.warning("%s: %d decoding errors skipped (first: %s)", label, len(errors), errors[0])
-    if max_samples is not None and n_samples > int(max_seconds * source_sr):
-        raise _too_long(label, decoded_s, max_seconds)
-
     y = np.concatenate(chunks).astype(np.float32, copy=False)
     if source_sr != sr:
         y = soxr.resample(y, source_sr, sr, quality="HQ").astype(np.float32, copy=False)
