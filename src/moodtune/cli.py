@@ -40,12 +40,18 @@ TextOpt = Annotated[str | None, typer.Option("--text", "-t", help="A typed messa
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 
-def _emotion_result(text: str | None) -> Any:
-    from moodtune.service import get_service
+FileArg = Annotated[
+    Path | None,
+    typer.Argument(help="A voice message: ogg/opus, webm, mp3, wav, flac, m4a, mp4/mov."),
+]
+LanguageOpt = Annotated[
+    str, typer.Option("--language", "-l", help="Language of the voice message: auto | ru | en.")
+]
 
-    if text is None:
-        raise ParameterError("give a message: --text 'how you feel'")
-    return get_service().emotion_from_text(text)
+
+def _need_message(file: Path | None, text: str | None) -> None:
+    if file is None and text is None:
+        raise ParameterError("give a message: a voice FILE or --text 'how you feel'")
 
 
 def _bar(p: float, width: int = 24) -> str:
@@ -57,10 +63,11 @@ def _print_emotion(result: Any) -> None:
     from moodtune.types import LABELS
 
     if result.transcript is not None:
-        out.print(f"[bold]Transcript[/] ({result.language}): {result.transcript}")
+        said = result.transcript or "(no words heard: the voice alone decides)"
+        out.print(f"[bold]Transcript[/] ({result.language}): {said}", highlight=False)
     else:
         out.print(f"[bold]Language[/]: {result.language}")
-    rows = [("fused" if len(result.parts) > 1 else name, est) for name, est in result.parts.items()]
+    rows = list(result.parts.items())
     if len(result.parts) > 1:
         rows.append(("fused", result.emotion))
     for name, est in rows:
@@ -74,9 +81,17 @@ def _print_emotion(result: Any) -> None:
 
 
 @app.command()
-def emotion(text: TextOpt = None, as_json: JsonOpt = False) -> None:
-    """Show the emotion heard in a message."""
-    result = _emotion_result(text)
+def emotion(
+    file: FileArg = None,
+    text: TextOpt = None,
+    language: LanguageOpt = "auto",
+    as_json: JsonOpt = False,
+) -> None:
+    """Show the emotion heard in a voice message (voice, words, fused) or a text."""
+    from moodtune.service import get_service
+
+    _need_message(file, text)
+    result = get_service().emotion_of(text=text, audio=file, language=language)
     if as_json:
         print(json.dumps(result.to_dict(), ensure_ascii=False))
     else:
@@ -85,7 +100,9 @@ def emotion(text: TextOpt = None, as_json: JsonOpt = False) -> None:
 
 @app.command()
 def recommend(
+    file: FileArg = None,
     text: TextOpt = None,
+    language: LanguageOpt = "auto",
     strategy: Annotated[
         str, typer.Option("--strategy", "-s", help="match | uplift | calm | energize")
     ] = "match",
@@ -100,12 +117,11 @@ def recommend(
     max_duration: Annotated[float | None, typer.Option(help="Longest track, in seconds.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Recommend a playlist for the mood of a message."""
+    """Recommend a playlist for the mood of a voice message or a text."""
     from moodtune.recommend import Filters
     from moodtune.service import get_service
 
-    if text is None:
-        raise ParameterError("give a message: --text 'how you feel'")
+    _need_message(file, text)
     filters = Filters(
         year_min=year_min,
         year_max=year_max,
@@ -113,8 +129,8 @@ def recommend(
         explicit=not no_explicit,
         max_duration_s=max_duration,
     )
-    playlist = get_service().recommend_for_text(
-        text, strategy=strategy, n=n, filters=filters, seed=seed
+    playlist = get_service().recommend_for(
+        text=text, audio=file, language=language, strategy=strategy, n=n, filters=filters, seed=seed
     )
     result = playlist.emotion
     if as_json:

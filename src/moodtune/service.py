@@ -13,16 +13,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from moodtune.audio.decode import MAX_SECONDS as MAX_VOICE_SECONDS
 from moodtune.config import DEFAULT_TRACKS, MAX_TRACKS, MIN_TRACKS
 from moodtune.errors import ParameterError
 from moodtune.text import clean_text, get_backend
-from moodtune.text.lang import detect_language
+from moodtune.text.lang import LANGUAGES, detect_language
 from moodtune.types import EmotionEstimate
 
 if TYPE_CHECKING:
     from moodtune.catalog.repository import Catalog
     from moodtune.catalog.table import TrackTable
     from moodtune.recommend import Filters, Recommender
+    from moodtune.speech.emotion import SpeakerStats
 
 log = logging.getLogger(__name__)
 
@@ -87,13 +89,25 @@ class Moodtune:
         Catalog database; default: the embedded default catalog in ``$MOODTUNE_HOME``.
     text_backend : str, optional
         Text emotion backend name (default ``e5``).
+    speech_backend : str, optional
+        Speech emotion backend name (default ``whisper_head``).
+    max_voice_seconds : float
+        Longest voice message accepted (default 300 s).
     """
 
     def __init__(
-        self, *, catalog_path: Path | None = None, text_backend: str | None = None
+        self,
+        *,
+        catalog_path: Path | None = None,
+        text_backend: str | None = None,
+        speech_backend: str | None = None,
+        max_voice_seconds: float = MAX_VOICE_SECONDS,
     ) -> None:
         self.catalog_path = catalog_path
         self.text_backend = text_backend
+        self.speech_backend = speech_backend
+        self.max_voice_seconds = max_voice_seconds
+        self._speakers: dict[str, SpeakerStats] = {}
         self._lock = threading.Lock()
         self._catalog: Catalog | None = None
         self._table: TrackTable | None = None
@@ -107,6 +121,70 @@ class Moodtune:
         return EmotionResult(
             emotion=estimate, language=detect_language(cleaned), parts={"text": estimate}
         )
+
+    def emotion_from_audio(
+        self,
+        source: str | Path | bytes,
+        *,
+        language: str | None = None,
+        user: str | None = None,
+    ) -> EmotionResult:
+        """Hear a voice message: how it was said (voice) and what was said (text), fused.
+
+        Parameters
+        ----------
+        source : str, Path or bytes
+            Any container/codec PyAV reads (Ogg/Opus, WebM, MP3, WAV, FLAC, M4A, MP4/MOV).
+        language : str, optional
+            ``"ru"`` or ``"en"`` to force the transcript's language; detected when None
+            or ``"auto"``.
+        user : str, optional
+            Who sent it: the voice head then normalises by this user's running feature
+            statistics (kept in memory for the life of the process).
+
+        Raises
+        ------
+        ParameterError
+            Bad language; unreadable, corrupt, empty, over-long or silent audio.
+        """
+        from moodtune.audio.decode import decode
+        from moodtune.fusion import fuse
+        from moodtune.speech.backends import get_backend as get_speech_backend
+        from moodtune.speech.whisper import get_whisper
+
+        lang = None if language in (None, "auto") else language
+        if lang is not None and lang not in LANGUAGES:
+            raise ParameterError(f"language {language!r} is not supported; use auto, ru or en")
+        audio = decode(source, max_seconds=self.max_voice_seconds)
+        analysis = get_whisper().analyze(audio.y, language=lang)
+        speech = get_speech_backend(self.speech_backend)
+        stats = self._speaker_stats(user, speech, analysis.states, audio.y)
+        voice = speech.predict(audio.y, states=analysis.states, speaker_stats=stats)
+        parts: dict[str, EmotionEstimate] = {"voice": voice}
+        transcript = " ".join(analysis.text.split())
+        if transcript:
+            parts["text"] = get_backend(self.text_backend).predict(clean_text(transcript))
+        fused = fuse(voice, parts.get("text"))
+        return EmotionResult(
+            emotion=fused,
+            language=analysis.language or "unknown",
+            transcript=transcript,
+            parts=parts,
+        )
+
+    def _speaker_stats(
+        self, user: str | None, speech: Any, states: Any, y: Any
+    ) -> SpeakerStats | None:
+        """Update and return the user's running voice statistics (None without a user)."""
+        head = getattr(speech, "head", None)
+        if user is None or head is None:
+            return None
+        from moodtune.speech.emotion import SpeakerStats
+
+        with self._lock:
+            stats = self._speakers.setdefault(user, SpeakerStats())
+            stats.update(head.features(states, y))
+            return stats
 
     # -- catalog -------------------------------------------------------------
     def catalog(self) -> Catalog:
@@ -148,20 +226,44 @@ class Moodtune:
             return self._table, self._recommender
 
     # -- recommendation ------------------------------------------------------
-    def recommend_for_text(
+    def recommend_for(
         self,
-        text: str,
         *,
+        text: str | None = None,
+        audio: str | Path | bytes | None = None,
+        language: str | None = None,
+        user: str | None = None,
         strategy: str = "match",
         n: int = DEFAULT_TRACKS,
         filters: Filters | None = None,
         seed: int | None = None,
     ) -> PlaylistResult:
-        """Hear the emotion of a typed message and return a playlist for it."""
+        """Hear a typed message or a voice message and return a playlist for its mood.
+
+        Raises
+        ------
+        ParameterError
+            If neither or both of ``text`` and ``audio`` are given, or the request is bad.
+        """
         check_playlist_request(strategy=strategy, n=n)
-        return self.recommend(
-            self.emotion_from_text(text), strategy=strategy, n=n, filters=filters, seed=seed
-        )
+        emotion = self.emotion_of(text=text, audio=audio, language=language, user=user)
+        return self.recommend(emotion, strategy=strategy, n=n, filters=filters, seed=seed)
+
+    def emotion_of(
+        self,
+        *,
+        text: str | None = None,
+        audio: str | Path | bytes | None = None,
+        language: str | None = None,
+        user: str | None = None,
+    ) -> EmotionResult:
+        """Emotion of exactly one of a typed ``text`` or an ``audio`` voice message."""
+        if (text is None) == (audio is None):
+            raise ParameterError("give either a voice message (FILE) or a text (--text), not both")
+        if text is not None:
+            return self.emotion_from_text(text)
+        assert audio is not None
+        return self.emotion_from_audio(audio, language=language, user=user)
 
     def recommend(
         self,

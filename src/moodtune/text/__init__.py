@@ -8,14 +8,11 @@ module name and it exposes ``load(**options) -> TextEmotionBackend``. The defaul
 
 from __future__ import annotations
 
-import importlib
-import os
-import pkgutil
-import threading
 from typing import Any, Protocol
 
 from moodtune.config import MAX_TEXT_CHARS
 from moodtune.errors import InputTooLargeError, ParameterError
+from moodtune.registry import BackendRegistry
 from moodtune.types import EmotionEstimate
 
 DEFAULT_BACKEND = "e5"
@@ -35,15 +32,17 @@ class TextEmotionBackend(Protocol):
         ...
 
 
+_REGISTRY = BackendRegistry(
+    "moodtune.text.backends",
+    default=DEFAULT_BACKEND,
+    env="MOODTUNE_TEXT_BACKEND",
+    kind="text backend",
+)
+
+
 def available_backends() -> list[str]:
     """Names of the registered backends (module names in ``moodtune.text.backends``)."""
-    from moodtune.text import backends
-
-    return sorted(m.name for m in pkgutil.iter_modules(backends.__path__) if not m.ispkg)
-
-
-_cache: dict[str, TextEmotionBackend] = {}
-_lock = threading.Lock()
+    return _REGISTRY.names()
 
 
 def get_backend(name: str | None = None, **options: Any) -> TextEmotionBackend:
@@ -54,16 +53,8 @@ def get_backend(name: str | None = None, **options: Any) -> TextEmotionBackend:
     ParameterError
         If no backend has that name.
     """
-    key = name or os.environ.get("MOODTUNE_TEXT_BACKEND") or DEFAULT_BACKEND
-    names = available_backends()
-    if key not in names:
-        raise ParameterError(f"text backend {key!r} is unknown; available: {', '.join(names)}")
-    cache_key = key + repr(sorted(options.items()))
-    with _lock:
-        if cache_key not in _cache:
-            module = importlib.import_module(f"moodtune.text.backends.{key}")
-            _cache[cache_key] = module.load(**options)
-        return _cache[cache_key]
+    backend: TextEmotionBackend = _REGISTRY.get(name, **options)
+    return backend
 
 
 def clean_text(text: str, *, max_chars: int = MAX_TEXT_CHARS) -> str:
