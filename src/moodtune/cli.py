@@ -256,6 +256,85 @@ def evaluate_text_emotion(
     _print_text_report(report)
 
 
+@train_app.command("speech-emotion")
+def train_speech_emotion(
+    data: DataOpt,
+    out_dir: Annotated[Path, typer.Option("--out", help="Where weights and reports go.")],
+    cache: Annotated[Path | None, typer.Option(help="Feature cache folder.")] = None,
+) -> None:
+    """Train the speech emotion head on the speech_emotion corpora (with augmentation)."""
+    from moodtune.train.speech_emotion import train_speech_emotion as train
+
+    _require_dir(data)
+    with _progress_bar() as bar:
+        report = train(data, out_dir, cache_dir=cache, progress=_progress_callback(bar))
+    _print_mode_report(report, "speech emotion, speaker-independent test splits")
+    out.print(f"weights: {out_dir / 'speech_emotion_head.npz'}")
+
+
+@evaluate_app.command("speech-emotion")
+def evaluate_speech_emotion(
+    data: DataOpt,
+    out_dir: Annotated[Path, typer.Option("--out", help="Where the report goes.")] = Path(
+        "reports"
+    ),
+    model: Annotated[Path | None, typer.Option(help="Head weights (default: shipped).")] = None,
+    cache: Annotated[Path | None, typer.Option(help="Feature cache folder.")] = None,
+) -> None:
+    """Print accuracy, UAR and macro-F1 per corpus on the speaker-independent test splits."""
+    from moodtune.train.speech_emotion import evaluate_speech_emotion as evaluate
+
+    _require_dir(data)
+    with _progress_bar() as bar:
+        report = evaluate(data, model, out_dir, cache_dir=cache, progress=_progress_callback(bar))
+    _print_mode_report(report, "speech emotion, speaker-independent test splits")
+
+
+@train_app.command("fusion")
+def train_fusion(
+    speech_data: Annotated[Path, typer.Option("--speech-data", help="speech_emotion folder.")],
+    text_data: Annotated[Path, typer.Option("--text-data", help="text_emotion folder.")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Where fusion.json goes.")],
+    cache: Annotated[Path | None, typer.Option(help="Cache folder.")] = None,
+) -> None:
+    """Tune the voice/text fusion on held-out validation pairs."""
+    from moodtune.train.fusion import train_fusion as train
+
+    _require_dir(speech_data)
+    _require_dir(text_data)
+    with _progress_bar() as bar:
+        report = train(
+            speech_data, text_data, out_dir, cache_dir=cache, progress=_progress_callback(bar)
+        )
+    table = Table(title=f"fusion on held-out pairs {report['pairs']}")
+    for col in ("source", "accuracy", "UAR", "macro-F1"):
+        table.add_column(col)
+    for name in ("voice_only", "text_only", "fused"):
+        m = report[name]
+        table.add_row(name, f"{m['accuracy']:.3f}", f"{m['uar']:.3f}", f"{m['macro_f1']:.3f}")
+    out.print(table)
+    out.print(f"parameters: {report['params']} -> {out_dir / 'fusion.json'}")
+
+
+def _print_mode_report(report: dict[str, Any], title: str) -> None:
+    table = Table(title=title)
+    for col in ("dataset", "mode", "n", "accuracy", "UAR", "macro-F1"):
+        table.add_column(col)
+    for name, modes in report["datasets"].items():
+        for mode, m in modes.items():
+            table.add_row(
+                name,
+                mode,
+                str(m.get("n", "")),
+                f"{m['accuracy']:.3f}",
+                f"{m['uar']:.3f}",
+                f"{m['macro_f1']:.3f}",
+            )
+    out.print(table)
+    for png in report.get("confusion_png", []):
+        out.print(f"plot: {png}")
+
+
 def _require_dir(path: Path) -> None:
     if not path.is_dir():
         raise ParameterError(f"--data {path} is not a folder; point it at the labelled data")
