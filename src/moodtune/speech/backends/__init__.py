@@ -1,33 +1,39 @@
-"""Speech emotion backends; each module's name is its registry key.
+"""Speech emotion backends: a registry whose key is the module name.
 
-A backend module exposes ``load(**options)`` returning an object with ``name`` and
-``predict(y, *, states=None, speaker_stats=None) -> EmotionEstimate`` (source
-``"voice"``), where ``y`` is 16 kHz mono audio and ``states`` the Whisper encoder states
-of the same message when the caller already has them. ``whisper_head`` (offline, the
-default) reuses those states; ``$MOODTUNE_SPEECH_BACKEND`` picks another backend.
+A backend is a module in this package; its registry key is its module name (``hubert``
+for :mod:`moodtune.speech.backends.hubert`). It exposes ``load(**options)`` returning an
+object with
+
+- ``name`` : str, the registry key;
+- ``predict(y, *, states=None) -> EmotionEstimate`` (source ``"voice"``), where ``y`` is
+  mono float audio at 16 kHz, shape (n,), and ``states`` are the Whisper encoder states of
+  the same message, shape (T, 512), for backends that reuse them (the default head does;
+  others may ignore them).
+
+The offline default reuses Whisper's encoder states; ``hubert`` (extra ``moodtune[hf]``)
+runs ``superb/hubert-large-superb-er`` through transformers.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import pkgutil
+from typing import Protocol
 
-from moodtune.registry import BackendRegistry
+import numpy as np
 
-DEFAULT_BACKEND = "whisper_head"
+from moodtune.types import EmotionEstimate
 
-_REGISTRY = BackendRegistry(
-    "moodtune.speech.backends",
-    default=DEFAULT_BACKEND,
-    env="MOODTUNE_SPEECH_BACKEND",
-    kind="speech emotion backend",
-)
+
+class SpeechEmotionBackend(Protocol):
+    """What every speech emotion backend provides."""
+
+    name: str
+
+    def predict(self, y: np.ndarray, *, states: np.ndarray | None = None) -> EmotionEstimate:
+        """Return the emotion heard in ``y`` (16 kHz mono float), source ``"voice"``."""
+        ...
 
 
 def available_backends() -> list[str]:
-    """Names of the registered speech emotion backends."""
-    return _REGISTRY.names()
-
-
-def get_backend(name: str | None = None, **options: Any) -> Any:
-    """Return the speech emotion backend ``name`` (default ``whisper_head``), loaded once."""
-    return _REGISTRY.get(name, **options)
+    """Names of the registered backends (module names in this package)."""
+    return sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.ispkg)

@@ -1,0 +1,440 @@
+"""Optional Hugging Face backends on tiny models built here (no download, random weights).
+
+Each test builds a model of the real architecture (BERT, HuBERT, Whisper) from a tiny
+config, writes it with ``save_pretrained`` into a temporary directory, loads it through
+moodtune's backend, and checks the wiring: shapes, the 7-label distribution, and that the
+label mapping puts the mass where the model's logits say (classifier biases are set so
+one class dominates). Tests that need torch/transformers are marked ``requires_hf`` and
+skip only when those are not importable.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from moodtune.errors import MissingDependencyError, ModelError, ParameterError
+from moodtune.hf import label_index_map, require_hf, scores_to_probabilities, split_windows
+from moodtune.types import LABELS
+
+RUBERT_LABELS = ["no_emotion", "joy", "sadness", "surprise", "fear", "anger"]
+SUPERB_LABELS = ["neu", "hap", "ang", "sad"]
+SR = 16000
+
+
+@pytest.fixture()
+def hf() -> tuple[Any, Any]:
+    torch = pytest.importorskip("torch", reason="needs the hf extra (torch)")
+    transformers = pytest.importorskip("transformers", reason="needs the hf extra (transformers)")
+    torch.manual_seed(0)
+    return torch, transformers
+
+
+@pytest.fixture()
+def rng() -> np.random.Generator:
+    return np.random.default_rng(0)
+
+
+# ---------------------------------------------------------------- torch-free helpers
+
+
+def test_label_index_map_rubert_and_superb() -> None:
+    idx = label_index_map({str(i): n for i, n in enumerate(RUBERT_LABELS)})
+    assert [LABELS[i] for i in idx] == [
+        "neutral",
+        "happiness",
+        "sadness",
+        "surprise",
+        "fear",
+        "anger",
+    ]
+    from moodtune.speech.backends.hubert import SUPERB_LABELS as ALIASES
+
+    idx = label_index_map(dict(enumerate(SUPERB_LABELS)), ALIASES)
+    assert [LABELS[i] for i in idx] == ["neutral", "happiness", "anger", "sadness"]
+
+
+def test_label_index_map_rejects_unknown_and_gaps() -> None:
+    with pytest.raises(ModelError, match="'LABEL_3'"):
+        label_index_map({0: "joy", 1: "LABEL_3"})
+    with pytest.raises(ModelError, match="0..n-1"):
+        label_index_map({0: "joy", 2: "sadness"})
+
+
+def test_scores_to_probabilities_sums_and_zeros_missing_labels() -> None:
+    idx = label_index_map(
+        dict(enumerate(SUPERB_LABELS)),
+        {"neu": "neutral", "hap": "happiness", "ang": "anger", "sad": "sadness"},
+    )
+    p = scores_to_probabilities(np.array([[0.1, 0.2, 0.6, 0.1], [0.0, 0.0, 0.0, 0.0]]), idx)
+    assert p.shape == (2, 7)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0)
+    assert LABELS[int(np.argmax(p[0]))] == "anger"
+    for lab in ("fear", "disgust", "surprise"):
+        assert p[0, LABELS.index(lab)] == 0.0
+    # all-zero scores: uniform over the labels the model has
+    np.testing.assert_allclose(p[1, [LABELS.index(x) for x in ("neutral", "anger")]], 0.25)
+
+
+def test_split_windows_cover_balanced() -> None:
+    w = split_windows(65 * SR, 30 * SR)
+    assert len(w) == 3 and w[0][0] == 0 and w[-1][1] == 65 * SR
+    assert all(b - a <= 30 * SR for a, b in w)
+    assert all(a == b for (_, a), (b, _) in zip(w[:-1], w[1:], strict=True))
+    assert split_windows(10, 30) == [(0, 10)]
+    with pytest.raises(ParameterError):
+        split_windows(10, 0)
+
+
+def test_missing_extra_names_pip_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = importlib.import_module
+
+    def fake(name: str, *args: Any, **kwargs: Any) -> Any:
+        if name == "transformers":
+            raise ImportError("No module named 'transformers'")
+        return real(name, *args, **kwargs)
+
+    pytest.importorskip("torch", reason="the torch-present branch needs torch")
+    monkeypatch.setattr("moodtune.hf.importlib.import_module", fake)
+    with pytest.raises(MissingDependencyError, match=r"pip install 'moodtune\[hf\]'"):
+        require_hf()
+    from moodtune.text.backends import rubert
+
+    with pytest.raises(MissingDependencyError, match="transformers"):
+        rubert.load(model="/nonexistent")
+
+
+def test_missing_torch_names_pip_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    def fake(name: str, *args: Any, **kwargs: Any) -> Any:
+        raise ImportError(f"No module named {name!r}")
+
+    monkeypatch.setattr("moodtune.hf.importlib.import_module", fake)
+    with pytest.raises(MissingDependencyError, match=r"torch .*moodtune\[hf\]"):
+        require_hf()
+
+
+def test_backends_are_registered() -> None:
+    from moodtune.speech import asr_backends, backends
+    from moodtune.text import available_backends
+
+    assert "rubert" in available_backends()
+    assert "hubert" in backends.available_backends()
+    assert "transformers_whisper" in asr_backends.available_backends()
+
+
+# ---------------------------------------------------------------- rubert (BERT)
+
+
+def _tiny_bert(tmp_path: Path, transformers: Any, *, winner: str) -> Path:
+    words = ["грустно", "весело", "страшно", "i", "am", "sad", "happy", "very", "today", "."]
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words]
+    tok = transformers.BertTokenizer(vocab={w: i for i, w in enumerate(vocab)})
+    config = transformers.BertConfig(
+        vocab_size=len(vocab),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=64,
+        id2label=dict(enumerate(RUBERT_LABELS)),
+        label2id={n: i for i, n in enumerate(RUBERT_LABELS)},
+        problem_type="multi_label_classification",
+    )
+    model = transformers.BertForSequenceClassification(config).eval()
+    import torch
+
+    with torch.no_grad():
+        model.classifier.weight.zero_()
+        model.classifier.bias.fill_(-4.0)
+        model.classifier.bias[RUBERT_LABELS.index(winner)] = 4.0
+    out = tmp_path / f"rubert-{winner}"
+    model.save_pretrained(out)
+    tok.save_pretrained(out)
+    return out
+
+
+@pytest.mark.requires_hf
+@pytest.mark.parametrize(
+    ("winner", "label"), [("sadness", "sadness"), ("joy", "happiness"), ("no_emotion", "neutral")]
+)
+def test_rubert_maps_dominant_class(
+    hf: tuple[Any, Any], tmp_path: Path, winner: str, label: str
+) -> None:
+    from moodtune.text.backends import rubert
+
+    backend = rubert.load(model=str(_tiny_bert(tmp_path, hf[1], winner=winner)))
+    assert backend.name == "rubert" and backend.activation == "sigmoid"
+    texts = ["мне очень грустно сегодня", "I am very happy today.", "", "x " * 2000]
+    results = backend.predict_batch(texts)
+    assert len(results) == len(texts)
+    for est in results:
+        assert est.source == "text"
+        assert est.probabilities.shape == (7,)
+        np.testing.assert_allclose(est.probabilities.sum(), 1.0)
+        assert est.label == label
+        assert est.probabilities[LABELS.index("disgust")] == 0.0
+        # sigmoid(4) against five sigmoid(-4): 0.982 / (0.982 + 5 * 0.018)
+        np.testing.assert_allclose(est.probabilities.max(), 0.9159, atol=1e-3)
+        assert -1.0 <= est.valence <= 1.0 and -1.0 <= est.arousal <= 1.0
+    single = backend.predict("мне очень грустно сегодня")
+    np.testing.assert_allclose(single.probabilities, results[0].probabilities, atol=1e-6)
+    assert backend.predict_batch([]) == []
+
+
+@pytest.mark.requires_hf
+def test_rubert_through_registry_and_bad_dir(hf: tuple[Any, Any], tmp_path: Path) -> None:
+    from moodtune.text import get_backend
+
+    backend = get_backend("rubert", model=str(_tiny_bert(tmp_path, hf[1], winner="fear")))
+    assert backend.predict("страшно").label == "fear"
+    from moodtune.text.backends import rubert
+
+    with pytest.raises(ModelError, match="save_pretrained"):
+        rubert.load(model=str(tmp_path / "nothing-here"))
+
+
+# ---------------------------------------------------------------- hubert
+
+
+def _tiny_hubert(tmp_path: Path, transformers: Any, *, winner: str) -> Path:
+    config = transformers.HubertConfig(
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        conv_dim=(32, 32, 32),
+        conv_stride=(5, 4, 4),
+        conv_kernel=(10, 4, 4),
+        num_conv_pos_embeddings=16,
+        num_conv_pos_embedding_groups=2,
+        feat_extract_norm="layer",
+        do_stable_layer_norm=True,
+        conv_bias=True,
+        use_weighted_layer_sum=True,
+        classifier_proj_size=16,
+        id2label=dict(enumerate(SUPERB_LABELS)),
+        label2id={n: i for i, n in enumerate(SUPERB_LABELS)},
+    )
+    model = transformers.HubertForSequenceClassification(config).eval()
+    import torch
+
+    with torch.no_grad():
+        model.classifier.weight.zero_()
+        model.classifier.bias.zero_()
+        model.classifier.bias[SUPERB_LABELS.index(winner)] = 3.0
+    extractor = transformers.Wav2Vec2FeatureExtractor(
+        feature_size=1,
+        sampling_rate=SR,
+        padding_value=0.0,
+        do_normalize=True,
+        return_attention_mask=True,
+    )
+    out = tmp_path / f"hubert-{winner}"
+    model.save_pretrained(out)
+    extractor.save_pretrained(out)
+    return out
+
+
+@pytest.mark.requires_hf
+@pytest.mark.parametrize(
+    ("winner", "label"), [("ang", "anger"), ("neu", "neutral"), ("hap", "happiness")]
+)
+def test_hubert_maps_dominant_class_any_length(
+    hf: tuple[Any, Any], tmp_path: Path, rng: np.random.Generator, winner: str, label: str
+) -> None:
+    from moodtune.speech.backends import hubert
+
+    backend = hubert.load(model=str(_tiny_hubert(tmp_path, hf[1], winner=winner)), max_window_s=1.0)
+    assert backend.name == "hubert"
+    states = np.zeros((50, 512), dtype=np.float32)
+    for seconds in (0.02, 0.5, 1.0, 2.7):
+        y = (0.1 * rng.standard_normal(int(seconds * SR))).astype(np.float32)
+        est = backend.predict(y, states=states)
+        assert est.source == "voice"
+        assert est.probabilities.shape == (7,)
+        np.testing.assert_allclose(est.probabilities.sum(), 1.0)
+        assert est.label == label
+        # softmax of (3, 0, 0, 0): e^3 / (e^3 + 3)
+        np.testing.assert_allclose(est.probabilities.max(), 0.8700, atol=1e-3)
+        for missing in ("fear", "disgust", "surprise"):
+            assert est.probabilities[LABELS.index(missing)] == 0.0
+
+
+@pytest.mark.requires_hf
+def test_hubert_windows_are_duration_weighted(
+    hf: tuple[Any, Any], tmp_path: Path, rng: np.random.Generator
+) -> None:
+    from moodtune.speech.backends import hubert
+
+    path = str(_tiny_hubert(tmp_path, hf[1], winner="sad"))
+    # make the head input-dependent again so windows differ
+    torch = hf[0]
+    net = hf[1].HubertForSequenceClassification.from_pretrained(path)
+    with torch.no_grad():
+        net.classifier.weight.normal_(0.0, 1.0)
+    net.save_pretrained(path)
+    backend = hubert.load(model=path, max_window_s=1.0)
+    y = (0.1 * rng.standard_normal(int(2.5 * SR))).astype(np.float32)
+    whole = backend.class_probabilities(y)
+    parts = [backend.class_probabilities(y[a:b]) * (b - a) for a, b in split_windows(y.size, SR)]
+    np.testing.assert_allclose(whole, np.sum(parts, axis=0) / y.size, atol=1e-5)
+
+
+@pytest.mark.requires_hf
+def test_hubert_bad_audio(hf: tuple[Any, Any], tmp_path: Path) -> None:
+    from moodtune.speech.backends import hubert
+
+    backend = hubert.load(model=str(_tiny_hubert(tmp_path, hf[1], winner="ang")))
+    with pytest.raises(ParameterError, match="empty"):
+        backend.predict(np.zeros(0, dtype=np.float32))
+    with pytest.raises(ParameterError, match="mono"):
+        backend.predict(np.zeros((2, 1600), dtype=np.float32))
+    with pytest.raises(ParameterError, match="NaN"):
+        backend.predict(np.full(1600, np.nan, dtype=np.float32))
+
+
+# ---------------------------------------------------------------- whisper
+
+
+WHISPER_SPECIALS = [
+    "<|endoftext|>",
+    "<|startoftranscript|>",
+    "<|en|>",
+    "<|ru|>",
+    "<|translate|>",
+    "<|transcribe|>",
+    "<|startoflm|>",
+    "<|startofprev|>",
+    "<|nocaptions|>",
+    "<|notimestamps|>",
+]
+
+
+def _tiny_whisper(tmp_path: Path, hf: tuple[Any, Any], *, logits: dict[str, float]) -> Path:
+    """A 2+2-layer Whisper whose decoder gives the same logits at every step.
+
+    The decoder's final layer norm has weight 0 and bias 1, so its output is all ones
+    and the logit of token ``v`` is the sum of row ``v`` of the (tied) output matrix;
+    rows are set so each token in ``logits`` gets that value and every other token 0.
+    """
+    torch, transformers = hf
+    from tokenizers.pre_tokenizers import ByteLevel
+
+    chars = sorted(ByteLevel.alphabet())
+    vocab = {c: i for i, c in enumerate(chars)}
+    vocab["hi"] = len(vocab)
+    tok = transformers.WhisperTokenizer(vocab=vocab, merges=[("h", "i")])
+    tok.add_special_tokens({"additional_special_tokens": WHISPER_SPECIALS[1:]})
+    ids = dict(zip(WHISPER_SPECIALS, tok.convert_tokens_to_ids(WHISPER_SPECIALS), strict=True))
+    ids["hi"] = vocab["hi"]
+    eot, sot = ids["<|endoftext|>"], ids["<|startoftranscript|>"]
+    d_model = 32
+    config = transformers.WhisperConfig(
+        vocab_size=len(tok),
+        num_mel_bins=80,
+        d_model=d_model,
+        encoder_layers=2,
+        decoder_layers=2,
+        encoder_attention_heads=2,
+        decoder_attention_heads=2,
+        encoder_ffn_dim=64,
+        decoder_ffn_dim=64,
+        max_source_positions=1500,
+        max_target_positions=64,
+        pad_token_id=eot,
+        bos_token_id=eot,
+        eos_token_id=eot,
+        decoder_start_token_id=sot,
+    )
+    model = transformers.WhisperForConditionalGeneration(config).eval()
+    with torch.no_grad():
+        model.model.decoder.layer_norm.weight.zero_()
+        model.model.decoder.layer_norm.bias.fill_(1.0)
+        out_w = model.get_output_embeddings().weight
+        out_w.zero_()
+        for token, value in logits.items():
+            out_w[ids[token]] = value / d_model
+    model.generation_config = transformers.GenerationConfig(
+        decoder_start_token_id=sot,
+        eos_token_id=eot,
+        pad_token_id=eot,
+        bos_token_id=eot,
+        lang_to_id={"<|en|>": ids["<|en|>"], "<|ru|>": ids["<|ru|>"]},
+        task_to_id={"transcribe": ids["<|transcribe|>"], "translate": ids["<|translate|>"]},
+        no_timestamps_token_id=ids["<|notimestamps|>"],
+        is_multilingual=True,
+        max_length=64,
+    )
+    processor = transformers.WhisperProcessor(
+        feature_extractor=transformers.WhisperFeatureExtractor(feature_size=80), tokenizer=tok
+    )
+    out = tmp_path / f"whisper-{len(list(tmp_path.iterdir()))}"
+    model.save_pretrained(out)
+    processor.save_pretrained(out)
+    return out
+
+
+@pytest.mark.requires_hf
+def test_whisper_detects_language_and_decodes(
+    hf: tuple[Any, Any], tmp_path: Path, rng: np.random.Generator
+) -> None:
+    from moodtune.speech.asr_backends import transformers_whisper as tw
+
+    path = _tiny_whisper(tmp_path, hf, logits={"<|ru|>": 2.0, "<|en|>": 1.0, "hi": 3.0})
+    backend = tw.load(model=str(path))
+    assert backend.name == "transformers_whisper"
+    y = (0.1 * rng.standard_normal(3 * SR)).astype(np.float32)
+    out = backend.transcribe(y)
+    assert out.language == "ru"
+    # softmax over the allowed language tokens (2, 1)
+    np.testing.assert_allclose(out.language_probability, 1 / (1 + np.exp(-1.0)), atol=1e-4)
+    # "hi" wins every step until the length limit: 15 tokens per second of audio
+    assert out.text == "hi" * 45
+    forced = backend.transcribe(y, language="EN")
+    assert (forced.language, forced.language_probability) == ("en", 1.0)
+    only_en = tw.load(model=str(path), languages=("en",)).transcribe(y)
+    assert (only_en.language, only_en.language_probability) == ("en", 1.0)
+
+
+@pytest.mark.requires_hf
+def test_whisper_lengths_windows_and_end_of_text(
+    hf: tuple[Any, Any], tmp_path: Path, rng: np.random.Generator
+) -> None:
+    from moodtune.speech.asr_backends import transformers_whisper as tw
+
+    talk = tw.load(model=str(_tiny_whisper(tmp_path, hf, logits={"<|en|>": 1.0, "hi": 3.0})))
+    for seconds in (0.05, 1.0):
+        y = (0.1 * rng.standard_normal(int(seconds * SR))).astype(np.float32)
+        assert talk.transcribe(y).text == "hi" * tw.MIN_TOKENS
+    # 40 s: two 20 s windows, each capped by the model's 64 target positions
+    y = (0.1 * rng.standard_normal(40 * SR)).astype(np.float32)
+    out = talk.transcribe(y)
+    cap = 64 - tw.PROMPT_TOKENS - 1
+    assert out.text == " ".join(["hi" * cap] * 2)
+    assert out.language == "en"
+    # end-of-text wins at once: an empty transcript, not an error
+    quiet = tw.load(
+        model=str(_tiny_whisper(tmp_path, hf, logits={"<|endoftext|>": 5.0, "<|ru|>": 1.0}))
+    )
+    out = quiet.transcribe(np.zeros(SR, dtype=np.float32))
+    assert (out.text, out.language) == ("", "ru")
+
+
+@pytest.mark.requires_hf
+def test_whisper_bad_input(hf: tuple[Any, Any], tmp_path: Path) -> None:
+    from moodtune.speech.asr_backends import transformers_whisper as tw
+
+    path = _tiny_whisper(tmp_path, hf, logits={"hi": 1.0})
+    with pytest.raises(ParameterError, match="no token <\\|de\\|>"):
+        tw.load(model=str(path), languages=("ru", "de"))
+    backend = tw.load(model=str(path))
+    with pytest.raises(ParameterError, match="no token"):
+        backend.transcribe(np.zeros(SR, dtype=np.float32), language="xx")
+    with pytest.raises(ParameterError, match="floating point"):
+        backend.transcribe(np.zeros(SR, dtype=np.int16))
+    with pytest.raises(ModelError):
+        tw.load(model=str(tmp_path / "missing"))
