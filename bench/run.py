@@ -76,9 +76,16 @@ def catalog_rows() -> list[dict[str, Any]]:
             times.append((time.perf_counter() - t0) * 1000)
         catalog.close()
     return [
-        {"name": f"default catalog: first-use install ({len(table):,} tracks)", "p50_ms": install * 1000},
-        {"name": "default catalog: load_table", "repeats": 5, "p50_ms": statistics.median(times),
-         "p95_ms": max(times)},
+        {
+            "name": f"default catalog: first-use install ({len(table):,} tracks)",
+            "p50_ms": install * 1000,
+        },
+        {
+            "name": "default catalog: load_table",
+            "repeats": 5,
+            "p50_ms": statistics.median(times),
+            "p95_ms": max(times),
+        },
     ]
 
 
