@@ -1,0 +1,306 @@
+"""Spotify-style features and a per-second arousal/valence curve for one audio file.
+
+Building blocks: moodtune's PyAV decoder (any container), sonara for tempo, key and mode,
+pyloudnorm for ITU-R BS.1770 integrated loudness, vibenet's ONNX model for the perceptual
+features (on a central 30 s excerpt, like the previews Spotify-style models are trained on)
+and :mod:`moodtune.music.emotion` for the curve.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from moodtune.audio.decode import load_audio
+from moodtune.errors import ParameterError
+from moodtune.music.emotion import (
+    HOP_S,
+    EmotionModel,
+    curve_descriptors,
+    default_model,
+)
+from moodtune.music.vibe import FRAMES_PER_S, VIBE_LABELS, VIBE_SR, log_mel, outputs_to_features
+from moodtune.music.vibe import raw_outputs as vibe_raw_outputs
+
+log = logging.getLogger(__name__)
+
+#: Longest track analysed, s (2 hours: DJ mixes and live sets still fit in memory).
+MAX_MUSIC_SECONDS = 7200.0
+#: Largest file read, bytes.
+MAX_MUSIC_BYTES = 1_000_000_000
+#: Shortest track analysed, s.
+MIN_MUSIC_SECONDS = 2.0
+#: Length of the excerpt vibenet's track-level features come from, s.
+EXCERPT_S = 30.0
+#: Feature names of :attr:`TrackAnalysis.features`, in the JSON's order.
+FEATURE_NAMES: tuple[str, ...] = (
+    "tempo",
+    "key",
+    "mode",
+    "loudness",
+    "energy",
+    "valence",
+    "danceability",
+    "acousticness",
+    "instrumentalness",
+    "speechiness",
+    "liveness",
+    "duration_s",
+)
+#: Circumplex quadrant names by (valence >= 0, arousal >= 0).
+QUADRANTS: dict[tuple[bool, bool], str] = {
+    (True, True): "happy / excited",
+    (False, True): "tense / angry",
+    (False, False): "sad / depressed",
+    (True, False): "calm / relaxed",
+}
+_PITCH = {
+    "C": 0, "C#": 1, "DB": 1, "D": 2, "D#": 3, "EB": 3, "E": 4, "FB": 4, "E#": 5, "F": 5,
+    "F#": 6, "GB": 6, "G": 7, "G#": 8, "AB": 8, "A": 9, "A#": 10, "BB": 10, "B": 11, "CB": 11,
+}  # fmt: skip
+
+
+def quadrant(valence: float, arousal: float) -> str:
+    """Name of the circumplex quadrant of a (valence, arousal) point on [-1, 1]²."""
+    return QUADRANTS[(valence >= 0.0, arousal >= 0.0)]
+
+
+def parse_key(name: str | None) -> tuple[int, int | None]:
+    """Spotify key and mode from a name like ``"D minor"`` or ``"F# major"``.
+
+    Returns
+    -------
+    key : int
+        Pitch class 0-11 (C = 0), -1 when unknown.
+    mode : int or None
+        1 major, 0 minor, None when unknown.
+    """
+    if not name:
+        return -1, None
+    parts = name.replace("♯", "#").replace("♭", "b").split()
+    key = _PITCH.get(parts[0].upper(), -1)
+    mode = None
+    if len(parts) > 1:
+        mode = {"major": 1, "minor": 0}.get(parts[1].lower())
+    return key, mode
+
+
+@dataclass
+class TrackAnalysis:
+    """What :func:`analyze_file` finds in one track.
+
+    Attributes
+    ----------
+    features : dict
+        Spotify scales: ``tempo`` BPM, ``key`` pitch class 0-11 (-1 unknown), ``mode`` 1 major /
+        0 minor, ``loudness`` LUFS (BS.1770 integrated, dB), the seven perceptual features on
+        [0, 1], ``duration_s`` seconds.
+    arousal, valence : np.ndarray, shape (n_seconds,)
+        Per-second curves on [-1, 1]; point ``k`` describes second ``[k, k + 1)``.
+    hop_s : float
+        Curve hop, s (1.0).
+    path : str or None
+        The analysed file.
+    extra : dict
+        Secondary values (tempo confidence, key confidence, model name).
+    """
+
+    features: dict[str, float | int | None]
+    arousal: np.ndarray
+    valence: np.ndarray
+    hop_s: float = HOP_S
+    path: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        """Mean, spread (standard deviation) and range of the curves, and the mean's quadrant."""
+        a, v = self.arousal, self.valence
+        am, vm = float(np.mean(a)), float(np.mean(v))
+        return {
+            "arousal_mean": round(am, 4),
+            "arousal_std": round(float(np.std(a)), 4),
+            "arousal_min": round(float(np.min(a)), 4),
+            "arousal_max": round(float(np.max(a)), 4),
+            "valence_mean": round(vm, 4),
+            "valence_std": round(float(np.std(v)), 4),
+            "valence_min": round(float(np.min(v)), 4),
+            "valence_max": round(float(np.max(v)), 4),
+            "quadrant": quadrant(vm, am),
+            "n_seconds": int(a.shape[0]),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape of ``moodtune analyze --json``."""
+        return {
+            "features": dict(self.features),
+            "curve": {
+                "hop_s": self.hop_s,
+                "arousal": [round(float(x), 4) for x in self.arousal],
+                "valence": [round(float(x), 4) for x in self.valence],
+            },
+            "summary": self.summary,
+        }
+
+    def catalog_row(self, *, track_id: str) -> dict[str, Any]:
+        """The features as a catalog row (Spotify column names; ``duration_ms``)."""
+        f = self.features
+        row: dict[str, Any] = {k: f[k] for k in FEATURE_NAMES if k != "duration_s"}
+        row["duration_ms"] = float(f["duration_s"] or 0.0) * 1000.0
+        row["id"] = track_id
+        return row
+
+
+def _loudness(y: np.ndarray, sr: int) -> float:
+    import pyloudnorm
+
+    meter = pyloudnorm.Meter(sr)  # BS.1770-4, K-weighting, 400 ms gated blocks
+    with np.errstate(divide="ignore"):
+        value = float(meter.integrated_loudness(y.astype(np.float64)))
+    if not math.isfinite(value):
+        return -80.0
+    return float(np.clip(value, -80.0, 10.0))
+
+
+def _tempo_key(y: np.ndarray, sr: int) -> dict[str, Any]:
+    import sonara
+
+    res = sonara.analyze_signal(
+        np.ascontiguousarray(y, dtype=np.float32), sr=sr, features=["bpm", "key"]
+    )
+    key, mode = parse_key(res.get("key"))
+    return {
+        "tempo": float(res.get("bpm") or 0.0),
+        "tempo_confidence": float(res.get("bpm_confidence") or 0.0),
+        "key": key,
+        "mode": mode,
+        "key_confidence": float(res.get("key_confidence") or 0.0),
+    }
+
+
+def analyze_signal(
+    y: np.ndarray,
+    *,
+    sr: int,
+    model: EmotionModel | None = None,
+    path: str | None = None,
+) -> TrackAnalysis:
+    """Analyse mono audio.
+
+    Parameters
+    ----------
+    y : np.ndarray, shape (n,), float
+        Mono audio in [-1, 1].
+    sr : int
+        Sample rate of ``y``, Hz; resampled to 16 kHz when different.
+    model : EmotionModel, optional
+        Arousal/valence calibration; the shipped one by default.
+    path : str, optional
+        Recorded in the result.
+
+    Returns
+    -------
+    TrackAnalysis
+
+    Raises
+    ------
+    ParameterError
+        ``y`` is not finite mono audio, or shorter than :data:`MIN_MUSIC_SECONDS`.
+    """
+    y = np.asarray(y, dtype=np.float32)
+    if y.ndim != 1:
+        raise ParameterError(f"audio of shape {y.shape} must be mono, shape (n,)")
+    if not np.all(np.isfinite(y)):
+        raise ParameterError("audio holds NaN or infinite samples")
+    if sr != VIBE_SR:
+        import soxr
+
+        y = soxr.resample(y, sr, VIBE_SR).astype(np.float32, copy=False)
+    duration = y.shape[0] / VIBE_SR
+    if duration < MIN_MUSIC_SECONDS:
+        label = path or "audio"
+        raise ParameterError(
+            f"{label} lasts {duration:.2f} s, too short for music analysis "
+            f"(at least {MIN_MUSIC_SECONDS:g} s)"
+        )
+    model = model or default_model()
+    mel = log_mel(y)
+    n_ex = int(EXCERPT_S * FRAMES_PER_S)
+    start = max(0, (mel.shape[1] - n_ex) // 2)
+    vibe = outputs_to_features(vibe_raw_outputs(mel[:, start : start + n_ex]))
+    tk = _tempo_key(y, VIBE_SR)
+    features: dict[str, float | int | None] = {
+        "tempo": round(tk["tempo"], 2),
+        "key": tk["key"],
+        "mode": tk["mode"],
+        "loudness": round(_loudness(y, VIBE_SR), 2),
+    }
+    by_name = dict(zip(VIBE_LABELS, (round(float(v), 4) for v in vibe), strict=True))
+    for name in ("energy", "valence", "danceability", "acousticness"):
+        features[name] = by_name[name]
+    for name in ("instrumentalness", "speechiness", "liveness"):
+        features[name] = by_name[name]
+    features["duration_s"] = round(duration, 3)
+    x = curve_descriptors(mel, duration_s=duration)
+    arousal, valence = model.predict(x)
+    extra = {
+        "tempo_confidence": round(tk["tempo_confidence"], 4),
+        "key_confidence": round(tk["key_confidence"], 4),
+    }
+    return TrackAnalysis(
+        features=features, arousal=arousal, valence=valence, path=path, extra=extra
+    )
+
+
+def load_music(path: str | Path) -> np.ndarray:
+    """Decode a music file to mono 16 kHz float32 with music-sized limits.
+
+    Raises
+    ------
+    ParameterError
+        Missing, unreadable, corrupt or non-audio file, or over the limits
+        (:data:`MAX_MUSIC_SECONDS`, :data:`MAX_MUSIC_BYTES`).
+    """
+    return load_audio(
+        Path(path), sr=VIBE_SR, max_seconds=MAX_MUSIC_SECONDS, max_bytes=MAX_MUSIC_BYTES
+    )
+
+
+def analyze_file(
+    path: str | Path,
+    *,
+    plot: str | Path | None = None,
+    model: EmotionModel | None = None,
+) -> TrackAnalysis:
+    """Analyse a music file (MP3, OGG, OPUS, FLAC, WAV, M4A and anything else PyAV reads).
+
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+    plot : str or Path, optional
+        Also draw the curve to this PNG (:func:`moodtune.music.plot.plot_analysis`).
+    model : EmotionModel, optional
+        Arousal/valence calibration; the shipped one by default.
+
+    Returns
+    -------
+    TrackAnalysis
+
+    Raises
+    ------
+    ParameterError
+        Unreadable, corrupt, not audio, too short or too long.
+    """
+    y = load_music(path)
+    result = analyze_signal(y, sr=VIBE_SR, model=model, path=str(path))
+    if plot is not None:
+        from moodtune.music.plot import plot_analysis
+
+        plot_analysis(result, Path(plot), title=Path(path).stem)
+    return result

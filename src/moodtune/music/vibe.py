@@ -1,0 +1,124 @@
+"""vibenet's pretrained ONNX model (GPL-3) run on log-mel windows.
+
+vibenet predicts seven Spotify-style perceptual features from a 16 kHz log-mel spectrogram
+(128 bands, hop 20 ms). Its own ``EfficientNetModel`` builds the session without its thread
+options, so moodtune opens the same ONNX file itself with one thread (scans parallelise over
+files instead) and reuses vibenet's mel front end, so the inputs match what it was trained on.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import logging
+import threading
+import warnings
+from typing import Any
+
+import numpy as np
+
+from moodtune.errors import MissingDependencyError
+
+log = logging.getLogger(__name__)
+
+#: Sample rate the vibenet model expects, Hz.
+VIBE_SR = 16000
+#: Mel frames per second of vibenet's front end (hop 320 samples at 16 kHz).
+FRAMES_PER_S = 50
+#: The model's outputs, in order.
+VIBE_LABELS: tuple[str, ...] = (
+    "acousticness",
+    "danceability",
+    "energy",
+    "instrumentalness",
+    "liveness",
+    "speechiness",
+    "valence",
+)
+#: Outputs that are logits of a likelihood (squashed by a sigmoid); the rest are clipped to [0, 1].
+_LIKELIHOODS = frozenset({"acousticness", "liveness", "instrumentalness"})
+_SIGMOID = np.array([lbl in _LIKELIHOODS for lbl in VIBE_LABELS])
+
+_session: Any = None
+_lock = threading.Lock()
+
+
+def _get_session() -> Any:
+    global _session
+    with _lock:
+        if _session is None:
+            try:
+                import onnxruntime as ort
+            except ImportError as exc:  # pragma: no cover - a base dependency
+                raise MissingDependencyError(
+                    "music analysis needs onnxruntime: pip install 'moodtune'"
+                ) from exc
+            try:
+                model = importlib.resources.files("vibenet.artifacts") / "efficientnet_model.onnx"
+            except ModuleNotFoundError as exc:
+                raise MissingDependencyError(
+                    "music analysis needs vibenet: pip install 'vibenet==0.1.0'"
+                ) from exc
+            so = ort.SessionOptions()
+            so.intra_op_num_threads = 1
+            so.inter_op_num_threads = 1
+            so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            _session = ort.InferenceSession(str(model), so, providers=["CPUExecutionProvider"])
+            log.debug("vibenet ONNX session loaded from %s", model)
+        return _session
+
+
+def log_mel(y16: np.ndarray) -> np.ndarray:
+    """Log-mel spectrogram of 16 kHz audio with vibenet's own front end.
+
+    Parameters
+    ----------
+    y16 : np.ndarray, shape (n,), float32
+        Mono audio at :data:`VIBE_SR`.
+
+    Returns
+    -------
+    np.ndarray, shape (128, n_frames), float32
+        Power in dB (top 80 dB), :data:`FRAMES_PER_S` frames per second.
+    """
+    with warnings.catch_warnings():  # vibenet.core imports pydub, which warns without ffmpeg
+        warnings.simplefilter("ignore", RuntimeWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from vibenet.core import extract_mel
+
+    return np.ascontiguousarray(extract_mel(np.asarray(y16, dtype=np.float32), VIBE_SR))
+
+
+def raw_outputs(mel: np.ndarray) -> np.ndarray:
+    """Run the model on one log-mel window and return its raw outputs.
+
+    Parameters
+    ----------
+    mel : np.ndarray, shape (128, n_frames)
+        A window from :func:`log_mel`; at least 32 frames (0.64 s).
+
+    Returns
+    -------
+    np.ndarray, shape (7,), float64
+        Logits (likelihood outputs) or raw regression values, in :data:`VIBE_LABELS` order.
+    """
+    if mel.shape[1] < 32:
+        mel = np.pad(mel, ((0, 0), (0, 32 - mel.shape[1])), constant_values=float(mel.min()))
+    out = _get_session().run(None, {"x": mel[np.newaxis].astype(np.float32, copy=False)})
+    return np.asarray(out[0][0], dtype=np.float64)
+
+
+def outputs_to_features(raw: np.ndarray) -> np.ndarray:
+    """Map raw outputs to feature values on Spotify's [0, 1] scales.
+
+    Parameters
+    ----------
+    raw : np.ndarray, shape (..., 7)
+        Raw outputs from :func:`raw_outputs`.
+
+    Returns
+    -------
+    np.ndarray, shape (..., 7)
+        Sigmoid of the likelihood logits, the other values clipped to [0, 1].
+    """
+    raw = np.asarray(raw, dtype=np.float64)
+    return np.where(_SIGMOID, 1.0 / (1.0 + np.exp(-raw)), np.clip(raw, 0.0, 1.0))

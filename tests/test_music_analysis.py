@@ -1,0 +1,154 @@
+"""Known-answer tests of music analysis on synthetic signals (no files from outside the repo)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from moodtune.audio.encode import encode_audio
+from moodtune.errors import MoodtuneError, ParameterError
+from moodtune.music import FEATURE_NAMES, analyze_file, analyze_signal
+from moodtune.music.emotion import EmotionModel, default_model
+from moodtune.music.features import parse_key
+
+SR = 16000
+
+
+def clicks(bpm: float, seconds: float, *, sr: int = SR, amp: float = 0.8) -> np.ndarray:
+    y = np.zeros(int(seconds * sr), dtype=np.float32)
+    n = int(0.01 * sr)
+    burst = amp * np.hanning(n) * np.sin(2 * np.pi * 1500 * np.arange(n) / sr)
+    for start in np.arange(0.0, seconds - 0.02, 60.0 / bpm):
+        i = int(start * sr)
+        y[i : i + n] += burst
+    return y
+
+
+def chord(freqs: list[float], seconds: float, *, amp: float = 0.2) -> np.ndarray:
+    t = np.arange(int(seconds * SR)) / SR
+    y = sum(np.sin(2 * np.pi * f * t) + 0.3 * np.sin(4 * np.pi * f * t) for f in freqs)
+    return (amp * y / len(freqs)).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def rng() -> np.random.Generator:
+    return np.random.default_rng(7)
+
+
+def test_click_track_tempo_120() -> None:
+    res = analyze_signal(clicks(120, 20), sr=SR)
+    assert abs(res.features["tempo"] - 120) <= 2  # type: ignore[operator]
+
+
+def test_c_major_chord_is_major_c() -> None:
+    res = analyze_signal(chord([261.63, 329.63, 392.0], 8), sr=SR)
+    assert res.features["mode"] == 1
+    assert res.features["key"] == 0
+
+
+def test_a_minor_chord_is_minor() -> None:
+    res = analyze_signal(chord([220.0, 261.63, 329.63], 8), sr=SR)
+    assert res.features["mode"] == 0
+
+
+def test_sine_at_minus_20_dbfs_loudness() -> None:
+    t = np.arange(10 * SR) / SR
+    y = (0.1 * np.sin(2 * np.pi * 997 * t)).astype(np.float32)  # peak -20 dBFS
+    res = analyze_signal(y, sr=SR)
+    # BS.1770: a full-scale 997 Hz sine in one channel reads -3.01 LUFS
+    assert res.features["loudness"] == pytest.approx(-23.0, abs=0.3)
+    louder = analyze_signal(y * 4, sr=SR)
+    assert louder.features["loudness"] > res.features["loudness"] + 11  # type: ignore[operator]
+
+
+def test_curve_shape_ranges_and_json(rng: np.random.Generator) -> None:
+    y = (0.1 * rng.standard_normal(int(12.4 * SR))).astype(np.float32)
+    res = analyze_signal(y, sr=SR)
+    d = res.to_dict()
+    assert list(d["features"]) == list(FEATURE_NAMES)
+    assert d["curve"]["hop_s"] == 1.0
+    assert len(d["curve"]["arousal"]) == len(d["curve"]["valence"]) == 12
+    for name in ("energy", "valence", "danceability", "acousticness", "instrumentalness"):
+        assert 0.0 <= d["features"][name] <= 1.0
+    assert all(-1 <= x <= 1 for x in d["curve"]["arousal"] + d["curve"]["valence"])
+    assert d["features"]["duration_s"] == pytest.approx(12.4, abs=0.01)
+    assert {"arousal_mean", "arousal_std", "valence_mean", "valence_std", "quadrant"} <= set(
+        d["summary"]
+    )
+    json.dumps(d)
+
+
+def test_loud_fast_noise_has_higher_arousal_than_quiet_slow_pad(rng: np.random.Generator) -> None:
+    seconds = 12
+    noise = (0.5 * rng.standard_normal(seconds * SR)).astype(np.float32)
+    gate = (np.sin(2 * np.pi * 8 * np.arange(seconds * SR) / SR) > 0).astype(np.float32)
+    burst = noise * gate + clicks(180, seconds, amp=0.9)
+    t = np.arange(seconds * SR) / SR
+    pad = chord([130.81, 164.81, 196.0], seconds, amp=0.03) * (
+        0.6 + 0.4 * np.sin(2 * np.pi * 0.1 * t)
+    )
+    a_burst = analyze_signal(burst, sr=SR).summary["arousal_mean"]
+    a_pad = analyze_signal(pad.astype(np.float32), sr=SR).summary["arousal_mean"]
+    assert a_burst > a_pad + 0.2
+
+
+@pytest.mark.parametrize("fmt", ["wav", "flac", "mp3", "ogg", "opus", "m4a"])
+def test_every_format_decodes(tmp_path: Path, fmt: str) -> None:
+    y = clicks(120, 6, sr=44100)
+    path = tmp_path / f"clip.{fmt}"
+    path.write_bytes(encode_audio(y, sr=44100, fmt=fmt))
+    res = analyze_file(path)
+    assert res.features["duration_s"] == pytest.approx(6.0, abs=0.15)
+    assert res.arousal.shape[0] in (6, 7)
+
+
+def test_ogg_vorbis_decodes(tmp_path: Path) -> None:
+    sf = pytest.importorskip("soundfile")
+    path = tmp_path / "clip.ogg"
+    sf.write(path, clicks(120, 5, sr=22050), 22050, format="OGG", subtype="VORBIS")
+    assert analyze_file(path).features["duration_s"] == pytest.approx(5.0, abs=0.1)
+
+
+def test_plot_writes_png(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    src = tmp_path / "c.wav"
+    src.write_bytes(encode_audio(clicks(100, 5), sr=SR, fmt="wav"))
+    out = tmp_path / "sub" / "curve.png"
+    analyze_file(src, plot=out)
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_bad_inputs(tmp_path: Path) -> None:
+    with pytest.raises(ParameterError, match="too short"):
+        analyze_signal(np.zeros(SR, dtype=np.float32), sr=SR)
+    with pytest.raises(ParameterError, match="mono"):
+        analyze_signal(np.zeros((2, 5 * SR), dtype=np.float32), sr=SR)
+    with pytest.raises(ParameterError, match="no such file"):
+        analyze_file(tmp_path / "missing.mp3")
+    text = tmp_path / "notes.mp3"
+    text.write_text("this is not audio at all " * 40)
+    with pytest.raises(MoodtuneError):
+        analyze_file(text)
+    cut = tmp_path / "cut.flac"
+    cut.write_bytes(encode_audio(clicks(120, 6), sr=SR, fmt="flac")[:3000])
+    with pytest.raises(MoodtuneError):
+        analyze_file(cut)
+
+
+def test_parse_key() -> None:
+    assert parse_key("D minor") == (2, 0)
+    assert parse_key("F# major") == (6, 1)
+    assert parse_key("Bb minor") == (10, 0)
+    assert parse_key(None) == (-1, None)
+
+
+def test_model_round_trip(tmp_path: Path) -> None:
+    m = default_model()
+    m2 = EmotionModel.load(m.save(tmp_path / "m.npz"))
+    x = np.random.default_rng(0).normal(size=(9, m.coef.shape[1])) * m.scale + m.mean
+    for p, q in zip(m.predict(x), m2.predict(x), strict=True):
+        np.testing.assert_allclose(p, q)
+    assert m.coef[0, m.descriptors.index("level_db")] > 0  # louder is more aroused
