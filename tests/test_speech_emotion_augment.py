@@ -89,3 +89,10 @@ def test_bad_audio_raises():
         A.shift_time(np.zeros((2, 10), dtype=np.float32), sr=SR, shift_s=0.1)
     with pytest.raises(ParameterError):
         A.add_noise(np.array([], dtype=np.float32), snr_db=10, rng=np.random.default_rng(0))
+
+
+def test_change_gain_scales_and_limits():
+    y = _tone(300.0, amp=0.1)
+    np.testing.assert_allclose(A.change_gain(y, gain_db=-20.0), y * 0.1, rtol=1e-5)
+    loud = A.change_gain(y, gain_db=40.0)
+    assert loud.shape == y.shape and np.max(np.abs(loud)) == pytest.approx(0.99)

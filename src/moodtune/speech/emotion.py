@@ -28,7 +28,8 @@ Weights file
 ``labels`` (7,), ``feature_dim`` (), ``g_mean``, ``g_scale`` (d,), ``g_W`` (d, 7), ``g_b``
 (7,), ``g_temperature`` (), the same ``s_*`` arrays for the speaker classifier (its
 ``s_mean``/``s_scale`` standardise the already speaker-normalised features), and
-``shrink`` () (pseudo-count of the global statistics in :meth:`SpeakerStats.normalise`).
+``shrink`` () (pseudo-count of the global statistics in :meth:`SpeakerStats.normalise`),
+``min_speaker_count`` () and ``use_prosody`` ().
 """
 
 from __future__ import annotations
@@ -221,14 +222,17 @@ class SpeechEmotionHead:
         The arrays of the weights file.
     """
 
-    #: Messages a user needs before the speaker-normalised classifier is used.
-    min_speaker_count: int = 3
+    #: Messages a user needs before the speaker-normalised classifier is used (the
+    #: weights file may set its own as ``min_speaker_count``).
+    min_speaker_count: int = 5
 
     def __init__(self, arrays: dict[str, np.ndarray]) -> None:
         try:
             labels = tuple(str(x) for x in arrays["labels"])
             self.use_prosody = bool(arrays["use_prosody"])
             self.shrink = float(arrays["shrink"])
+            if "min_speaker_count" in arrays:
+                self.min_speaker_count = int(arrays["min_speaker_count"])
             self.global_clf = self._linear(arrays, "g_")
             self.speaker_clf = self._linear(arrays, "s_")
             self.feature_mean = np.asarray(arrays["feature_mean"], dtype=np.float64)

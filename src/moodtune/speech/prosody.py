@@ -9,13 +9,17 @@ The vector, in :data:`PROSODY_NAMES` order (``PROSODY_DIM`` values):
 - pitch (YIN, 60-500 Hz) over voiced frames, in semitones re 100 Hz: mean, std, 10th,
   50th and 90th percentiles, range (p90 - p10), slope (semitones per second), mean
   absolute frame-to-frame change (semitones per 10 ms);
-- energy (RMS in dB re the clip's 95th percentile) over active frames: mean, std,
-  p10, p90; share of active frames; share of voiced frames among active ones;
-- rate: onsets per second of active speech, pauses per second;
+- energy (RMS in dB re the 95th percentile of the non-silent frames) over active frames:
+  mean, std, p10, p90; share of voiced frames among active ones;
+- rate: onsets per second of active speech, pauses (150 ms to 2 s) per second of active
+  speech;
 - spectrum: centroid mean and std (kHz), flatness mean, zero-crossing-rate mean;
 - 13 MFCC means and 13 MFCC standard deviations.
 
-Silence or very short input gives zeros for the statistics it cannot measure, never NaN.
+Every statistic is taken over active frames (or counted per active second), so leading
+and trailing silence barely changes the vector: it may be computed on the whole message
+or on its VAD-trimmed speech. Silence or very short input gives zeros for the statistics
+it cannot measure, never NaN.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ FMIN, FMAX = 60.0, 500.0
 ACTIVE_DB = -35.0
 
 _PITCH = ["f0_mean", "f0_std", "f0_p10", "f0_p50", "f0_p90", "f0_range", "f0_slope", "f0_delta"]
-_ENERGY = ["rms_mean", "rms_std", "rms_p10", "rms_p90", "active_share", "voiced_share"]
+_ENERGY = ["rms_mean", "rms_std", "rms_p10", "rms_p90", "voiced_share"]
 _RATE = ["onset_rate", "pause_rate"]
 _SPEC = ["centroid_mean", "centroid_std", "flatness_mean", "zcr_mean"]
 _MFCC = [f"mfcc{i}_mean" for i in range(13)] + [f"mfcc{i}_std" for i in range(13)]
@@ -84,7 +88,8 @@ def prosody_features(y: np.ndarray, *, sr: int = 16000) -> np.ndarray:
 
     rms = librosa.feature.rms(y=y, frame_length=FRAME, hop_length=HOP, center=True)[0]
     rms_db = 20.0 * np.log10(np.maximum(rms, 1e-8))
-    ref = float(np.percentile(rms_db, 95))
+    loud = rms_db[rms_db > rms_db.max() - 60.0]
+    ref = float(np.percentile(loud, 95))
     rel_db = rms_db - ref
     active = rel_db > ACTIVE_DB
 
@@ -115,28 +120,22 @@ def prosody_features(y: np.ndarray, *, sr: int = 16000) -> np.ndarray:
     act = rel_db[active]
     mean, std, p10, p90 = _stats(act)
     n_active = int(active.sum())
-    out[i : i + 6] = [
-        mean,
-        std,
-        p10,
-        p90,
-        n_active / len(active),
-        float(voiced.sum()) / max(n_active, 1),
-    ]
-    i += 6
+    out[i : i + 5] = [mean, std, p10, p90, float(voiced.sum()) / max(n_active, 1)]
+    i += 5
 
     active_s = n_active * HOP / sr
     onsets = librosa.onset.onset_detect(y=y, sr=sr, hop_length=HOP, units="frames")
-    # A pause: an inactive run of at least 150 ms between active frames.
+    # A pause: an inactive run of 150 ms to 2 s between active frames.
     edges = np.diff(active.astype(np.int8))
     starts = np.flatnonzero(edges == -1)
     ends = np.flatnonzero(edges == 1)
     pauses = 0
     for s in starts:
         later = ends[ends > s]
-        if later.size and (later[0] - s) * HOP / sr >= 0.15:
+        if later.size and 0.15 <= (later[0] - s) * HOP / sr <= 2.0:
             pauses += 1
-    out[i : i + 2] = [len(onsets) / max(active_s, 0.1), pauses / max(len(y) / sr, 0.1)]
+    onsets_active = int(np.sum(active[np.clip(onsets, 0, len(active) - 1)]))
+    out[i : i + 2] = [onsets_active / max(active_s, 0.1), pauses / max(active_s, 0.1)]
     i += 2
 
     S = np.abs(librosa.stft(y, n_fft=FRAME, hop_length=HOP))

@@ -7,8 +7,8 @@ browsers) arrive as Opus at 12-32 kbit/s.
 Every function takes a mono float32 waveform ``y`` of shape (n,) at ``sr`` Hz and returns
 a new float32 array; the input is never modified. Lengths:
 
-- :func:`add_noise`, :func:`shift_pitch`, :func:`shift_time`, :func:`opus_roundtrip`
-  keep the length (n,) and the sample rate;
+- :func:`add_noise`, :func:`shift_pitch`, :func:`shift_time`, :func:`change_gain`,
+  :func:`opus_roundtrip` keep the length (n,) and the sample rate;
 - :func:`change_speed` keeps the sample rate and changes the length to about n / rate
   (faster speech is shorter), as speaking faster does.
 """
@@ -142,6 +142,28 @@ def shift_time(y: np.ndarray, *, sr: int, shift_s: float) -> np.ndarray:
     return out
 
 
+def change_gain(y: np.ndarray, *, gain_db: float) -> np.ndarray:
+    """Scale the level by ``gain_db`` dB, then limit peaks to 0.99 (no wrap-around).
+
+    Parameters
+    ----------
+    y : np.ndarray
+        Shape (n,), float.
+    gain_db : float
+        Gain in dB.
+
+    Returns
+    -------
+    np.ndarray
+        Shape (n,), float32.
+    """
+    y = _check(y) * np.float32(10.0 ** (gain_db / 20.0))
+    peak = float(np.max(np.abs(y)))
+    if peak > 0.99:
+        y *= np.float32(0.99 / peak)
+    return y
+
+
 def opus_roundtrip(y: np.ndarray, *, sr: int = 16000, bitrate: int = 12000) -> np.ndarray:
     """Encode to Ogg Opus at ``bitrate`` bit/s with PyAV (libopus) and decode back.
 
@@ -216,6 +238,9 @@ class AugmentRecipe:
         Probability and range of the SNR, dB.
     p_opus, opus_bitrates : float, tuple of int
         Probability of the Opus round trip and the bit rates drawn from.
+    p_gain, gain_range_db : float, (float, float)
+        Probability and range of a level change, dB (microphones differ); peaks are
+        limited to 0.99 after it.
     """
 
     p_speed: float = 0.5
@@ -228,6 +253,8 @@ class AugmentRecipe:
     snr_range_db: tuple[float, float] = (10.0, 30.0)
     p_opus: float = 0.6
     opus_bitrates: tuple[int, ...] = (8000, 12000, 16000)
+    p_gain: float = 0.5
+    gain_range_db: tuple[float, float] = (-12.0, 6.0)
 
 
 def random_augment(
@@ -239,7 +266,8 @@ def random_augment(
 ) -> tuple[np.ndarray, list[str]]:
     """Apply a random chain of the augmentations above.
 
-    Order: speed, pitch, time shift, noise, then Opus (the codec comes last, as in life).
+    Order: speed, pitch, time shift, noise, gain, then Opus (the codec comes last, as in
+    life).
     At least one step is always applied.
 
     Parameters
@@ -276,6 +304,9 @@ def random_augment(
             snr = float(rng.uniform(*r.snr_range_db))
             noise_rng = np.random.default_rng(int(rng.integers(2**31)))
             steps.append((f"noise{snr:.0f}dB", partial(add_noise, snr_db=snr, rng=noise_rng)))
+        if rng.random() < r.p_gain:
+            db = float(rng.uniform(*r.gain_range_db))
+            steps.append((f"gain{db:+.0f}dB", partial(change_gain, gain_db=db)))
         if rng.random() < r.p_opus:
             br = int(rng.choice(r.opus_bitrates))
             steps.append((f"opus{br}", partial(opus_roundtrip, sr=sr, bitrate=br)))

@@ -30,8 +30,9 @@ from typing import Any
 
 import numpy as np
 
-from moodtune.errors import ParameterError
+from moodtune.errors import NoSpeechError, ParameterError
 from moodtune.speech.emotion import HEAD_FILE, SpeakerStats, SpeechEmotionHead
+from moodtune.train.augment import add_noise, opus_roundtrip
 from moodtune.train.speech_data import (
     SPEECH_SETS,
     SR,
@@ -90,13 +91,28 @@ class FeatureTable:
         return self.pooled
 
 
+#: Fixed degradations for robustness evaluation: a messenger voice note (Opus 12 kbit/s)
+#: and a noisy one (pink-ish noise at 15 dB SNR, then Opus 12 kbit/s).
+CONDITIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "opus12k": partial(opus_roundtrip, sr=SR, bitrate=12000),
+    "noise15db_opus12k": lambda y: opus_roundtrip(
+        add_noise(y, snr_db=15.0, rng=np.random.default_rng(len(y))), sr=SR, bitrate=12000
+    ),
+}
+
+
 def whisper_encoder() -> tuple[Encoder, str]:
-    """The product's encoder (:func:`moodtune.speech.whisper.get_whisper`) and its cache id."""
+    """The product's encoder path and its cache id.
+
+    :meth:`moodtune.speech.whisper.WhisperASR.speech_states`: Silero VAD keeps the speech
+    (as :meth:`~moodtune.speech.whisper.WhisperASR.analyze` does), then one short-window
+    encoder pass, so the head trains on the states it meets in the product.
+    """
     from moodtune.speech import whisper
 
     asr = whisper.get_whisper()
-    ident = f"whisper-base-{whisper.MODEL_SHA256[:12]}-q{whisper.FRAME_QUANTUM}"
-    return asr.encode, ident
+    ident = f"whisper-base-{whisper.MODEL_SHA256[:12]}-q{whisper.FRAME_QUANTUM}-vad"
+    return asr.speech_states, ident
 
 
 def _variant_seed(clip: SpeechClip, variant: str, seed: int) -> int:
@@ -114,6 +130,7 @@ def extract_features(
     seed: int = 0,
     progress: Progress | None = None,
     name: str = "clips",
+    condition: str | None = None,
 ) -> FeatureTable:
     """Features of ``clips`` plus ``n_aug`` augmented copies of each (cached).
 
@@ -133,30 +150,40 @@ def extract_features(
         ``progress(name, done, total)``.
     name : str
         Name passed to ``progress``.
+    condition : str, optional
+        A key of :data:`CONDITIONS`: every clip is passed through that fixed degradation
+        instead of being used clean (for robustness evaluation; ``n_aug`` must be 0).
     """
     from moodtune.train.augment import random_augment
 
     pooled, prosody, labels, speakers, datasets, variants = [], [], [], [], [], []
-    jobs = [(c, "orig") for c in clips] + [
+    first = condition or "orig"
+    jobs = [(c, first) for c in clips] + [
         (c, f"aug{k}") for k in range(1, n_aug + 1) for c in clips
     ]
     t0 = time.time()
     for i, (clip, variant) in enumerate(jobs):
         augment: Callable[[np.ndarray], np.ndarray] | None = None
-        if variant != "orig":
+        if variant in CONDITIONS:
+            augment = CONDITIONS[variant]
+        elif variant != "orig":
             s = _variant_seed(clip, variant, seed)
 
             def augment(y: np.ndarray, s: int = s) -> np.ndarray:
                 return random_augment(y, sr=SR, rng=np.random.default_rng(s))[0]
 
-        feats = clip_features(
-            clip,
-            cache_dir=cache_dir,
-            encoder=encoder,
-            encoder_id=encoder_id,
-            aug=f"{variant}-s{seed}" if variant != "orig" else "orig",
-            augment=augment,
-        )
+        try:
+            feats = clip_features(
+                clip,
+                cache_dir=cache_dir,
+                encoder=encoder,
+                encoder_id=encoder_id,
+                aug=f"{variant}-s{seed}" if variant.startswith("aug") else variant,
+                augment=augment,
+            )
+        except NoSpeechError as exc:
+            log.warning("skipping %s (%s): %s", clip.path, variant, exc)
+            continue
         pooled.append(feats["pooled"])
         prosody.append(feats["prosody"])
         labels.append(clip.label)
@@ -165,10 +192,10 @@ def extract_features(
         variants.append(variant)
         if progress and (i % 50 == 0 or i + 1 == len(jobs)):
             progress(name, i + 1, len(jobs))
-    log.info("features of %d %s in %.1f s", len(jobs), name, time.time() - t0)
+    log.info("features of %d %s in %.1f s", len(labels), name, time.time() - t0)
     return FeatureTable(
-        np.asarray(pooled, dtype=np.float64).reshape(len(jobs), -1),
-        np.asarray(prosody, dtype=np.float64).reshape(len(jobs), -1),
+        np.asarray(pooled, dtype=np.float64).reshape(len(labels), -1),
+        np.asarray(prosody, dtype=np.float64).reshape(len(labels), -1),
         np.asarray(labels, dtype=np.int64),
         np.asarray(speakers),
         np.asarray(datasets),
@@ -180,10 +207,13 @@ def extract_features(
 class SpeechHeadConfig:
     """Hyper-parameters of the speech head (chosen on the validation speakers)."""
 
-    C: float = 0.1
+    C: float = 0.01
     use_prosody: bool = True
     n_aug: int = 1
-    shrink: float = 5.0
+    aug_weight: float = 0.5
+    speaker_aug: bool = False
+    shrink: float = 2.0
+    min_speaker_count: int = 5
     seed: int = 0
     chunk_iter: int = 10
     n_chunks: int = 30
@@ -360,11 +390,17 @@ def concat_tables(parts: Sequence[FeatureTable]) -> FeatureTable:
 def fit_head(
     train: FeatureTable, val: FeatureTable, config: SpeechHeadConfig
 ) -> tuple[dict[str, np.ndarray], dict[str, dict[str, list[float]]]]:
-    """Fit the global and the speaker classifier; return the weights file's arrays and curves."""
+    """Fit the global and the speaker classifier; return the weights file's arrays and curves.
+
+    The global classifier learns from the clean and the augmented rows (augmented rows
+    weigh ``config.aug_weight`` each). The speaker classifier learns from the clean rows
+    only unless ``config.speaker_aug``: per-user normalisation already removes a user's
+    steady channel, and on the validation speakers augmentation hurt it (model card).
+    """
     X = train.matrix(use_prosody=config.use_prosody)
     Xv = val.matrix(use_prosody=config.use_prosody)
-    w = sample_weights(train)
-    g_mean, g_var = X.mean(axis=0), X.var(axis=0)
+    is_aug = train.variants != "orig"
+    w = sample_weights(train) * np.where(is_aug, config.aug_weight, 1.0)
     fit = partial(
         fit_linear,
         C=config.C,
@@ -373,16 +409,25 @@ def fit_head(
         seed=config.seed,
     )
     g, g_curves = fit(X, train.labels, w, X_val=Xv, y_val=val.labels)
-    norm = {"global_mean": g_mean, "global_var": g_var, "shrink": config.shrink}
-    Z = speaker_normalise(X, train.speakers, **norm)
+    spk_rows = train if config.speaker_aug else train.subset(~is_aug)
+    Xs = spk_rows.matrix(use_prosody=config.use_prosody)
+    f_mean, f_var = Xs.mean(axis=0), Xs.var(axis=0)
+    norm = {"global_mean": f_mean, "global_var": f_var, "shrink": config.shrink}
+    # Augmented rows form their own pseudo-speakers: a user's channel is steady.
+    groups = np.char.add(
+        spk_rows.speakers.astype(str), np.where(spk_rows.variants != "orig", "|aug", "")
+    )
+    Z = speaker_normalise(Xs, groups, **norm)
     Zv = speaker_normalise(Xv, val.speakers, **norm)
-    s, s_curves = fit(Z, train.labels, w, X_val=Zv, y_val=val.labels)
+    ws = sample_weights(spk_rows) * np.where(spk_rows.variants != "orig", config.aug_weight, 1.0)
+    s, s_curves = fit(Z, spk_rows.labels, ws, X_val=Zv, y_val=val.labels)
     arrays: dict[str, np.ndarray] = {
         "labels": np.array(LABELS),
         "use_prosody": np.array(config.use_prosody),
         "shrink": np.array(config.shrink, dtype=np.float64),
-        "feature_mean": g_mean,
-        "feature_var": g_var,
+        "min_speaker_count": np.array(config.min_speaker_count),
+        "feature_mean": f_mean,
+        "feature_var": f_var,
         "meta_train_sets": np.array(sorted(set(train.datasets.tolist()))),
         "meta_n_train": np.array(len(train)),
         "meta_C": np.array(config.C, dtype=np.float64),
@@ -507,7 +552,7 @@ def score_table(
     head: SpeechEmotionHead,
     table: FeatureTable,
     *,
-    history: Sequence[int] = (3, 10),
+    history: Sequence[int] = (5, 10, 20),
     seed: int = 0,
 ) -> dict[str, Any]:
     """Metrics of ``head`` on ``table`` per corpus and per mode.
@@ -559,7 +604,9 @@ def evaluate_speech_emotion(
     encoder: Encoder | None = None,
     encoder_id: str | None = None,
     datasets: Sequence[str] = SPEECH_SETS,
-    history: Sequence[int] = (3, 10),
+    history: Sequence[int] = (5, 10, 20),
+    conditions: Sequence[str] = tuple(CONDITIONS),
+    condition_sets: Sequence[str] = ("ravdess", "emodb"),
     progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Score a head on the speaker-independent test split of each corpus; write PNGs.
@@ -578,12 +625,18 @@ def evaluate_speech_emotion(
         Corpora to score.
     history : sequence of int
         Sizes of simulated user histories for the speaker-normalised mode.
+    conditions : sequence of str
+        Keys of :data:`CONDITIONS`: the test clips of ``condition_sets`` are scored again
+        after that degradation (voice-note codec, noise).
+    condition_sets : sequence of str
+        Corpora scored under ``conditions`` (TESS is left out to save encoder time).
 
     Returns
     -------
     dict
-        ``{"datasets": {corpus: {mode: metrics}}, "confusion_png": [...]}`` (see
-        :func:`score_table` for the modes).
+        ``{"datasets": {corpus: {mode: metrics}}, "conditions": {condition: {corpus:
+        {mode: metrics}}}, "confusion_png": [...]}`` (see :func:`score_table` for the
+        modes).
     """
     from moodtune.config import cache_dir as default_cache
     from moodtune.train.reports import plot_confusion
@@ -619,7 +672,26 @@ def evaluate_speech_emotion(
                         title=f"speech emotion, {name} test ({mode})",
                     )
                 )
-    return {"datasets": scored["datasets"], "confusion_png": [str(p) for p in pngs]}
+    degraded: dict[str, Any] = {}
+    chosen = [c for c in clips if c.split == "test" and c.dataset in condition_sets]
+    for cond in conditions if chosen else ():
+        if cond not in CONDITIONS:
+            raise ParameterError(f"condition {cond!r} is unknown; use one of {list(CONDITIONS)}")
+        table = extract_features(
+            chosen,
+            cache_dir=cache,
+            encoder=encoder,
+            encoder_id=src.encoder_id,
+            condition=cond,
+            progress=progress,
+            name=f"test clips ({cond})",
+        )
+        degraded[cond] = score_table(head, table, history=history)["datasets"]
+    return {
+        "datasets": scored["datasets"],
+        "conditions": degraded,
+        "confusion_png": [str(p) for p in pngs],
+    }
 
 
 def leave_one_corpus_out(

@@ -1,0 +1,107 @@
+"""The shipped speech-emotion head: plain arrays, valid distributions, known answers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from moodtune.errors import ModelError, ParameterError
+from moodtune.speech.emotion import (
+    SpeakerStats,
+    SpeechEmotionHead,
+    default_head_path,
+    get_speech_emotion_head,
+)
+from moodtune.types import LABELS
+
+DATA = Path(__file__).parent / "data" / "speech_emotion"
+#: Feature vectors of the committed clips, computed by the real pipeline, with the
+#: probabilities the shipped head gave them (regenerate with scripts in the model card).
+FIXTURE = DATA / "known_answers.npz"
+
+
+@pytest.fixture(scope="module")
+def head() -> SpeechEmotionHead:
+    return SpeechEmotionHead.load()
+
+
+def test_shipped_weights_are_plain_arrays():
+    with np.load(default_head_path(), allow_pickle=False) as npz:
+        assert tuple(str(x) for x in npz["labels"]) == LABELS
+        for name in npz.files:
+            assert npz[name].dtype != object, name
+    assert get_speech_emotion_head() is get_speech_emotion_head()
+
+
+def test_outputs_a_distribution_over_seven_labels(head, rng):
+    states = rng.normal(0, 0.5, size=(150, 512)).astype(np.float32)
+    y = (0.05 * rng.standard_normal(150 * 320)).astype(np.float32)
+    est = head.predict(states, y)
+    assert est.source == "voice"
+    assert est.probabilities.shape == (len(LABELS),)
+    assert est.probabilities.sum() == pytest.approx(1.0)
+    assert np.all(est.probabilities >= 0)
+    assert 0.0 <= est.confidence <= 1.0
+    assert -1.0 <= est.valence <= 1.0 and -1.0 <= est.arousal <= 1.0
+    assert est.label in LABELS
+
+
+def test_speaker_stats_switch_to_the_speaker_classifier(head, rng):
+    x = rng.normal(head.feature_mean, np.sqrt(head.feature_var) + 1e-3, size=(6, head.feature_dim))
+    stats = SpeakerStats()
+    stats.update(x[:2])
+    few = head.predict_features(x[5], speaker_stats=stats)
+    np.testing.assert_allclose(few, head.predict_features(x[5]))  # too few: global head
+    stats.update(x[2:5])
+    many = head.predict_features(x[5], speaker_stats=stats)
+    assert many.shape == (1, 7) and many.sum() == pytest.approx(1.0)
+    assert not np.allclose(many, few)
+
+
+def test_known_answers_on_committed_features(head):
+    with np.load(FIXTURE, allow_pickle=False) as npz:
+        feats, probs, labels = npz["features"], npz["probabilities"], npz["labels"]
+    got = head.predict_features(feats)
+    np.testing.assert_allclose(got, probs, atol=1e-6)
+    assert [LABELS[i] for i in got.argmax(axis=1)] == [str(x) for x in labels]
+
+
+def test_bad_input(head, tmp_path):
+    with pytest.raises(ParameterError):
+        head.predict(np.zeros((10, 384), dtype=np.float32), np.zeros(3200, dtype=np.float32))
+    with pytest.raises(ParameterError):
+        head.predict(np.zeros((10, 512), dtype=np.float32))  # prosody needs the audio
+    with pytest.raises(ParameterError):
+        head.predict_features(np.zeros(3))
+    broken = tmp_path / "broken.npz"
+    broken.write_bytes(b"not a zip")
+    with pytest.raises(ModelError):
+        SpeechEmotionHead.load(broken)
+    with pytest.raises(ModelError):
+        SpeechEmotionHead.load(tmp_path / "missing.npz")
+    with np.load(default_head_path(), allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    arrays["labels"] = np.array(list(reversed(LABELS)))
+    with pytest.raises(ModelError):
+        SpeechEmotionHead(arrays)
+    del arrays["g_W"]
+    with pytest.raises(ModelError):
+        SpeechEmotionHead(arrays)
+
+
+@pytest.mark.slow
+def test_real_clips_through_whisper(head):
+    """Committed RAVDESS clips -> decode -> Whisper encoder (VAD) -> head: known labels."""
+    from moodtune.audio.decode import load_audio
+    from moodtune.speech.whisper import get_whisper
+
+    with np.load(FIXTURE, allow_pickle=False) as npz:
+        names, probs, labels = npz["files"], npz["probabilities"], npz["labels"]
+    asr = get_whisper()
+    for name, expected, label in zip(names, probs, labels, strict=True):
+        y = load_audio(DATA / str(name))
+        est = head.predict(asr.speech_states(y), y)
+        assert est.label == str(label), name
+        np.testing.assert_allclose(est.probabilities, expected, atol=0.05)
