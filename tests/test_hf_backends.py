@@ -10,7 +10,7 @@ skip only when those are not importable.
 
 from __future__ import annotations
 
-import importlib
+import types
 from pathlib import Path
 from typing import Any
 
@@ -91,21 +91,23 @@ def test_split_windows_cover_balanced() -> None:
 
 
 def test_missing_extra_names_pip_command(monkeypatch: pytest.MonkeyPatch) -> None:
-    real = importlib.import_module
-
     def fake(name: str, *args: Any, **kwargs: Any) -> Any:
-        if name == "transformers":
-            raise ImportError("No module named 'transformers'")
-        return real(name, *args, **kwargs)
+        if name == "torch":
+            return types.ModuleType("torch")
+        raise ImportError(f"No module named {name!r}")
 
-    pytest.importorskip("torch", reason="the torch-present branch needs torch")
     monkeypatch.setattr("moodtune.hf.importlib.import_module", fake)
-    with pytest.raises(MissingDependencyError, match=r"pip install 'moodtune\[hf\]'"):
+    with pytest.raises(
+        MissingDependencyError, match=r"transformers .*pip install 'moodtune\[hf\]'"
+    ):
         require_hf()
+    from moodtune.speech.asr_backends import transformers_whisper
+    from moodtune.speech.backends import hubert
     from moodtune.text.backends import rubert
 
-    with pytest.raises(MissingDependencyError, match="transformers"):
-        rubert.load(model="/nonexistent")
+    for module in (rubert, hubert, transformers_whisper):
+        with pytest.raises(MissingDependencyError, match="transformers"):
+            module.load(model="/nonexistent")
 
 
 def test_missing_torch_names_pip_command(monkeypatch: pytest.MonkeyPatch) -> None:
