@@ -318,7 +318,7 @@ def test_upgrade_from_schema_1(tmp_path, monkeypatch):
             assert cat.schema_version == 1
             cat.upsert_tracks([_track(0), _track(1)])
     with Catalog.open(path) as cat:
-        assert cat.schema_version == SCHEMA_VERSION == 2
+        assert cat.schema_version == SCHEMA_VERSION >= 2
         assert cat.count() == 2
         assert len(cat.load_table()) == 2 and _cache_rows(cat) == 1
 

@@ -94,6 +94,27 @@ MIGRATIONS: tuple[Migration, ...] = (
             BEGIN DELETE FROM table_cache; END;
         """,
     ),
+    Migration(
+        version=3,
+        description="local library scans: analysed files and per-second arousal/valence curves",
+        sql="""
+        CREATE TABLE music_files (
+            path     TEXT PRIMARY KEY NOT NULL,            -- absolute path
+            size     INTEGER NOT NULL,                     -- bytes
+            mtime_ns INTEGER NOT NULL,                     -- st_mtime_ns
+            sha256   TEXT NOT NULL,                        -- content hash, hex
+            track_id TEXT NOT NULL,
+            scanned  REAL NOT NULL                         -- Unix time, seconds
+        );
+        CREATE INDEX music_files_sha ON music_files (sha256);
+        CREATE TABLE track_curves (
+            track_id TEXT PRIMARY KEY NOT NULL,
+            hop_s    REAL NOT NULL,                        -- seconds between points
+            arousal  BLOB NOT NULL,                        -- float32 little-endian, [-1, 1]
+            valence  BLOB NOT NULL
+        );
+        """,
+    ),
 )
 
 #: The schema version this moodtune writes and understands.

@@ -1,0 +1,527 @@
+"""Add a folder of music files to the catalog: parallel, incremental, resumable.
+
+How a scan decides what to do with each audio file under the folder:
+
+1. **unchanged**: the catalog knows this path with the same size and mtime: skipped.
+2. **reused**: size or mtime differ (or the path is new) but the content hash (SHA-256)
+   is known: the stored analysis is kept, only the path/size/mtime are updated (touched,
+   copied or moved files are not analysed again).
+3. otherwise the file is **analysed** (tags with mutagen, features and curve with
+   :func:`moodtune.music.features.analyze_file`) in a worker process or a Ray task.
+
+Each analysed file is written in its own transaction (track row, file state, curve), so an
+interrupted scan leaves only whole entries and a rerun continues with the files not yet
+written. A file that cannot be read or decoded is listed in :attr:`ScanReport.failed` and
+not written (a rerun tries it again). The track id is ``local:`` plus the first 16 hex
+digits of the content hash; the catalog's ``local_path`` keeps where the file is, so the
+interfaces can play it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import signal
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from moodtune.errors import MissingDependencyError, MoodtuneError, ParameterError
+
+if TYPE_CHECKING:
+    from moodtune.catalog.repository import Catalog
+
+log = logging.getLogger(__name__)
+
+#: File name endings a scan treats as audio (case-insensitive).
+AUDIO_EXTENSIONS = frozenset(
+    {".mp3", ".ogg", ".oga", ".opus", ".flac", ".wav", ".m4a", ".aac", ".mp4", ".webm",
+     ".mka", ".aif", ".aiff", ".wma", ".wv", ".ape"}
+)  # fmt: skip
+#: Engines :func:`scan_library` can run the analysis on.
+ENGINES = ("local", "ray")
+
+#: ``progress(done, total, path)``: called after each file is settled (any outcome).
+ProgressCallback = Callable[[int, int, str], None]
+
+
+@dataclass
+class ScanReport:
+    """What a scan did.
+
+    Attributes
+    ----------
+    directory : str
+    found : int
+        Audio files under the folder.
+    analysed, unchanged, reused : int
+        Files analysed now, skipped as unchanged, and recognised by content hash.
+    failed : list of (path, reason)
+        Files that could not be analysed (not written to the catalog).
+    missing : int
+        Files the catalog knows under this folder that are gone (their tracks are kept).
+    interrupted : bool
+        The scan was stopped (Ctrl-C); what was written stays, a rerun continues.
+    seconds : float
+        Wall time, s.
+    audio_seconds : float
+        Duration of the audio analysed now, s.
+    engine : str
+    workers : int
+    """
+
+    directory: str
+    found: int = 0
+    analysed: int = 0
+    unchanged: int = 0
+    reused: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    missing: int = 0
+    interrupted: bool = False
+    seconds: float = 0.0
+    audio_seconds: float = 0.0
+    engine: str = "local"
+    workers: int = 1
+
+    @property
+    def realtime_factor(self) -> float:
+        """Audio seconds analysed per wall-clock second (0 when nothing was analysed)."""
+        return self.audio_seconds / self.seconds if self.seconds > 0 and self.analysed else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dict (``failed`` as a list of ``{"path", "error"}``)."""
+        d = asdict(self)
+        d["failed"] = [{"path": p, "error": e} for p, e in self.failed]
+        d["realtime_factor"] = round(self.realtime_factor, 1)
+        d["seconds"] = round(self.seconds, 2)
+        d["audio_seconds"] = round(self.audio_seconds, 1)
+        return d
+
+
+def find_audio_files(directory: Path) -> list[Path]:
+    """Audio files under ``directory`` (recursive, sorted, symlinked folders not followed)."""
+    out = []
+    for root, dirs, files in os.walk(directory):
+        dirs.sort()
+        for name in sorted(files):
+            if Path(name).suffix.lower() in AUDIO_EXTENSIONS and not name.startswith("."):
+                out.append(Path(root) / name)
+    return out
+
+
+def file_sha256(path: Path | str) -> str:
+    """SHA-256 of a file's content, hex."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def read_tags(path: Path | str) -> dict[str, Any]:
+    """Title, artists, album, genre and year from a file's tags (mutagen); ``{}`` if none.
+
+    Returns
+    -------
+    dict
+        Catalog column names: ``name``, ``artists`` (list), ``album``, ``genre``, ``year``.
+    """
+    try:
+        import mutagen
+    except ImportError:  # pragma: no cover - a base dependency
+        log.warning("mutagen is not installed: tags are not read")
+        return {}
+    try:
+        f = mutagen.File(path, easy=True)
+    except Exception as exc:  # mutagen raises many types on odd files; tags are optional
+        log.debug("%s: tags unreadable: %s", path, exc)
+        return {}
+    if f is None or not f.tags:
+        return {}
+
+    def values(key: str) -> list[str]:
+        try:
+            raw = f.tags.get(key) or []
+        except Exception:  # some tag classes raise on unknown keys
+            return []
+        raw = raw if isinstance(raw, list) else [raw]
+        return [str(v).strip() for v in raw if str(v).strip()]
+
+    out: dict[str, Any] = {}
+    if title := values("title"):
+        out["name"] = title[0]
+    if artists := values("artist"):
+        out["artists"] = artists
+    if album := values("album"):
+        out["album"] = album[0]
+    if genre := values("genre"):
+        out["genre"] = genre[0]
+    date = values("date") or values("year")
+    if date and date[0][:4].isdigit() and 1000 <= int(date[0][:4]) <= 2100:
+        out["year"] = int(date[0][:4])
+    return out
+
+
+def analyze_job(path: str, sha256: str) -> dict[str, Any]:
+    """Analyse one file for a scan; never raises (failures come back as ``ok: False``).
+
+    Parameters
+    ----------
+    path : str
+        Absolute path.
+    sha256 : str
+        Its content hash (gives the track id).
+
+    Returns
+    -------
+    dict
+        ``{"path", "sha256", "ok": True, "row", "arousal", "valence", "hop_s", "duration_s"}``
+        (curves as float32 bytes) or ``{"path", "sha256", "ok": False, "error"}``.
+    """
+    from moodtune.music.features import analyze_file
+
+    try:
+        res = analyze_file(path)
+    except MoodtuneError as exc:
+        return {"path": path, "sha256": sha256, "ok": False, "error": str(exc)}
+    except Exception as exc:  # a worker must report, not die: the scan lists the file
+        log.exception("%s: analysis failed", path)
+        return {
+            "path": path,
+            "sha256": sha256,
+            "ok": False,
+            "error": f"{type(exc).__name__}: {exc}",
+        }
+    row = res.catalog_row(track_id=f"local:{sha256[:16]}")
+    row["name"] = Path(path).stem
+    row.update(read_tags(path))
+    row["local_path"] = path
+    row["source"] = "local"
+    return {
+        "path": path,
+        "sha256": sha256,
+        "ok": True,
+        "row": row,
+        "arousal": res.arousal.astype("<f4").tobytes(),
+        "valence": res.valence.astype("<f4").tobytes(),
+        "hop_s": res.hop_s,
+        "duration_s": float(res.features["duration_s"] or 0.0),
+    }
+
+
+def _worker_init() -> None:
+    """Worker processes ignore Ctrl-C (the parent stops them) and use one BLAS thread."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1)
+    except ImportError:  # pragma: no cover
+        pass
+
+
+def _run_local(jobs: list[tuple[str, str]], workers: int) -> Iterator[dict[str, Any]]:
+    if workers <= 1:
+        for path, sha in jobs:
+            yield analyze_job(path, sha)
+        return
+    import multiprocessing as mp
+    from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+
+    pool = ProcessPoolExecutor(
+        max_workers=workers, mp_context=mp.get_context("spawn"), initializer=_worker_init
+    )
+    todo = iter(jobs)
+    running: dict[Future[dict[str, Any]], str] = {}
+    try:
+        for path, sha in todo:
+            running[pool.submit(analyze_job, path, sha)] = path
+            if len(running) >= 2 * workers:
+                break
+        while running:
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for fut in done:
+                path = running.pop(fut)
+                try:
+                    result = fut.result()
+                except Exception as exc:  # a worker died (out of memory, crash in a codec)
+                    result = {"path": path, "ok": False, "error": f"worker failed: {exc}"}
+                nxt = next(todo, None)
+                if nxt is not None:
+                    running[pool.submit(analyze_job, *nxt)] = nxt[0]
+                yield result
+    finally:
+        pool.shutdown(wait=not running, cancel_futures=True)
+        if running:  # interrupted: stop the workers now rather than finish their files
+            for proc in list(getattr(pool, "_processes", {}).values()):
+                proc.terminate()
+
+
+def _run_ray(
+    jobs: list[tuple[str, str]], workers: int, address: str | None
+) -> Iterator[dict[str, Any]]:
+    try:
+        import ray
+    except ImportError as exc:
+        raise MissingDependencyError("--engine ray needs Ray: pip install 'moodtune[ray]'") from exc
+    started = False
+    if not ray.is_initialized():
+        kwargs: dict[str, Any] = {"include_dashboard": False, "logging_level": logging.WARNING}
+        if address is None:
+            kwargs["num_cpus"] = workers
+        ray.init(address=address, **kwargs)
+        started = True
+    try:
+        task = ray.remote(num_cpus=1, max_retries=1)(analyze_job)
+        in_flight = max(2, 2 * int(ray.cluster_resources().get("CPU", workers)))
+        todo = iter(jobs)
+        refs: dict[Any, str] = {}
+        for path, sha in todo:
+            refs[task.remote(path, sha)] = path
+            if len(refs) >= in_flight:
+                break
+        while refs:
+            ready, _ = ray.wait(list(refs), num_returns=1)
+            for ref in ready:
+                path = refs.pop(ref)
+                try:
+                    result = ray.get(ref)
+                except Exception as exc:  # the task's worker died
+                    result = {"path": path, "ok": False, "error": f"ray task failed: {exc}"}
+                nxt = next(todo, None)
+                if nxt is not None:
+                    refs[task.remote(*nxt)] = nxt[0]
+                yield result
+        for ref in refs:
+            ray.cancel(ref, force=True)
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def _known_files(catalog: Catalog) -> tuple[dict[str, tuple[int, int, str]], dict[str, str]]:
+    with catalog.transaction() as conn:
+        rows = conn.execute("SELECT path, size, mtime_ns, sha256, track_id FROM music_files")
+        by_path: dict[str, tuple[int, int, str]] = {}
+        by_sha: dict[str, str] = {}
+        for path, size, mtime_ns, sha, track_id in rows:
+            by_path[path] = (int(size), int(mtime_ns), sha)
+            by_sha[sha] = track_id
+    return by_path, by_sha
+
+
+def _record_file(conn: Any, path: str, st: os.stat_result, sha: str, track_id: str) -> None:
+    conn.execute(
+        "INSERT INTO music_files (path, size, mtime_ns, sha256, track_id, scanned) "
+        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(path) DO UPDATE SET size = excluded.size, "
+        "mtime_ns = excluded.mtime_ns, sha256 = excluded.sha256, "
+        "track_id = excluded.track_id, scanned = excluded.scanned",
+        (path, st.st_size, st.st_mtime_ns, sha, track_id, time.time()),
+    )
+
+
+def scan_library(
+    catalog: Catalog,
+    directory: Path | str,
+    *,
+    engine: str = "local",
+    workers: int | None = None,
+    progress: ProgressCallback | None = None,
+    ray_address: str | None = None,
+) -> ScanReport:
+    """Analyse the audio files under ``directory`` and add them to ``catalog``.
+
+    Parameters
+    ----------
+    catalog : Catalog
+        Open catalog (schema 3 or later).
+    directory : path
+        Folder to scan recursively.
+    engine : {"local", "ray"}
+        ``local``: a process pool on this machine. ``ray``: Ray tasks (``pip install
+        'moodtune[ray]'``); a local Ray instance unless ``ray_address`` names a cluster,
+        whose nodes must read the files at the same paths (shared storage).
+    workers : int, optional
+        Parallel analyses; default the number of CPU cores. 1 runs in this process.
+    progress : callable, optional
+        ``progress(done, total, path)`` after each file to analyse is settled; see
+        :func:`rich_progress` for a bar with an ETA.
+    ray_address : str, optional
+        Ray cluster address (``"auto"`` or ``"ray://host:10001"``).
+
+    Returns
+    -------
+    ScanReport
+
+    Raises
+    ------
+    ParameterError
+        The folder does not exist, or ``engine``/``workers`` are invalid.
+    MissingDependencyError
+        ``engine="ray"`` without Ray installed.
+    """
+    t0 = time.perf_counter()
+    root = Path(directory).expanduser()
+    if not root.is_dir():
+        raise ParameterError(f"{root}: no such folder; give a folder of music files")
+    if engine not in ENGINES:
+        raise ParameterError(f"engine={engine!r} must be one of {', '.join(ENGINES)}")
+    if workers is None:
+        workers = os.cpu_count() or 1
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ParameterError(f"workers={workers!r} must be a positive integer")
+    root = root.resolve()
+    report = ScanReport(directory=str(root), engine=engine, workers=workers)
+    files = find_audio_files(root)
+    report.found = len(files)
+    by_path, by_sha = _known_files(catalog)
+    present = {str(p) for p in files}
+    prefix = str(root) + os.sep
+    report.missing = sum(1 for p in by_path if p.startswith(prefix) and p not in present)
+
+    jobs: list[tuple[str, str]] = []
+    stats: dict[str, os.stat_result] = {}
+    queued: set[str] = set()
+    for p in files:
+        path = str(p)
+        try:
+            st = p.stat()
+        except OSError as exc:
+            report.failed.append((path, f"cannot read: {exc.strerror or exc}"))
+            continue
+        known = by_path.get(path)
+        if known is not None and known[0] == st.st_size and known[1] == st.st_mtime_ns:
+            report.unchanged += 1
+            continue
+        try:
+            sha = file_sha256(p)
+        except OSError as exc:
+            report.failed.append((path, f"cannot read: {exc.strerror or exc}"))
+            continue
+        if sha in by_sha:
+            with catalog.transaction() as conn:
+                _record_file(conn, path, st, sha, by_sha[sha])
+                conn.execute("UPDATE tracks SET local_path = ? WHERE id = ?", (path, by_sha[sha]))
+            report.reused += 1
+            continue
+        if sha in queued:  # a second copy in this scan: analyse once, record on rerun
+            continue
+        queued.add(sha)
+        stats[path] = st
+        jobs.append((path, sha))
+    log.info(
+        "scan %s: %d files, %d unchanged, %d reused, %d to analyse",
+        root, report.found, report.unchanged, report.reused, len(jobs),
+    )  # fmt: skip
+
+    results: Iterable[dict[str, Any]] = (
+        _run_ray(jobs, workers, ray_address) if engine == "ray" else _run_local(jobs, workers)
+    )
+    done = 0
+    try:
+        for res in results:
+            done += 1
+            if res["ok"]:
+                _write_result(catalog, res, stats[res["path"]])
+                report.analysed += 1
+                report.audio_seconds += res["duration_s"]
+            else:
+                log.warning("%s: skipped: %s", res["path"], res["error"])
+                report.failed.append((res["path"], res["error"]))
+            if progress is not None:
+                progress(done, len(jobs), res["path"])
+    except KeyboardInterrupt:
+        report.interrupted = True
+        log.warning("scan %s interrupted after %d of %d files", root, done, len(jobs))
+    finally:
+        close = getattr(results, "close", None)
+        if close is not None:
+            close()
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+def _write_result(catalog: Catalog, res: dict[str, Any], st: os.stat_result) -> None:
+    """One file's track row, file state and curve, all or nothing."""
+    row = res["row"]
+    with catalog.transaction() as conn:
+        catalog.upsert_tracks([row])
+        conn.execute(
+            "INSERT OR REPLACE INTO track_curves (track_id, hop_s, arousal, valence) "
+            "VALUES (?, ?, ?, ?)",
+            (row["id"], res["hop_s"], res["arousal"], res["valence"]),
+        )
+        _record_file(conn, res["path"], st, res["sha256"], row["id"])
+
+
+def load_curve(catalog: Catalog, track_id: str) -> tuple[np.ndarray, np.ndarray, float] | None:
+    """A track's stored curve: ``(arousal, valence, hop_s)`` as float64 arrays, or None."""
+    return load_curves(catalog, [track_id]).get(track_id)
+
+
+def load_curves(
+    catalog: Catalog, track_ids: Iterable[str] | None = None
+) -> dict[str, tuple[np.ndarray, np.ndarray, float]]:
+    """Stored curves by track id (all of them when ``track_ids`` is None)."""
+    out: dict[str, tuple[np.ndarray, np.ndarray, float]] = {}
+    with catalog.transaction() as conn:
+        if track_ids is None:
+            rows = conn.execute("SELECT track_id, hop_s, arousal, valence FROM track_curves")
+        else:
+            ids = list(track_ids)
+            marks = ", ".join("?" * len(ids))
+            rows = conn.execute(
+                "SELECT track_id, hop_s, arousal, valence FROM track_curves "
+                f"WHERE track_id IN ({marks})",
+                ids,
+            )
+        for tid, hop, a, v in rows.fetchall():
+            out[tid] = (
+                np.frombuffer(a, dtype="<f4").astype(np.float64),
+                np.frombuffer(v, dtype="<f4").astype(np.float64),
+                float(hop),
+            )
+    return out
+
+
+@contextmanager
+def rich_progress(*, stderr: bool = True) -> Iterator[ProgressCallback]:
+    """A progress bar with count, elapsed time and ETA, as a ``progress`` callback.
+
+    Examples
+    --------
+    >>> with rich_progress() as cb:  # doctest: +SKIP
+    ...     report = scan_library(catalog, "~/Music", progress=cb)
+    """
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    columns = (
+        TextColumn("analysing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[name]}"),
+    )
+    with Progress(*columns, console=Console(stderr=stderr)) as bar:
+        task = bar.add_task("scan", total=None, name="")
+
+        def update(done: int, total: int, path: str) -> None:
+            bar.update(task, completed=done, total=total, name=Path(path).name[:40])
+
+        yield update

@@ -1,0 +1,124 @@
+"""Library scans: incremental reruns, resume after interruption, corrupt files, engines."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from moodtune.audio.encode import encode_audio
+from moodtune.catalog.repository import Catalog
+from moodtune.errors import ParameterError
+from moodtune.music.scan import load_curve, load_curves, read_tags, scan_library
+
+SR = 16000
+
+
+def _clip(seconds: float, bpm: float, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    y = 0.02 * rng.standard_normal(int(seconds * SR))
+    n = int(0.01 * SR)
+    for start in np.arange(0.0, seconds - 0.02, 60.0 / bpm):
+        i = int(start * SR)
+        y[i : i + n] += 0.6 * np.hanning(n)
+    return y.astype(np.float32)
+
+
+@pytest.fixture()
+def library(tmp_path: Path) -> Path:
+    lib = tmp_path / "lib"
+    (lib / "album").mkdir(parents=True)
+    for i, fmt in enumerate(["wav", "flac", "mp3", "ogg"]):
+        sub = lib / "album" if i % 2 else lib
+        (sub / f"t{i}.{fmt}").write_bytes(encode_audio(_clip(3.0, 90 + 20 * i, i), sr=SR, fmt=fmt))
+    good = encode_audio(_clip(3.0, 100, 9), sr=SR, fmt="flac")
+    (lib / "broken.flac").write_bytes(good[: len(good) // 3])
+    (lib / "notes.mp3").write_text("not audio " * 100)
+    (lib / "cover.jpg").write_bytes(b"\xff\xd8\xff" + bytes(100))
+    return lib
+
+
+def test_scan_rerun_and_corrupt_files(tmp_path: Path, library: Path) -> None:
+    mutagen_flac = pytest.importorskip("mutagen.flac")
+    tagged = mutagen_flac.FLAC(library / "album" / "t1.flac")
+    tagged["title"], tagged["artist"], tagged["album"] = "Song One", "The Band", "Record"
+    tagged.save()
+    with Catalog.open(tmp_path / "c.sqlite") as cat:
+        seen: list[tuple[int, int]] = []
+        rep = scan_library(cat, library, workers=1, progress=lambda d, t, p: seen.append((d, t)))
+        assert rep.found == 6 and rep.analysed == 4 and not rep.interrupted
+        assert sorted(Path(p).name for p, _ in rep.failed) == ["broken.flac", "notes.mp3"]
+        assert seen[-1] == (6, 6)
+        assert cat.count() == 4
+        rows = [cat.get_track(str(i)) for i in cat.load_table().id]
+        by_name = {r["name"]: r for r in rows if r}
+        assert by_name["Song One"]["artists"] == ["The Band"]
+        assert by_name["Song One"]["album"] == "Record"
+        assert by_name["t0"]["local_path"] == str((library / "t0.wav").resolve())
+        assert by_name["t0"]["source"] == "local"
+        curve = load_curve(cat, by_name["t0"]["id"])
+        assert curve is not None and curve[0].shape == (3,) and curve[2] == 1.0
+        assert len(load_curves(cat)) == 4
+
+        again = scan_library(cat, library, workers=1)
+        assert (again.analysed, again.unchanged, len(again.failed)) == (0, 4, 2)
+
+        # touched (same content, new mtime) and copied files are recognised by their hash
+        t0 = library / "t0.wav"
+        os.utime(t0, ns=(t0.stat().st_atime_ns, t0.stat().st_mtime_ns + 5_000_000_000))
+        shutil.copy(t0, library / "copy_of_t0.wav")
+        third = scan_library(cat, library, workers=1)
+        assert (third.analysed, third.reused, third.unchanged) == (0, 2, 3)
+        assert cat.count() == 4
+
+        # a changed file is analysed again
+        (library / "t0.wav").write_bytes(encode_audio(_clip(4.0, 150, 42), sr=SR, fmt="wav"))
+        fourth = scan_library(cat, library, workers=1)
+        assert fourth.analysed == 1 and cat.count() == 5
+
+
+def test_interrupted_scan_resumes(tmp_path: Path, library: Path) -> None:
+    def stop_after_two(done: int, total: int, path: str) -> None:
+        if done == 4:
+            raise KeyboardInterrupt
+
+    with Catalog.open(tmp_path / "c.sqlite") as cat:
+        rep = scan_library(cat, library, workers=1, progress=stop_after_two)
+        assert rep.interrupted
+        written = cat.count()
+        assert written == 2  # 2 failed + 2 written; the rest waits for the rerun
+        assert len(load_curves(cat)) == written
+        rest = scan_library(cat, library, workers=1)
+        assert rest.unchanged == written and rest.analysed == 4 - written
+        assert cat.count() == 4
+
+
+def test_bad_arguments(tmp_path: Path) -> None:
+    with Catalog.open(tmp_path / "c.sqlite") as cat:
+        with pytest.raises(ParameterError, match="no such folder"):
+            scan_library(cat, tmp_path / "nope")
+        with pytest.raises(ParameterError, match="engine"):
+            scan_library(cat, tmp_path, engine="spark")
+        with pytest.raises(ParameterError, match="workers"):
+            scan_library(cat, tmp_path, workers=0)
+    assert read_tags(tmp_path / "missing.mp3") == {}
+
+
+@pytest.mark.slow
+def test_scan_with_two_worker_processes(tmp_path: Path, library: Path) -> None:
+    with Catalog.open(tmp_path / "c.sqlite") as cat:
+        rep = scan_library(cat, library, workers=2)
+        assert rep.analysed == 4 and len(rep.failed) == 2 and cat.count() == 4
+
+
+@pytest.mark.slow
+def test_scan_on_local_ray(tmp_path: Path, library: Path) -> None:
+    pytest.importorskip("ray")
+    with Catalog.open(tmp_path / "c.sqlite") as cat:
+        rep = scan_library(cat, library, engine="ray", workers=2)
+        assert rep.engine == "ray"
+        assert rep.analysed == 4 and len(rep.failed) == 2 and cat.count() == 4
+        assert len(load_curves(cat)) == 4
