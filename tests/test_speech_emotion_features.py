@@ -96,3 +96,9 @@ def test_speaker_stats_shrink_towards_global_when_few():
         )
     with pytest.raises(ParameterError):
         stats.update(np.zeros(3))
+
+
+def test_warm_up_runs():
+    from moodtune.speech.prosody import warm_up
+
+    warm_up()

@@ -158,3 +158,13 @@ def prosody_features(y: np.ndarray, *, sr: int = 16000) -> np.ndarray:
     out[i : i + 13] = mm.mean(axis=1)
     out[i + 13 : i + 26] = mm.std(axis=1)
     return np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0)
+
+
+def warm_up() -> None:
+    """Import librosa and compile its numba kernels now (about 1-2 s once per process).
+
+    The first :func:`prosody_features` call pays this otherwise; a server can call this
+    in a background thread at start-up.
+    """
+    t = np.arange(FRAME * 4) / 16000.0
+    prosody_features((0.1 * np.sin(2 * np.pi * 150.0 * t)).astype(np.float32))

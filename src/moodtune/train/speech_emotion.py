@@ -743,3 +743,44 @@ def leave_one_corpus_out(
         log.info("held out %s: %s", held, entry["test"])
     (out / "speech_emotion_cross_corpus.json").write_text(json.dumps(result, indent=2))
     return result
+
+
+def refresh_known_answers(fixture_dir: Path, *, head_path: Path | None = None) -> Path:
+    """Recompute ``known_answers.npz`` of the test fixtures after retraining the head.
+
+    Reads the clip names and true labels already stored in
+    ``fixture_dir/known_answers.npz``, runs each clip through the real pipeline (decode,
+    :meth:`~moodtune.speech.whisper.WhisperASR.speech_states`, features) and stores the
+    features and the head's probabilities.
+
+    Raises
+    ------
+    ParameterError
+        If the head no longer gets one of the fixture clips right (pick another clip).
+    """
+    from moodtune.audio.decode import load_audio
+    from moodtune.speech.whisper import get_whisper
+
+    target = Path(fixture_dir) / "known_answers.npz"
+    with np.load(target, allow_pickle=False) as npz:
+        files = [str(f) for f in npz["files"]]
+        labels = [str(x) for x in npz["labels"]]
+    head = SpeechEmotionHead.load(head_path)
+    asr = get_whisper()
+    feats, probs = [], []
+    for name, label in zip(files, labels, strict=True):
+        y = load_audio(Path(fixture_dir) / name)
+        x = head.features(asr.speech_states(y), y)
+        p = head.predict_features(x)[0]
+        if LABELS[int(p.argmax())] != label:
+            raise ParameterError(f"the head hears {name} as {LABELS[int(p.argmax())]}, not {label}")
+        feats.append(x)
+        probs.append(p)
+    np.savez(
+        target,
+        files=np.array(files),
+        features=np.array(feats),
+        probabilities=np.array(probs),
+        labels=np.array(labels),
+    )
+    return target
