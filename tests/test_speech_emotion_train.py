@@ -118,3 +118,30 @@ def test_training_runs_end_to_end(tmp_path, rng):
         datasets=("toy",),
     )
     assert again["datasets"]["toy"]["global"] == metrics["global"]
+
+
+def test_clips_without_speech_are_skipped_not_fatal(tmp_path, rng):
+    from moodtune.errors import NoSpeechError
+    from moodtune.train.speech_data import load_clips
+    from moodtune.train.speech_emotion import extract_features
+
+    data = _make_corpus(tmp_path / "data", rng)
+    clips = load_clips(data, datasets=("toy",))[:2]
+
+    def silent(y: np.ndarray) -> np.ndarray:
+        raise NoSpeechError("no speech found")
+
+    table = extract_features(clips, cache_dir=tmp_path / "c", encoder=silent, encoder_id="x")
+    assert len(table) == 0
+    assert table.matrix(use_prosody=True).shape[0] == 0
+
+
+def test_expected_calibration_error_known_answer():
+    from moodtune.train.speech_emotion import expected_calibration_error
+
+    sure = np.eye(7)[[0, 1, 2]]
+    assert expected_calibration_error(sure, np.array([0, 1, 2])) == pytest.approx(0.0)
+    half = np.full((4, 7), 0.5 / 6)
+    half[:, 0] = 0.5
+    # always right at confidence 0.5: |1 - 0.5|
+    assert expected_calibration_error(half, np.zeros(4, dtype=int)) == pytest.approx(0.5)

@@ -31,7 +31,8 @@ from typing import Any
 import numpy as np
 
 from moodtune.errors import NoSpeechError, ParameterError
-from moodtune.speech.emotion import HEAD_FILE, SpeakerStats, SpeechEmotionHead
+from moodtune.speech.emotion import HEAD_FILE, STATE_DIM, SpeakerStats, SpeechEmotionHead
+from moodtune.speech.prosody import PROSODY_DIM
 from moodtune.train.augment import add_noise, opus_roundtrip
 from moodtune.train.speech_data import (
     SPEECH_SETS,
@@ -193,9 +194,10 @@ def extract_features(
         if progress and (i % 50 == 0 or i + 1 == len(jobs)):
             progress(name, i + 1, len(jobs))
     log.info("features of %d %s in %.1f s", len(labels), name, time.time() - t0)
+    n = len(labels)
     return FeatureTable(
-        np.asarray(pooled, dtype=np.float64).reshape(len(labels), -1),
-        np.asarray(prosody, dtype=np.float64).reshape(len(labels), -1),
+        np.asarray(pooled, dtype=np.float64).reshape(n, -1 if n else 2 * STATE_DIM),
+        np.asarray(prosody, dtype=np.float64).reshape(n, -1 if n else PROSODY_DIM),
         np.asarray(labels, dtype=np.int64),
         np.asarray(speakers),
         np.asarray(datasets),
