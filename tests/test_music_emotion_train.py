@@ -48,10 +48,10 @@ def test_train_and_evaluate_on_tiny_corpus(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "out" / "me.json").read_text())["clips"] == card["clips"]
     model = EmotionModel.load(tmp_path / "out" / "me.npz")
     assert model.coef[0, model.descriptors.index("level_db")] > 0
-    res = evaluate_music_emotion(data, tmp_path / "rep")
+    res = evaluate_music_emotion(data, tmp_path / "rep", alpha=1.0)
     assert res["n_clips"] == 5
     s = res["calibrated"]["summary"]["arousal"]
-    assert math.isfinite(s["rmse_mean"]) and s["clip_mean_r2"] > 0.3  # level explains arousal
+    assert math.isfinite(s["rmse_mean"]) and s["clip_mean_r2"] > 0.5  # level explains arousal
     assert s["clip_mean_pearson_r"] > 0.9
     assert (tmp_path / "rep" / "music_emotion_eval.md").read_text().count("|") > 20
     assert res["anchors"]["mediaeval2015_best_dynamic_rmse"]["arousal"] == 0.202
