@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -368,7 +369,11 @@ def _print_text_report(report: dict[str, Any]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; turn every error into a one-line message and an exit code."""
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    debug = bool(os.environ.get("MOODTUNE_DEBUG"))
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
     command = typer.main.get_command(app)
     try:
         # standalone mode: typer/click report their own usage errors (exit 2) and exit
@@ -379,6 +384,15 @@ def main(argv: list[str] | None = None) -> int:
         message = " ".join(str(exc).split())
         print(f"error: {message}", file=sys.stderr)
         return exc.exit_code
+    except Exception as exc:  # a bug: still one line, the traceback goes to the log
+        logging.getLogger("moodtune").debug("unexpected error", exc_info=True)
+        message = " ".join(f"{type(exc).__name__}: {exc}".split())
+        print(
+            f"error: internal error ({message}); rerun with MOODTUNE_DEBUG=1 for details "
+            "and report it",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 

@@ -159,7 +159,8 @@ class Moodtune:
         analysis = get_whisper().analyze(audio.y, language=lang)
         speech = get_speech_backend(self.speech_backend)
         stats = self._speaker_stats(user, speech, analysis.states, audio.y)
-        voice = speech.predict(audio.y, states=analysis.states, speaker_stats=stats)
+        extra = {} if stats is None else {"speaker_stats": stats}
+        voice = speech.predict(audio.y, states=analysis.states, **extra)
         parts: dict[str, EmotionEstimate] = {"voice": voice}
         transcript = " ".join(analysis.text.split())
         if transcript:

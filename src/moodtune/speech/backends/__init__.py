@@ -10,18 +10,29 @@ object with
   the same message, shape (T, 512), for backends that reuse them (the default head does;
   others may ignore them).
 
-The offline default reuses Whisper's encoder states; ``hubert`` (extra ``moodtune[hf]``)
-runs ``superb/hubert-large-superb-er`` through transformers.
+The offline default, ``whisper_head``, reuses Whisper's encoder states (and accepts a
+``speaker_stats`` keyword: the user's running voice statistics); ``hubert`` (extra
+``moodtune[hf]``) runs ``superb/hubert-large-superb-er`` through transformers.
+``$MOODTUNE_SPEECH_BACKEND`` picks the backend.
 """
 
 from __future__ import annotations
 
-import pkgutil
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
+from moodtune.registry import BackendRegistry
 from moodtune.types import EmotionEstimate
+
+DEFAULT_BACKEND = "whisper_head"
+
+_REGISTRY = BackendRegistry(
+    "moodtune.speech.backends",
+    default=DEFAULT_BACKEND,
+    env="MOODTUNE_SPEECH_BACKEND",
+    kind="speech emotion backend",
+)
 
 
 class SpeechEmotionBackend(Protocol):
@@ -36,4 +47,13 @@ class SpeechEmotionBackend(Protocol):
 
 def available_backends() -> list[str]:
     """Names of the registered backends (module names in this package)."""
-    return sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.ispkg)
+    return _REGISTRY.names()
+
+
+def get_backend(name: str | None = None, **options: Any) -> SpeechEmotionBackend:
+    """Return the backend ``name`` (default ``$MOODTUNE_SPEECH_BACKEND`` or ``whisper_head``).
+
+    Loaded once per process and options.
+    """
+    backend: SpeechEmotionBackend = _REGISTRY.get(name, **options)
+    return backend
