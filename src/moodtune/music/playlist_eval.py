@@ -1,0 +1,179 @@
+"""Playlist-continuation evaluation of track similarity (precision@10, R-precision, NDCG@10).
+
+Protocol: for each playlist (deduplicated on playlist and track; tracks missing from the
+catalog dropped; playlists with fewer than 4 tracks skipped), a seeded random half of its
+tracks is the seed and the other half is held out. Each method ranks the whole catalog
+minus the seed; the top of the ranking is scored against the held-out half.
+
+The methods compared:
+
+``popularity``
+    Most popular tracks first (the same list for every playlist).
+``features``
+    Distance of each track to the centroid of the seed in the weighted standardised feature
+    space of :mod:`moodtune.music.similar`.
+``full``
+    The similarity of :mod:`moodtune.music.similar` applied track to track: each candidate
+    scores ``sum over seed tracks of exp(-d / tau)`` (``tau``: median distance of a seed track
+    to its nearest other seed track), so playlists with several clusters are followed, plus
+    :data:`POPULARITY_PRIOR` × popularity/100. Where tracks have arousal/valence curves the
+    curve distance would join ``d``; catalogs of Spotify features alone have none.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import logging
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from moodtune.errors import ParameterError
+from moodtune.music.similar import _FEATURES, _W, _Z_CLIP, _raw
+
+if TYPE_CHECKING:
+    from moodtune.catalog.table import TrackTable
+
+log = logging.getLogger(__name__)
+
+#: Weight of popularity (0-1) added to the ``full`` score.
+POPULARITY_PRIOR = 0.3
+METHODS = ("popularity", "features", "full")
+
+
+def read_playlists(path: Path | str) -> dict[str, list[str]]:
+    """Playlist id -> track ids (first-seen order, duplicates dropped) from a CSV (.gz ok).
+
+    The file needs ``playlist_id`` and ``track_id`` columns.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise ParameterError(f"--playlists {p}: no such file")
+    opener = gzip.open if p.suffix == ".gz" else open
+    out: dict[str, list[str]] = {}
+    seen: set[tuple[str, str]] = set()
+    with opener(p, "rt", encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        if not {"playlist_id", "track_id"} <= set(reader.fieldnames or ()):
+            raise ParameterError(f"--playlists {p}: needs columns playlist_id and track_id")
+        for row in reader:
+            key = (row["playlist_id"], row["track_id"])
+            if key not in seen:
+                seen.add(key)
+                out.setdefault(key[0], []).append(key[1])
+    return out
+
+
+def _metrics(ranked: np.ndarray, held: set[int], k: int) -> tuple[float, float, float]:
+    hits = np.array([int(i) in held for i in ranked[: max(k, len(held))]])
+    r = len(held)
+    p_at_k = float(hits[:k].sum() / k)
+    r_prec = float(hits[:r].sum() / r)
+    gains = hits[:k] / np.log2(np.arange(2, k + 2))
+    ideal = (1.0 / np.log2(np.arange(2, min(k, r) + 2))).sum()
+    return p_at_k, r_prec, float(gains.sum() / ideal)
+
+
+def evaluate_recommender(
+    table: TrackTable,
+    playlists: Path | str,
+    *,
+    k: int = 10,
+    seed: int = 0,
+    max_playlists: int | None = None,
+) -> dict[str, Any]:
+    """Score the methods on held-out playlist halves.
+
+    Parameters
+    ----------
+    table : TrackTable
+        The catalog to recommend from (e.g. the default 28k-track catalog).
+    playlists : path
+        CSV of ``playlist_id, track_id`` rows (TidyTuesday ``playlist_tracks.csv.gz``).
+    k : int
+        Cut-off of precision@k and NDCG@k.
+    seed : int
+        Seed of the random halves.
+    max_playlists : int, optional
+        Evaluate only the first ones (for quick runs).
+
+    Returns
+    -------
+    dict
+        ``methods``: for each method the mean ``precision_at_k``, ``r_precision`` and
+        ``ndcg_at_k``; ``n_playlists``, ``n_catalog``, ``protocol``.
+    """
+    t0 = time.perf_counter()
+    lists = read_playlists(playlists)
+    ids = np.asarray(table.id).astype(str)
+    row_of = {t: i for i, t in enumerate(ids)}
+    raw = _raw(table)
+    with np.errstate(invalid="ignore"):
+        mean = np.nanmean(raw, axis=0)
+        std = np.nanstd(raw, axis=0)
+    mean = np.where(np.isfinite(mean), mean, 0.0)
+    std = np.where(np.isfinite(std) & (std > 1e-9), std, 1.0)
+    z = np.clip((raw - mean) / std, -_Z_CLIP, _Z_CLIP)
+    z = np.where(np.isfinite(z), z, 0.0) * _W / np.sqrt(np.sum(_W**2))
+    sq = np.sum(z**2, axis=1)
+    pop = np.nan_to_num(np.asarray(table.popularity, dtype=np.float64)) / 100.0
+    pop_order = np.argsort(-pop, kind="stable")
+    rng = np.random.default_rng(seed)
+    scores: dict[str, list[tuple[float, float, float]]] = {m: [] for m in METHODS}
+    used = 0
+    for pid in sorted(lists):
+        rows = np.array([row_of[t] for t in lists[pid] if t in row_of], dtype=np.int64)
+        if rows.size < 4:
+            continue
+        perm = rng.permutation(rows)
+        half = rows.size // 2
+        seed_rows, held_rows = perm[:half], perm[half:]
+        held = set(held_rows.tolist())
+        mask = np.ones(len(ids), dtype=bool)
+        mask[seed_rows] = False
+        # popularity
+        ranked = pop_order[mask[pop_order]]
+        scores["popularity"].append(_metrics(ranked, held, k))
+        # features: distance to the seed centroid
+        c = z[seed_rows].mean(axis=0)
+        d = sq - 2 * z @ c + c @ c
+        d[~mask] = np.inf
+        scores["features"].append(_metrics(np.argsort(d, kind="stable"), held, k))
+        # full: kernel votes of every seed track + popularity prior
+        zs = z[seed_rows]
+        dist = np.sqrt(np.maximum(sq[:, None] - 2 * z @ zs.T + np.sum(zs**2, axis=1)[None], 0))
+        inner = dist[seed_rows]
+        np.fill_diagonal(inner, np.inf)
+        tau = max(float(np.median(inner.min(axis=1))), 1e-3)
+        s = np.exp(-dist / tau).sum(axis=1) / len(seed_rows) + POPULARITY_PRIOR * pop
+        s[~mask] = -np.inf
+        scores["full"].append(_metrics(np.argsort(-s, kind="stable"), held, k))
+        used += 1
+        if max_playlists is not None and used >= max_playlists:
+            break
+    if not used:
+        raise ParameterError("no playlist has 4 or more tracks in the catalog")
+    methods = {
+        m: {
+            f"precision_at_{k}": float(np.mean([x[0] for x in v])),
+            "r_precision": float(np.mean([x[1] for x in v])),
+            f"ndcg_at_{k}": float(np.mean([x[2] for x in v])),
+        }
+        for m, v in scores.items()
+    }
+    return {
+        "protocol": "per playlist: a random half is the seed, the other half is held out; "
+        "rank the whole catalog minus the seed",
+        "n_playlists": used,
+        "n_catalog": len(ids),
+        "k": k,
+        "seed": seed,
+        "features": list(_FEATURES),
+        "methods": methods,
+        "reference": "seed project: precision@10 33.75%, 35.25% with arousal/valence vectors, "
+        "on Million Playlist Dataset playlists (another catalog: context, not a target)",
+        "seconds": round(time.perf_counter() - t0, 1),
+    }
