@@ -10,8 +10,10 @@ Recipe (reproduced by ``moodtune train speech-emotion --data DIR --out DIR``):
    (:func:`moodtune.train.augment.random_augment`: speed, pitch, time shift, noise, Opus
    at 8-16 kbit/s). Features are cached on disk.
 3. Fit two multinomial logistic regressions (scikit-learn): one on globally standardised
-   features, one on per-speaker z-scored features. Samples are weighted so each corpus
-   counts the same and labels are balanced inside each corpus.
+   features (clean + augmented rows), one on per-speaker z-scored features (clean rows,
+   each normalised as a user with a short history would be: statistics of 5-40 or all
+   other clips of the speaker plus the clip itself, three draws per clip). Samples are
+   weighted so each corpus counts the same and labels are balanced inside each corpus.
 4. Fit a softmax temperature for each on the validation speakers (RAVDESS, EmoDB).
 5. Export plain arrays (no pickle) to ``speech_emotion_head.npz`` and evaluate.
 """
@@ -216,6 +218,8 @@ class SpeechHeadConfig:
     speaker_aug: bool = False
     shrink: float = 2.0
     min_speaker_count: int = 5
+    history_sizes: tuple[int, ...] = (5, 10, 20, 40, 0)
+    history_draws: int = 3
     seed: int = 0
     chunk_iter: int = 10
     n_chunks: int = 30
@@ -271,6 +275,50 @@ def speaker_normalise(
             X[mask], global_mean=global_mean, global_var=global_var, shrink=shrink
         )
     return Z
+
+
+def history_normalise(
+    X: np.ndarray,
+    speakers: np.ndarray,
+    *,
+    global_mean: np.ndarray,
+    global_var: np.ndarray,
+    shrink: float,
+    sizes: Sequence[int],
+    draws: int,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Z-score each row as a user with a short history would be: k other clips plus itself.
+
+    For each of ``draws`` passes over the rows, ``k`` is drawn from ``sizes`` (0 means
+    all the speaker's other clips) and the statistics come from ``k`` random other rows
+    of the same speaker plus the row itself, as the service updates a user's statistics
+    with the message before reading it.
+
+    Returns
+    -------
+    Z : np.ndarray
+        Shape (draws * n, d), normalised rows.
+    idx : np.ndarray
+        Shape (draws * n,), the row of ``X`` each line of ``Z`` came from.
+    """
+    rows, idx = [], []
+    by_speaker = {spk: np.flatnonzero(speakers == spk) for spk in np.unique(speakers)}
+    for _ in range(draws):
+        for i in range(len(X)):
+            others = by_speaker[speakers[i]]
+            others = others[others != i]
+            k = int(rng.choice(np.asarray(sizes)))
+            k = len(others) if k <= 0 else min(k, len(others))
+            stats = SpeakerStats()
+            if k:
+                stats.update(X[rng.choice(others, size=k, replace=False)])
+            stats.update(X[i])
+            rows.append(
+                stats.normalise(X[i], global_mean=global_mean, global_var=global_var, shrink=shrink)
+            )
+            idx.append(i)
+    return np.asarray(rows).reshape(len(idx), X.shape[1]), np.asarray(idx, dtype=np.int64)
 
 
 def _weighted_nll(proba: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:
@@ -398,6 +446,9 @@ def fit_head(
     weigh ``config.aug_weight`` each). The speaker classifier learns from the clean rows
     only unless ``config.speaker_aug``: per-user normalisation already removes a user's
     steady channel, and on the validation speakers augmentation hurt it (model card).
+    Its rows are normalised with :func:`history_normalise`, so it learns to read users
+    with short histories (validation UAR with 10 earlier messages: RAVDESS 0.780 vs 0.735
+    when trained on whole-speaker statistics).
     """
     X = train.matrix(use_prosody=config.use_prosody)
     Xv = val.matrix(use_prosody=config.use_prosody)
@@ -419,10 +470,15 @@ def fit_head(
     groups = np.char.add(
         spk_rows.speakers.astype(str), np.where(spk_rows.variants != "orig", "|aug", "")
     )
-    Z = speaker_normalise(Xs, groups, **norm)
-    Zv = speaker_normalise(Xv, val.speakers, **norm)
+    rng = np.random.default_rng(config.seed)
+    Z, idx = history_normalise(
+        Xs, groups, sizes=config.history_sizes, draws=config.history_draws, rng=rng, **norm
+    )
+    Zv, idx_v = history_normalise(
+        Xv, val.speakers, sizes=config.history_sizes, draws=1, rng=rng, **norm
+    )
     ws = sample_weights(spk_rows) * np.where(spk_rows.variants != "orig", config.aug_weight, 1.0)
-    s, s_curves = fit(Z, spk_rows.labels, ws, X_val=Zv, y_val=val.labels)
+    s, s_curves = fit(Z, spk_rows.labels[idx], ws[idx], X_val=Zv, y_val=val.labels[idx_v])
     arrays: dict[str, np.ndarray] = {
         "labels": np.array(LABELS),
         "use_prosody": np.array(config.use_prosody),
@@ -538,7 +594,7 @@ def expected_calibration_error(proba: np.ndarray, y: np.ndarray, *, n_bins: int 
 def _history_proba(
     head: SpeechEmotionHead, X: np.ndarray, speakers: np.ndarray, *, k: int, seed: int
 ) -> np.ndarray:
-    """Probabilities when each clip's speaker stats come from ``k`` other clips of the speaker."""
+    """Probabilities for a user with ``k`` earlier messages (random other clips) plus this one."""
     rng = np.random.default_rng(seed)
     out = np.empty((len(X), len(LABELS)))
     for i in range(len(X)):
@@ -546,6 +602,7 @@ def _history_proba(
         pick = rng.choice(others, size=min(k, len(others)), replace=False)
         stats = SpeakerStats()
         stats.update(X[pick])
+        stats.update(X[i])
         out[i] = head.predict_features(X[i], speaker_stats=stats)[0]
     return out
 
@@ -562,7 +619,8 @@ def score_table(
     Modes: ``global`` (no speaker statistics); ``speaker_all`` (each speaker normalised
     with the statistics of all of their clips in ``table``, the clip itself included: an
     upper bound); ``speaker_history_k`` (statistics of ``k`` other random clips of the
-    same speaker, as a user with ``k`` earlier messages).
+    same speaker plus the clip itself, as a user with ``k`` earlier messages whose statistics
+    the service updates with the message before reading it).
 
     Returns
     -------
