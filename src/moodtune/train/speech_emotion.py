@@ -696,7 +696,7 @@ def evaluate_speech_emotion(
     dict
         ``{"datasets": {corpus: {mode: metrics}}, "conditions": {condition: {corpus:
         {mode: metrics}}}, "confusion_png": [...]}`` (see :func:`score_table` for the
-        modes).
+        modes); also written to ``report_dir/speech_emotion_eval.json``.
     """
     from moodtune.config import cache_dir as default_cache
     from moodtune.train.reports import plot_confusion
@@ -747,11 +747,14 @@ def evaluate_speech_emotion(
             name=f"test clips ({cond})",
         )
         degraded[cond] = score_table(head, table, history=history)["datasets"]
-    return {
+    report = {
         "datasets": scored["datasets"],
         "conditions": degraded,
         "confusion_png": [str(p) for p in pngs],
     }
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "speech_emotion_eval.json").write_text(json.dumps(report, indent=2))
+    return report
 
 
 def leave_one_corpus_out(
