@@ -67,8 +67,18 @@ def _get_session() -> Any:
         return _session
 
 
+#: vibenet front end: hop and window in samples at 16 kHz, and the dB range kept.
+_HOP, _WIN, _TOP_DB = 320, 640, 80.0
+#: Frames per block when computing long spectrograms (60 s: bounds the FFT buffers).
+_BLOCK_FRAMES = 3000
+
+
 def log_mel(y16: np.ndarray) -> np.ndarray:
     """Log-mel spectrogram of 16 kHz audio with vibenet's own front end.
+
+    Long audio is processed in 60 s blocks of whole frames (vibenet frames are
+    independent), then the 80 dB floor is applied against the global maximum, so the result
+    equals one call on the whole signal with a fraction of the memory.
 
     Parameters
     ----------
@@ -85,7 +95,16 @@ def log_mel(y16: np.ndarray) -> np.ndarray:
         warnings.simplefilter("ignore", DeprecationWarning)
         from vibenet.core import extract_mel
 
-    return np.ascontiguousarray(extract_mel(np.asarray(y16, dtype=np.float32), VIBE_SR))
+    y16 = np.asarray(y16, dtype=np.float32)
+    n_frames = 1 + max(0, y16.shape[0] - _WIN) // _HOP
+    if n_frames <= _BLOCK_FRAMES:
+        return np.ascontiguousarray(extract_mel(y16, VIBE_SR))
+    blocks = []
+    for f0 in range(0, n_frames, _BLOCK_FRAMES):
+        f1 = min(n_frames, f0 + _BLOCK_FRAMES)
+        blocks.append(extract_mel(y16[f0 * _HOP : (f1 - 1) * _HOP + _WIN], VIBE_SR))
+    mel = np.concatenate(blocks, axis=1)
+    return np.ascontiguousarray(np.maximum(mel, mel.max() - _TOP_DB), dtype=np.float32)
 
 
 def raw_outputs(mel: np.ndarray) -> np.ndarray:

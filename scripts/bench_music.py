@@ -1,0 +1,96 @@
+"""Benchmark music analysis throughput (multiple of real time) and peak memory.
+
+Usage: python scripts/bench_music.py [--dir /usr/share/games/wesnoth/1.16/data/core/music]
+       [--workers 2] [--track NAME.ogg] [--json OUT]
+
+Needs real music: Debian's wesnoth-1.16-music (41 ogg tracks, 128 min, GPL-2):
+``apt-get install -y wesnoth-1.16-music``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+WESNOTH = Path("/usr/share/games/wesnoth/1.16/data/core/music")
+
+
+def _rss_mb(who: int) -> float:
+    return resource.getrusage(who).ru_maxrss / 1024.0
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--dir", type=Path, default=WESNOTH)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--track", default="battle-epic.ogg")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--engine", default="local")
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    if not args.dir.is_dir():
+        print(f"{args.dir} missing: apt-get install -y wesnoth-1.16-music", file=sys.stderr)
+        return 2
+
+    from moodtune.catalog.repository import Catalog
+    from moodtune.music.features import analyze_file, load_music
+    from moodtune.music.scan import scan_library
+
+    track = args.dir / args.track
+    t0 = time.perf_counter()
+    res = analyze_file(track)
+    cold = time.perf_counter() - t0
+    duration = float(res.features["duration_s"] or 0.0)
+    times = []
+    for _ in range(args.repeat):
+        t0 = time.perf_counter()
+        analyze_file(track)
+        times.append(time.perf_counter() - t0)
+    warm = min(times)
+    t0 = time.perf_counter()
+    load_music(track)
+    decode_s = time.perf_counter() - t0
+    single = {
+        "track": track.name,
+        "duration_s": round(duration, 1),
+        "cold_s": round(cold, 2),
+        "warm_s": round(warm, 3),
+        "decode_s": round(decode_s, 3),
+        "realtime_factor_warm": round(duration / warm, 1),
+        "peak_rss_mb": round(_rss_mb(resource.RUSAGE_SELF), 0),
+    }
+    print(json.dumps({"single_track": single}))
+
+    with tempfile.TemporaryDirectory() as tmp:
+        with Catalog.open(Path(tmp) / "bench.sqlite") as cat:
+            rep = scan_library(cat, args.dir, workers=args.workers, engine=args.engine)
+            rerun = scan_library(cat, args.dir, workers=args.workers, engine=args.engine)
+    scan = {
+        "files": rep.found,
+        "analysed": rep.analysed,
+        "failed": len(rep.failed),
+        "audio_min": round(rep.audio_seconds / 60, 1),
+        "wall_s": round(rep.seconds, 1),
+        "workers": args.workers,
+        "engine": args.engine,
+        "realtime_factor": round(rep.realtime_factor, 1),
+        "rerun_s": round(rerun.seconds, 2),
+        "rerun_unchanged": rerun.unchanged,
+        "peak_rss_parent_mb": round(_rss_mb(resource.RUSAGE_SELF), 0),
+        "peak_rss_worker_mb": round(_rss_mb(resource.RUSAGE_CHILDREN), 0),
+    }
+    print(json.dumps({"scan": scan}))
+    if args.json:
+        args.json.write_text(json.dumps({"single_track": single, "scan": scan}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
