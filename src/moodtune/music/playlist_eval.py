@@ -26,6 +26,7 @@ import csv
 import gzip
 import logging
 import time
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -111,7 +112,8 @@ def evaluate_recommender(
     ids = np.asarray(table.id).astype(str)
     row_of = {t: i for i, t in enumerate(ids)}
     raw = _raw(table)
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-unknown columns: mean 0, std 1
         mean = np.nanmean(raw, axis=0)
         std = np.nanstd(raw, axis=0)
     mean = np.where(np.isfinite(mean), mean, 0.0)

@@ -20,6 +20,7 @@ The :data:`SHORTLIST` nearest tracks by features (and curve summary) are re-rank
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -235,7 +236,8 @@ def similar_tracks(
             q_curve = (res.arousal, res.valence)
             info = {"id": None, "name": path.stem, "source": "file"}
 
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-unknown columns: mean 0, std 1
         mean = np.nanmean(raw, axis=0)
         std = np.nanstd(raw, axis=0)
     mean = np.where(np.isfinite(mean), mean, 0.0)
