@@ -16,17 +16,16 @@ unchanged.
 How the parameters were chosen
 ------------------------------
 There is no corpus of voice messages labelled for both tone and words, so
-:func:`tune_fusion` builds held-out pairs from the *validation* splits the heads never
-trained on, and grid-searches ``a_text / a_voice`` and ``gamma`` for the best macro-F1:
-
-* *congruent* pairs: a validation voice clip of label L with a validation text of
-  label L (the words and the tone agree);
-* *acted* pairs: the clip with its own words (acted corpora say neutral sentences such as
-  "Kids are talking by the door" in every emotion), so the truth is the tone and the
-  text head's answer for a neutral sentence is what it meets.
-
-Both kinds are equally many. The chosen values are stored in ``models/fusion.json`` with
-the scores of the grid (see :func:`load_fusion_params`).
+:mod:`moodtune.train.fusion` builds held-out pairs and :func:`tune_fusion` grid-searches
+``a_text / a_voice`` and ``gamma`` for the best macro-F1. The voice side of each pair is
+scored by a speech head fitted *without that clip's corpus* (leave one corpus out), so it
+is as unreliable as it will be for a new user's voice; the text side is the shipped text
+head on either a validation text of the clip's label (words and tone agree) or the
+clip's own acted, emotionally neutral sentence (the tone decides). On 3,280 such pairs
+(``moodtune train fusion``) the voice alone scored macro-F1 0.163, the text alone 0.439
+and the fusion 0.517 with ``text_weight = 2``, ``voice_weight = 1``, ``gamma = 0``: the
+words count twice as much as the tone, and the heads' own (calibrated) probabilities
+already carry their confidence. ``models/fusion.json`` keeps the whole grid.
 """
 
 from __future__ import annotations
