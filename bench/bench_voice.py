@@ -62,9 +62,8 @@ def _peak_rss_mb() -> float:
 def run_moodtune(repeats: int) -> dict[str, Any]:
     """One process: cold start (first message), then warm medians per length."""
     from moodtune.audio.encode import encode_audio
-    from moodtune.service import Moodtune
-
     from moodtune.catalog.default import open_default_catalog
+    from moodtune.service import Moodtune
 
     messages = {s: encode_audio(build_message(s), sr=16000, fmt="ogg") for s in LENGTHS_S}
     open_default_catalog().close()  # the one-time install of the catalog is not a cold start

@@ -10,30 +10,67 @@ import csv
 from pathlib import Path
 
 EN = {
-    "angry": ["I am furious with you", "This makes me so angry", "I hate this, it is outrageous",
-              "Stop lying to me, I am livid"],
-    "disgust": ["That is disgusting", "Gross, it makes me sick", "What a revolting smell",
-                "Eww, that is nasty and vile"],
-    "fearful": ["I am scared of the dark", "I am terrified of what comes next",
-                "I am afraid something bad will happen", "This is frightening"],
-    "happy": ["I am so happy today", "What a wonderful day, I love it", "This is great news",
-              "I feel joyful and glad"],
-    "sad": ["I feel so sad and lonely", "I miss her so much, I cry every day",
-            "Everything is hopeless", "I am heartbroken"],
-    "surprised": ["Wow, I did not expect that", "What? Really? That is surprising",
-                  "I am astonished", "No way, that is unbelievable"],
-    "neutral": ["The meeting is at ten", "The train leaves from platform two",
-                "Please send the file", "It is a table made of wood"],
+    "angry": [
+        "I am furious with you",
+        "This makes me so angry",
+        "I hate this, it is outrageous",
+        "Stop lying to me, I am livid",
+    ],
+    "disgust": [
+        "That is disgusting",
+        "Gross, it makes me sick",
+        "What a revolting smell",
+        "Eww, that is nasty and vile",
+    ],
+    "fearful": [
+        "I am scared of the dark",
+        "I am terrified of what comes next",
+        "I am afraid something bad will happen",
+        "This is frightening",
+    ],
+    "happy": [
+        "I am so happy today",
+        "What a wonderful day, I love it",
+        "This is great news",
+        "I feel joyful and glad",
+    ],
+    "sad": [
+        "I feel so sad and lonely",
+        "I miss her so much, I cry every day",
+        "Everything is hopeless",
+        "I am heartbroken",
+    ],
+    "surprised": [
+        "Wow, I did not expect that",
+        "What? Really? That is surprising",
+        "I am astonished",
+        "No way, that is unbelievable",
+    ],
+    "neutral": [
+        "The meeting is at ten",
+        "The train leaves from platform two",
+        "Please send the file",
+        "It is a table made of wood",
+    ],
 }
 RU = {
     "angry": ["Я в ярости", "Меня это бесит", "Как же я зол на тебя", "Это возмутительно"],
     "disgust": ["Это отвратительно", "Меня тошнит от этого", "Какая мерзость", "Фу, гадость"],
     "fearful": ["Мне страшно", "Я боюсь темноты", "Я в ужасе от этого", "Мне очень тревожно"],
     "happy": ["Я так счастлив", "Какой чудесный день", "Я очень рад", "Ура, отличные новости"],
-    "sad": ["Мне очень грустно и одиноко", "Я скучаю и плачу", "Всё безнадёжно", "Мне так тоскливо"],
+    "sad": [
+        "Мне очень грустно и одиноко",
+        "Я скучаю и плачу",
+        "Всё безнадёжно",
+        "Мне так тоскливо",
+    ],
     "surprised": ["Ого, вот это да", "Не может быть!", "Я удивлён", "Неожиданно!"],
-    "neutral": ["Встреча в десять", "Поезд уходит с второй платформы", "Пришли файл",
-                "Это деревянный стол"],
+    "neutral": [
+        "Встреча в десять",
+        "Поезд уходит с второй платформы",
+        "Пришли файл",
+        "Это деревянный стол",
+    ],
 }
 CORPORA = {
     "goemotions": EN,
@@ -57,8 +94,9 @@ def main() -> None:
                 for label, texts in table.items():
                     for i, text in enumerate(texts):
                         suffix = {"train": "", "validation": " .", "test": " !"}[split]
-                        w.writerow([f"{text}{suffix}" if i else text + suffix * 2, label, "",
-                                    label, lang])
+                        w.writerow(
+                            [f"{text}{suffix}" if i else text + suffix * 2, label, "", label, lang]
+                        )
                 w.writerow(["mixed feelings here", "joy;anger", "", "happy;angry", lang])
 
 

@@ -75,6 +75,7 @@ def test_params_validated(bad):
 def test_tune_recovers_the_informative_source(rng):
     n = 600
     y = rng.integers(0, 7, n)
+
     # both equally sure; text is right 80% of the time, voice 30%: only the prior differs
     def peaked(accuracy: float) -> np.ndarray:
         p = np.full((n, 7), 0.02)
