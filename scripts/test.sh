@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
-# Run every check moodtune has: setup (venv + Debian packages the tests need), ruff, mypy, pytest.
+# Run every check moodtune has: setup (venv with the dev and hf extras), ruff, mypy, pytest.
+# The hf extra's torch comes from the CPU wheel of torch 2.13.0 (`pip install torch==2.13.0`;
+# any other torch spec would pull a multi-GB CUDA build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh dev
+if ! .venv/bin/python -c "import torch" 2>/dev/null; then
+  .venv/bin/python -m pip install -q "torch==2.13.0"
+fi
+.venv/bin/python -m pip install -q -e ".[dev,hf]"
 .venv/bin/ruff check src tests bench scripts
 .venv/bin/ruff format --check src tests bench scripts
 .venv/bin/mypy
