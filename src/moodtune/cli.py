@@ -159,6 +159,100 @@ def recommend(
             out.print(f"{i:>2}. {t['url']}", style="dim")
 
 
+@app.command()
+def analyze(
+    file: Annotated[Path, typer.Argument(help="A music file: mp3, ogg, opus, flac, wav, m4a.")],
+    plot: Annotated[
+        Path | None, typer.Option("--plot", help="Write the arousal/valence curve as a PNG.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Spotify-style features and a per-second arousal/valence curve of a music file."""
+    from moodtune.service import get_service
+
+    analysis = get_service().analyze_track(file, plot=plot)
+    data = analysis.to_dict()
+    if as_json:
+        print(json.dumps(data, ensure_ascii=False))
+        return
+    table = Table(title=f"{file.name}", show_header=False)
+    for key, value in data["features"].items():
+        table.add_row(key, f"{value:.3f}" if isinstance(value, float) else str(value))
+    out.print(table)
+    summary = Table(title="arousal/valence curve (hop 1 s, -1..1)", show_header=False)
+    for key, value in data["summary"].items():
+        text = f"{value:+.3f}" if isinstance(value, float) else str(value)
+        summary.add_row(key, text)
+    out.print(summary)
+    if plot:
+        out.print(f"plot: {plot}")
+
+
+@app.command()
+def scan(
+    directory: Annotated[Path, typer.Argument(help="A folder of music files (searched deeply).")],
+    workers: Annotated[int | None, typer.Option(help="Parallel workers (default: cores).")] = None,
+    engine: Annotated[str, typer.Option(help="local | ray (needs moodtune[ray]).")] = "local",
+    ray_address: Annotated[str | None, typer.Option(help="Ray cluster address.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add a local music library to the catalog: analysed in parallel, incremental, resumable."""
+    from moodtune.music.scan import rich_progress
+    from moodtune.service import get_service
+
+    if not directory.is_dir():
+        raise ParameterError(f"{directory} is not a folder; give the folder of your music")
+    with rich_progress() as progress:
+        report = get_service().scan(
+            directory, engine=engine, workers=workers, ray_address=ray_address, progress=progress
+        )
+    data = report.to_dict()
+    if as_json:
+        print(json.dumps(data, ensure_ascii=False))
+    else:
+        out.print(
+            f"{data['found']} audio files: {data['analysed']} analysed, {data['unchanged']} "
+            f"unchanged, {data['reused']} recognised by content, {len(report.failed)} failed "
+            f"({data['seconds']} s, {data['realtime_factor']}x real time)"
+        )
+        for path, reason in report.failed:
+            err.print(f"failed: {path}: {reason}", highlight=False)
+    if report.interrupted:
+        err.print("interrupted: run the same command again to continue")
+        raise typer.Exit(130)
+
+
+@app.command()
+def similar(
+    track: Annotated[str, typer.Argument(help="A catalog track id or a music file.")],
+    n: Annotated[int, typer.Option("--n", "-n", help="How many tracks (1-100).")] = 10,
+    as_json: JsonOpt = False,
+) -> None:
+    """Find tracks like a catalog track or a music file."""
+    from moodtune.service import get_service
+
+    if not 1 <= n <= 100:
+        raise ParameterError(f"n={n} is out of range; ask for 1 to 100 tracks")
+    info, tracks = get_service().similar(track, n=n)
+    if as_json:
+        print(json.dumps({"query": info, "tracks": [t.to_dict() for t in tracks]}))
+        return
+    table = Table(title=f"tracks like {info.get('name') or track}")
+    for col in ("#", "track", "artists", "distance", "curve distance", "file"):
+        table.add_column(col, overflow="fold")
+    for i, t in enumerate(tracks, 1):
+        d = t.to_dict()
+        table.add_row(
+            str(i),
+            d["name"],
+            d["artists"],
+            f"{d['distance']:.3f}",
+            "" if d["curve_distance"] is None else f"{d['curve_distance']:.3f}",
+            d["local_path"] or "",
+        )
+    out.print(table)
+
+
 @catalog_app.command("import")
 def catalog_import(
     file: Annotated[Path, typer.Argument(help="CSV file (Kaggle 160k, TidyTuesday, generic).")],
@@ -334,6 +428,58 @@ def _print_mode_report(report: dict[str, Any], title: str) -> None:
     out.print(table)
     for png in report.get("confusion_png", []):
         out.print(f"plot: {png}")
+
+
+@train_app.command("music-emotion")
+def train_music_emotion(
+    data: DataOpt,
+    out_file: Annotated[Path, typer.Option("--out", help="Calibration .npz to write.")],
+) -> None:
+    """Calibrate the music arousal/valence model on a DEAM- or PMEmo-style folder."""
+    from moodtune.train.music_emotion import train_music_emotion as train
+
+    _require_dir(data)
+    result = train(data, out_file)
+    out.print(json.dumps(result, indent=2, default=str))
+
+
+@evaluate_app.command("music-emotion")
+def evaluate_music_emotion(
+    data: DataOpt,
+    out_dir: Annotated[Path, typer.Option("--out", help="Where the report goes.")] = Path(
+        "reports"
+    ),
+) -> None:
+    """Leave-one-clip-out scores of the music emotion model beside published anchors."""
+    from moodtune.train.music_emotion import evaluate_music_emotion as evaluate
+    from moodtune.train.music_emotion import report_markdown
+
+    _require_dir(data)
+    out.print(report_markdown(evaluate(data, out_dir)))
+
+
+@evaluate_app.command("recommender")
+def evaluate_recommender(
+    playlists: Annotated[Path, typer.Option("--playlists", help="playlist_tracks.csv(.gz).")],
+    k: Annotated[int, typer.Option(help="Cut-off of precision and NDCG.")] = 10,
+) -> None:
+    """Hold out half of each playlist and score popularity, features and full similarity."""
+    from moodtune.music.playlist_eval import evaluate_recommender as evaluate
+    from moodtune.service import get_service
+
+    if not playlists.is_file():
+        raise ParameterError(f"--playlists {playlists} is not a file")
+    report = evaluate(get_service().catalog().load_table(), playlists, k=k)
+    table = Table(title=f"recommender on held-out playlist halves (k={k})")
+    methods = report["methods"]
+    metric_names = list(next(iter(methods.values())).keys())
+    for col in ("method", *metric_names):
+        table.add_column(col)
+    for name, metrics in methods.items():
+        table.add_row(
+            name, *(f"{v:.4f}" if isinstance(v, float) else str(v) for v in metrics.values())
+        )
+    out.print(table)
 
 
 def _require_dir(path: Path) -> None:

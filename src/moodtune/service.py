@@ -23,6 +23,8 @@ from moodtune.types import EmotionEstimate
 if TYPE_CHECKING:
     from moodtune.catalog.repository import Catalog
     from moodtune.catalog.table import TrackTable
+    from moodtune.music.features import TrackAnalysis
+    from moodtune.music.scan import ScanReport
     from moodtune.recommend import Filters, Recommender
     from moodtune.speech.emotion import SpeakerStats
 
@@ -215,6 +217,44 @@ class Moodtune:
             self._table = None
             self._recommender = None
         return report
+
+    # -- music analysis ------------------------------------------------------
+    def analyze_track(self, path: Path, *, plot: Path | None = None) -> TrackAnalysis:
+        """Spotify-style features and a per-second arousal/valence curve of a music file."""
+        from moodtune.music.features import analyze_file
+
+        return analyze_file(path, plot=plot)
+
+    def scan(
+        self,
+        directory: Path,
+        *,
+        engine: str = "local",
+        workers: int | None = None,
+        ray_address: str | None = None,
+        progress: Any = None,
+    ) -> ScanReport:
+        """Analyse a local music folder into the catalog (incremental, resumable)."""
+        from moodtune.music.scan import scan_library
+
+        report = scan_library(
+            self.catalog(),
+            directory,
+            engine=engine,
+            workers=workers,
+            ray_address=ray_address,
+            progress=progress,
+        )
+        with self._lock:
+            self._table = None
+            self._recommender = None
+        return report
+
+    def similar(self, query: str | Path, *, n: int = 10) -> tuple[dict[str, Any], list[Any]]:
+        """Tracks like a catalog track (by id) or a music file (analysed on the fly)."""
+        from moodtune.music.similar import similar_tracks
+
+        return similar_tracks(self.catalog(), query, n=n)
 
     def _get_recommender(self) -> tuple[TrackTable, Recommender]:
         from moodtune.recommend import Recommender
