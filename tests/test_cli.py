@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from moodtune.errors import ParameterError
+
 CATALOG_DATA = Path(__file__).parent / "data" / "catalog"
 SCRIPT = Path(sys.executable).parent / "moodtune"
 
@@ -150,3 +152,26 @@ def test_recommend_human_output_has_table():
     assert proc.returncode == 0, proc.stderr
     assert "Playlist (calm)" in proc.stdout
     assert "anger" in proc.stdout
+
+
+@pytest.mark.slow
+def test_feedback_steers_the_next_playlist():
+    from moodtune.service import Moodtune
+
+    service = Moodtune()
+    first = service.recommend_for(text="I feel so sad and lonely", n=5, user="u1")
+    skipped = first.tracks[0]["id"]
+    liked = first.tracks[1]["id"]
+    service.add_feedback("u1", skipped, "skip")
+    service.add_feedback("u1", liked, "like")
+    second = service.recommend_for(text="I feel so sad and lonely", n=5, user="u1")
+    ids = [t["id"] for t in second.tracks]
+    assert skipped not in ids
+    assert ids != [t["id"] for t in first.tracks]
+    # another user is not affected
+    other = service.recommend_for(text="I feel so sad and lonely", n=5, user="u2")
+    assert [t["id"] for t in other.tracks] == [t["id"] for t in first.tracks]
+    with pytest.raises(ParameterError, match="unknown"):
+        service.add_feedback("u1", liked, "love")
+    with pytest.raises(ParameterError, match="not in the catalog"):
+        service.add_feedback("u1", "nope", "like")

@@ -288,7 +288,30 @@ class Moodtune:
         """
         check_playlist_request(strategy=strategy, n=n)
         emotion = self.emotion_of(text=text, audio=audio, language=language, user=user)
-        return self.recommend(emotion, strategy=strategy, n=n, filters=filters, seed=seed)
+        return self.recommend(
+            emotion, strategy=strategy, n=n, filters=filters, seed=seed, user=user
+        )
+
+    # -- feedback ------------------------------------------------------------
+    def add_feedback(self, user: str, track_id: str, kind: str) -> None:
+        """Store a like or a skip of ``track_id`` by ``user`` (in the catalog database)."""
+        if not user or not isinstance(user, str):
+            raise ParameterError("feedback needs a user or session id")
+        if kind not in ("like", "skip"):
+            raise ParameterError(f"feedback kind {kind!r} is unknown; use like or skip")
+        catalog = self.catalog()
+        if catalog.get_track(track_id) is None:
+            raise ParameterError(f"track {track_id!r} is not in the catalog")
+        catalog.add_feedback(user, track_id, kind)
+
+    def feedback_ids(self, user: str) -> tuple[list[str], list[str]]:
+        """Return (liked, skipped) track ids of ``user``; the latest word on a track counts."""
+        latest: dict[str, str] = {}
+        for row in self.catalog().feedback_for(user):
+            latest[row["track_id"]] = row["kind"]
+        liked = [t for t, k in latest.items() if k == "like"]
+        skipped = [t for t, k in latest.items() if k == "skip"]
+        return liked, skipped
 
     def emotion_of(
         self,
@@ -314,8 +337,13 @@ class Moodtune:
         n: int = DEFAULT_TRACKS,
         filters: Filters | None = None,
         seed: int | None = None,
+        user: str | None = None,
     ) -> PlaylistResult:
         """Return a playlist for ``emotion`` following ``strategy``.
+
+        With a ``user``, their stored feedback steers it: liked tracks pull the targets
+        towards them, skipped tracks push away and are left out (the latest word on a
+        track counts).
 
         Raises
         ------
@@ -326,6 +354,7 @@ class Moodtune:
 
         check_playlist_request(strategy=strategy, n=n)
         table, rec = self._get_recommender()
+        liked, skipped = self.feedback_ids(user) if user else ([], [])
         picks = rec.recommend(
             emotion.emotion.valence,
             emotion.emotion.arousal,
@@ -334,6 +363,8 @@ class Moodtune:
             filters=filters,
             seed=seed,
             mood=MOOD_WORDS[emotion.emotion.label],
+            liked_ids=liked,
+            skipped_ids=skipped,
         )
         tracks = []
         for p in picks:
