@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import statistics
 import time
@@ -173,7 +174,9 @@ def transcript_tokens(seconds: float) -> int:
     return max(1, int(round(TOKENS_PER_S * seconds)))
 
 
-def run_seed_pipeline(y: np.ndarray, *, max_new_tokens: int | None = None) -> float:
+def run_seed_pipeline(
+    y: np.ndarray, *, max_new_tokens: int | None = None, stages: dict[str, float] | None = None
+) -> float:
     """Run the seed pipeline on one message and return its wall-clock seconds.
 
     Parameters
@@ -183,6 +186,9 @@ def run_seed_pipeline(y: np.ndarray, *, max_new_tokens: int | None = None) -> fl
     max_new_tokens : int, optional
         Transcript tokens to decode; default :func:`transcript_tokens` of the duration.
         One end-of-text step is decoded after them.
+    stages : dict, optional
+        If given, filled with the seconds of each stage: ``hubert``, ``whisper_features``,
+        ``whisper_encoder``, ``whisper_decode``, ``rubert``.
 
     Returns
     -------
@@ -198,23 +204,32 @@ def run_seed_pipeline(y: np.ndarray, *, max_new_tokens: int | None = None) -> fl
     n_text = max(MIN_TEXT_TOKENS, int(round(2 * seconds)))
     rng = np.random.default_rng(0)
     text_ids = torch.tensor([[2, *rng.integers(1000, 80000, n_text).tolist(), 3]])
-    t0 = time.perf_counter()
+    marks = [time.perf_counter()]
     with torch.inference_mode():
         # 1. speech emotion
         inputs = m["hubert_fe"](y, sampling_rate=SR, return_tensors="pt")
         torch.softmax(m["hubert"](**inputs).logits, dim=-1)
-        # 2. transcript
+        marks.append(time.perf_counter())
+        # 2. transcript: features, the encoder once, greedy decoding on its states
         feats = m["whisper_fe"](y, sampling_rate=SR, return_tensors="pt").input_features
+        marks.append(time.perf_counter())
+        encoded = m["whisper"].get_encoder()(feats)
+        marks.append(time.perf_counter())
         out = m["whisper"].generate(
-            feats,
+            encoder_outputs=encoded,
             language="en",
             task="transcribe",
             max_new_tokens=n_tokens + 1,
             min_new_tokens=n_tokens + 1,
         )
+        marks.append(time.perf_counter())
         # 3. text emotion
         torch.sigmoid(m["rubert"](input_ids=text_ids).logits)
-    elapsed = time.perf_counter() - t0
+        marks.append(time.perf_counter())
+    elapsed = marks[-1] - marks[0]
+    if stages is not None:
+        names = ("hubert", "whisper_features", "whisper_encoder", "whisper_decode", "rubert")
+        stages.update({k: b - a for k, a, b in zip(names, marks[:-1], marks[1:], strict=True)})
     if out.shape[-1] < n_tokens + 1:
         raise RuntimeError(f"decoded {out.shape[-1]} tokens, wanted {n_tokens + 1}")
     return elapsed
@@ -235,8 +250,10 @@ def time_seed(
     Returns
     -------
     list of dict
-        One per length: ``seconds``, ``tokens``, ``median_s``, ``runs_s``, ``peak_rss_mb``
-        (of the process so far), and on the first one ``build_s`` and ``first_call_s``.
+        One per length: ``seconds``, ``tokens``, ``median_s``, ``runs_s``,
+        ``cpu_median_s`` (CPU seconds of all threads: less sensitive than wall time to
+        other jobs on a shared machine), ``stages_median_s``, ``peak_rss_mb`` (of the
+        process so far), and on the first one ``build_s`` and ``first_call_s``.
     """
     rng = np.random.default_rng(seed)
     rows: list[dict[str, Any]] = []
@@ -247,12 +264,22 @@ def time_seed(
         y = np.cumsum(rng.standard_normal(int(seconds * SR))).astype(np.float32)
         y = 0.1 * (y - y.mean()) / (y.std() + 1e-9)
         first = run_seed_pipeline(y)
-        runs = [run_seed_pipeline(y) for _ in range(repeats)]
+        runs, parts, cpu = [], [], []
+        for _ in range(repeats):
+            stages: dict[str, float] = {}
+            c0 = time.process_time()
+            runs.append(run_seed_pipeline(y, stages=stages))
+            cpu.append(time.process_time() - c0)
+            parts.append(stages)
         row: dict[str, Any] = {
             "seconds": seconds,
             "tokens": transcript_tokens(seconds),
-            "median_s": statistics.median(runs),
+            "median_s": round(statistics.median(runs), 3),
             "runs_s": [round(r, 3) for r in runs],
+            "cpu_median_s": round(statistics.median(cpu), 3),
+            "stages_median_s": {
+                k: round(statistics.median(p[k] for p in parts), 3) for k in parts[0]
+            },
             "peak_rss_mb": round(peak_rss_mb(), 1),
         }
         if i == 0:
@@ -265,10 +292,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--lengths", type=float, nargs="+", default=[5.0, 10.0, 30.0])
+    parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
     args = parser.parse_args()
     import torch
 
-    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, load {os.getloadavg()}")
     for row in time_seed(tuple(args.lengths), args.repeats):
         print(json.dumps(row))
 
