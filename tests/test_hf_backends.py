@@ -128,6 +128,19 @@ def test_backends_are_registered() -> None:
     assert "transformers_whisper" in asr_backends.available_backends()
 
 
+def test_asr_registry_needs_a_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    from moodtune.speech import asr_backends
+
+    monkeypatch.delenv("MOODTUNE_ASR_BACKEND", raising=False)
+    assert asr_backends.selected_backend() is None
+    with pytest.raises(ParameterError, match="MOODTUNE_ASR_BACKEND"):
+        asr_backends.get_backend()
+    with pytest.raises(ParameterError, match="'nope' is unknown"):
+        asr_backends.get_backend("nope")
+    monkeypatch.setenv("MOODTUNE_ASR_BACKEND", "transformers_whisper")
+    assert asr_backends.selected_backend() == "transformers_whisper"
+
+
 # ---------------------------------------------------------------- rubert (BERT)
 
 
@@ -384,10 +397,11 @@ def _tiny_whisper(tmp_path: Path, hf: tuple[Any, Any], *, logits: dict[str, floa
 def test_whisper_detects_language_and_decodes(
     hf: tuple[Any, Any], tmp_path: Path, rng: np.random.Generator
 ) -> None:
+    from moodtune.speech.asr_backends import get_backend
     from moodtune.speech.asr_backends import transformers_whisper as tw
 
     path = _tiny_whisper(tmp_path, hf, logits={"<|ru|>": 2.0, "<|en|>": 1.0, "hi": 3.0})
-    backend = tw.load(model=str(path))
+    backend = get_backend("transformers_whisper", model=str(path))
     assert backend.name == "transformers_whisper"
     y = (0.1 * rng.standard_normal(3 * SR)).astype(np.float32)
     out = backend.transcribe(y)

@@ -11,15 +11,25 @@ It exposes ``load(**options)`` returning an object with
 The offline default is faster-whisper (:mod:`moodtune.speech.whisper`), which also hands
 its encoder states to the speech emotion head; ``transformers_whisper`` (extra
 ``moodtune[hf]``) runs Whisper through transformers and gives the transcript only.
+``$MOODTUNE_ASR_BACKEND`` names a backend of this package to use instead of the default
+(see :func:`selected_backend`).
 """
 
 from __future__ import annotations
 
-import pkgutil
+import os
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
+
+from moodtune.errors import ParameterError
+from moodtune.registry import BackendRegistry
+
+#: Environment variable that names an ASR backend of this package.
+ENV = "MOODTUNE_ASR_BACKEND"
+
+_REGISTRY = BackendRegistry("moodtune.speech.asr_backends", default="", env=ENV, kind="ASR backend")
 
 
 @dataclass(frozen=True)
@@ -53,4 +63,26 @@ class ASRBackend(Protocol):
 
 def available_backends() -> list[str]:
     """Names of the registered backends (module names in this package)."""
-    return sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.ispkg)
+    return _REGISTRY.names()
+
+
+def selected_backend() -> str | None:
+    """The backend ``$MOODTUNE_ASR_BACKEND`` names, or None for the faster-whisper default."""
+    return os.environ.get(ENV) or None
+
+
+def get_backend(name: str | None = None, **options: Any) -> ASRBackend:
+    """Return the backend ``name`` (else ``$MOODTUNE_ASR_BACKEND``), loaded once per options.
+
+    Raises
+    ------
+    ParameterError
+        If neither names a backend, or no backend has that name.
+    """
+    if not (name or selected_backend()):
+        raise ParameterError(
+            f"no ASR backend named; pass one or set ${ENV} to one of "
+            f"{', '.join(available_backends())} (the default ASR is moodtune.speech.whisper)"
+        )
+    backend: ASRBackend = _REGISTRY.get(name, **options)
+    return backend
