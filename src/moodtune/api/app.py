@@ -1,0 +1,680 @@
+"""The HTTP API: a thin FastAPI adapter over :class:`moodtune.service.Moodtune`.
+
+Every route validates its input at the edge, runs model work in a bounded thread pool
+(a full pool answers 503 with ``Retry-After`` instead of queueing without end) and turns
+every :class:`~moodtune.errors.MoodtuneError` into an RFC 9457 problem document with the
+error's ``http_status``. The web page in :mod:`moodtune.web` is served at ``/``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import mimetypes
+import os
+import re
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from moodtune.errors import (
+    BusyError,
+    InputTooLargeError,
+    MoodtuneError,
+    ParameterError,
+    UnsupportedMediaError,
+)
+from moodtune.service import Moodtune
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: Largest request body accepted (uploads included), in bytes.
+MAX_UPLOAD_BYTES = 25_000_000
+#: Largest JSON body accepted, in bytes.
+MAX_JSON_BYTES = 64_000
+#: Seconds a client is told to wait after a 503.
+RETRY_AFTER_S = 2
+#: Environment variable holding the optional API key.
+API_KEY_ENV = "MOODTUNE_API_KEY"
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+PROBLEM_JSON = "application/problem+json"
+
+
+# -- problem details (RFC 9457) ------------------------------------------------------
+_TITLES = {
+    400: "Bad request",
+    401: "Unauthorized",
+    404: "Not found",
+    405: "Method not allowed",
+    413: "Content too large",
+    415: "Unsupported media type",
+    422: "Unprocessable content",
+    500: "Internal server error",
+    503: "Service unavailable",
+}
+
+
+def _kebab(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
+
+
+def problem(
+    status: int,
+    detail: str,
+    *,
+    kind: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    """Build an RFC 9457 problem response.
+
+    Parameters
+    ----------
+    status : int
+        HTTP status.
+    detail : str
+        One human sentence saying what went wrong and what to do.
+    kind : str, optional
+        Short kebab-case problem kind (``input-too-large-error``); the ``type`` URI is
+        ``urn:moodtune:problem:<kind>``, or ``about:blank`` without one.
+    """
+    body = {
+        "type": f"urn:moodtune:problem:{kind}" if kind else "about:blank",
+        "title": _TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+    } | extra
+    return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_JSON)
+
+
+class _BodyTooLarge(InputTooLargeError):
+    """The request body is over the server's limit."""
+
+
+class BodyLimitMiddleware:
+    """Refuse request bodies over ``max_bytes`` (413), by header and while streaming."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on with a counting ``receive``, or answer 413."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.max_bytes
+        for key, value in scope.get("headers", []):
+            if key == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    declared = -1
+                if declared > limit:
+                    resp = problem(413, _too_large(limit), kind="input-too-large-error")
+                    await resp(scope, receive, send)
+                    return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise _BodyTooLarge(_too_large(limit))
+            return message
+
+        await self.app(scope, counted, send)
+
+
+def _too_large(limit: int) -> str:
+    return f"the request body is over the limit of {limit / 1e6:.1f} MB; send a shorter file"
+
+
+class ApiKeyMiddleware:
+    """Require ``X-API-Key`` on every ``/v1/`` route when a key is set."""
+
+    def __init__(self, app: ASGIApp, *, api_key: str) -> None:
+        self.app = app
+        self.api_key = api_key.encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on, or answer 401 without the right key."""
+        if scope["type"] == "http" and scope["path"].startswith("/v1/"):
+            given = dict(scope.get("headers", [])).get(b"x-api-key", b"")
+            if not hmac.compare_digest(given, self.api_key):
+                resp = problem(
+                    401,
+                    "this server needs an API key: send it in the X-API-Key header",
+                    kind="missing-api-key",
+                    headers={"WWW-Authenticate": "X-API-Key"},
+                )
+                await resp(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+# -- the bounded inference pool -------------------------------------------------------
+class InferencePool:
+    """A thread pool that refuses work (:class:`BusyError`) when it is full.
+
+    Parameters
+    ----------
+    max_workers : int
+        Threads running model work at once.
+    queue : int
+        Requests allowed to wait for a thread; one more is refused with a 503.
+    """
+
+    def __init__(self, *, max_workers: int = 2, queue: int = 2) -> None:
+        if max_workers < 1 or queue < 0:
+            raise ParameterError(f"max_workers={max_workers} must be >= 1 and queue={queue} >= 0")
+        self.max_workers = max_workers
+        self.capacity = max_workers + queue
+        self._slots = threading.BoundedSemaphore(self.capacity)
+        self._executor = ThreadPoolExecutor(max_workers, thread_name_prefix="moodtune-infer")
+        self._in_flight = 0
+        self._count_lock = threading.Lock()
+        self.refused = 0
+
+    @property
+    def in_flight(self) -> int:
+        """Requests admitted and not yet finished."""
+        return self._in_flight
+
+    async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run ``fn(*args, **kwargs)`` on the pool; raise :class:`BusyError` when full."""
+        if not self._slots.acquire(blocking=False):
+            with self._count_lock:
+                self.refused += 1
+            raise BusyError(
+                f"the server is busy ({self.capacity} requests in progress); "
+                f"retry in {RETRY_AFTER_S} s"
+            )
+        with self._count_lock:
+            self._in_flight += 1
+        try:
+            future = self._executor.submit(fn, *args, **kwargs)
+        except BaseException:
+            self._release()
+            raise
+        future.add_done_callback(lambda _f: self._release())  # released when work ends
+        return await asyncio.wrap_future(future)
+
+    def _release(self) -> None:
+        with self._count_lock:
+            self._in_flight -= 1
+        self._slots.release()
+
+    def shutdown(self) -> None:
+        """Stop the threads (waiting for running work)."""
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+# -- request models --------------------------------------------------------------------
+class _Options(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    language: Literal["auto", "ru", "en"] = Field("auto", description="Language of the voice.")
+    user: str | None = Field(
+        None, min_length=1, max_length=200, description="User or session id (feedback, voice)."
+    )
+
+
+class EmotionRequest(_Options):
+    """JSON body of ``POST /v1/emotion`` (or the form fields beside an ``audio`` file)."""
+
+    text: str | None = Field(None, description="A typed message (ru or en), up to 5000 chars.")
+
+
+class RecommendRequest(EmotionRequest):
+    """JSON body of ``POST /v1/recommend`` (or the form fields beside an ``audio`` file)."""
+
+    strategy: Literal["match", "uplift", "calm", "energize"] = "match"
+    n: int = Field(10, ge=1, le=100, description="Playlist length.")
+    seed: int | None = Field(None, ge=0, le=2**32 - 1, description="Seed (reproducible).")
+    year_min: int | None = Field(None, ge=1, le=9999)
+    year_max: int | None = Field(None, ge=1, le=9999)
+    genres: list[str] | None = Field(None, max_length=50, description="Allowed genres.")
+    explicit: bool = Field(True, description="False leaves out explicit tracks.")
+    max_duration_s: float | None = Field(None, gt=0, le=36_000)
+
+
+class FeedbackRequest(BaseModel):
+    """Body of ``POST /v1/feedback``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    user: str = Field(..., min_length=1, max_length=200, description="User or session id.")
+    track_id: str = Field(..., min_length=1, max_length=200)
+    kind: Literal["like", "skip"]
+
+
+def _form_schema(model: type[BaseModel]) -> dict[str, Any]:
+    schema = model.model_json_schema()
+    props = {k: v for k, v in schema["properties"].items() if k != "text"}
+    props["audio"] = {"type": "string", "format": "binary", "description": "A voice message."}
+    return {"type": "object", "properties": props, "required": ["audio"]}
+
+
+def _body_doc(model: type[BaseModel]) -> dict[str, Any]:
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": model.model_json_schema()},
+                "multipart/form-data": {"schema": _form_schema(model)},
+            },
+        }
+    }
+
+
+_UPLOAD_DOC: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"audio": {"type": "string", "format": "binary"}},
+                    "required": ["audio"],
+                }
+            }
+        },
+    }
+}
+
+_PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"description": _TITLES[code], "content": {PROBLEM_JSON: {}}}
+    for code in (400, 401, 413, 415, 422, 503)
+}
+
+
+# -- parsing -------------------------------------------------------------------------
+async def _read_upload(upload: UploadFile, *, max_bytes: int) -> bytes:
+    data = await upload.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise InputTooLargeError(_too_large(max_bytes))
+    if not data:
+        raise ParameterError("the uploaded file is empty; send a recording")
+    return data
+
+
+async def _parse(
+    request: Request, model: type[BaseModel], *, max_bytes: int
+) -> tuple[Any, bytes | None]:
+    """Read a JSON body or a multipart form with an ``audio`` file into ``model``."""
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype == "application/json":
+        raw = await request.body()
+        if len(raw) > MAX_JSON_BYTES:
+            raise InputTooLargeError(f"the JSON body is over {MAX_JSON_BYTES} bytes")
+        try:
+            data = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise _BadRequest(f"the body is not valid JSON: {exc}") from None
+        if not isinstance(data, dict):
+            raise _BadRequest('the JSON body must be an object such as {"text": "..."}')
+        try:
+            return model.model_validate(data), None
+        except ValidationError as exc:
+            raise ParameterError(_validation_detail(exc)) from None
+    if ctype == "multipart/form-data":
+        try:
+            form = await request.form(max_files=1, max_fields=60)
+        except _BodyTooLarge:
+            raise
+        except Exception as exc:  # starlette raises its own errors for bad multipart
+            raise _BadRequest(f"the multipart body cannot be read: {_reason(exc)}") from None
+        upload = form.get("audio")
+        fields: dict[str, Any] = {}
+        for key in form:
+            if key == "audio":
+                continue
+            values = [v for v in form.getlist(key) if isinstance(v, str)]
+            if key == "genres":
+                fields[key] = [g.strip() for v in values for g in v.split(",") if g.strip()]
+            elif values:
+                fields[key] = values[-1]
+        if upload is not None and not isinstance(upload, UploadFile):
+            raise ParameterError("the form needs an 'audio' file field (or send JSON text)")
+        try:
+            options = model.model_validate(fields)
+        except ValidationError as exc:
+            raise ParameterError(_validation_detail(exc)) from None
+        audio = None
+        if isinstance(upload, UploadFile):
+            audio = await _read_upload(upload, max_bytes=max_bytes)
+            await upload.close()
+        return options, audio
+    raise UnsupportedMediaError(
+        f"content type {ctype or '(none)'!r} is not accepted; send application/json "
+        "or multipart/form-data with an 'audio' file"
+    )
+
+
+class _BadRequest(MoodtuneError):
+    """A request that cannot even be parsed."""
+
+    exit_code = 2
+    http_status = 400
+
+
+def _validation_detail(exc: ValidationError | RequestValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:5]:
+        loc = ".".join(str(x) for x in err.get("loc", ()) if x not in ("body", "query", "path"))
+        parts.append(f"{loc or 'body'}: {err.get('msg', 'invalid')}")
+    return "; ".join(parts)
+
+
+# -- the application -----------------------------------------------------------------
+def create_app(
+    service: Moodtune | None = None,
+    *,
+    max_workers: int = 2,
+    queue: int = 2,
+    api_key: str | None = None,
+    max_upload_bytes: int = MAX_UPLOAD_BYTES,
+    warm_up: bool = True,
+) -> FastAPI:
+    """Build the moodtune HTTP API.
+
+    Parameters
+    ----------
+    service : Moodtune, optional
+        The facade to serve; the process-wide one by default.
+    max_workers : int
+        Threads running model work at once.
+    queue : int
+        Requests that may wait for a thread; beyond that the API answers 503.
+    api_key : str, optional
+        Required in ``X-API-Key`` on ``/v1/`` routes; default: ``$MOODTUNE_API_KEY``.
+        An empty string turns the check off.
+    max_upload_bytes : int
+        Largest request body (413 beyond it).
+    warm_up : bool
+        Load the models in a background thread at startup.
+    """
+    if service is None:
+        from moodtune.service import get_service
+
+        service = get_service()
+    svc: Moodtune = service
+    if api_key is None:
+        api_key = os.environ.get(API_KEY_ENV) or None
+    pool = InferencePool(max_workers=max_workers, queue=queue)
+    state: dict[str, Any] = {"ready": False, "warm_error": None, "started": time.time()}
+
+    def _warm() -> None:
+        t0 = time.perf_counter()
+        try:
+            warm = getattr(svc, "warm_up", None)
+            if callable(warm):
+                warm()
+            else:
+                svc.recommend(svc.emotion_of(text="warming up"), n=1)
+                from moodtune.speech.whisper import get_whisper
+
+                get_whisper()
+            state["ready"] = True
+            log.info("models warm in %.1f s", time.perf_counter() - t0)
+        except Exception as exc:  # logged, and /healthz says so
+            state["warm_error"] = str(exc)
+            log.warning("warm-up failed: %s", exc)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> Any:
+        if warm_up:
+            threading.Thread(target=_warm, name="moodtune-warm", daemon=True).start()
+        yield
+        pool.shutdown()
+
+    app = FastAPI(
+        title="moodtune",
+        summary="Emotion of voice and text, and playlists for it.",
+        version="1",
+        lifespan=lifespan,
+        responses=_PROBLEM_RESPONSES,
+    )
+    app.state.pool = pool
+    app.state.service = svc
+
+    # -- error handlers: the ONE place exceptions become HTTP ---------------------------
+    @app.exception_handler(MoodtuneError)
+    async def _moodtune_error(_req: Request, exc: MoodtuneError) -> Response:
+        status = int(getattr(exc, "http_status", 500))
+        kind = _kebab(type(exc).__name__.lstrip("_"))
+        if isinstance(exc, BusyError):
+            return problem(status, str(exc), kind=kind, headers={"Retry-After": str(RETRY_AFTER_S)})
+        if status >= 500:
+            log.error("%s: %s", type(exc).__name__, exc)
+        return problem(status, str(exc), kind=kind)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_req: Request, exc: RequestValidationError) -> Response:
+        return problem(422, _validation_detail(exc), kind="parameter-error")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_req: Request, exc: StarletteHTTPException) -> Response:
+        return problem(exc.status_code, str(exc.detail), headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_req: Request, exc: Exception) -> Response:
+        log.exception("unexpected error")
+        return problem(500, "internal error; the server logged it", kind="internal-error")
+
+    async def infer(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        return await pool.run(fn, *args, **kwargs)
+
+    def _track_links(track: dict[str, Any], local_path: str | None) -> dict[str, Any]:
+        has_audio = bool(local_path) and Path(str(local_path)).is_file()
+        track["audio_url"] = f"/v1/tracks/{track['id']}/audio" if has_audio else None
+        return track
+
+    def _playlist_dict(result: Any) -> dict[str, Any]:
+        data: dict[str, Any] = result.to_dict()
+        catalog = svc.catalog()
+        for t in data["tracks"]:
+            row = catalog.get_track(t["id"]) or {}
+            _track_links(t, row.get("local_path"))
+        return data
+
+    # -- routes ---------------------------------------------------------------------
+    @app.get("/healthz", tags=["meta"])
+    async def healthz() -> dict[str, Any]:
+        """Liveness and readiness: models warm, pool use."""
+        return {
+            "status": "ok",
+            "ready": state["ready"],
+            "warm_error": state["warm_error"],
+            "in_flight": pool.in_flight,
+            "capacity": pool.capacity,
+            "refused": pool.refused,
+            "uptime_s": round(time.time() - state["started"], 1),
+        }
+
+    @app.post("/v1/emotion", tags=["emotion"], openapi_extra=_body_doc(EmotionRequest))
+    async def emotion(request: Request) -> dict[str, Any]:
+        """Emotion of a voice message (multipart ``audio``) or a text (JSON ``text``)."""
+        opts, audio = await _parse(request, EmotionRequest, max_bytes=max_upload_bytes)
+        _need_one(opts.text, audio)
+        result = await infer(
+            svc.emotion_of, text=opts.text, audio=audio, language=opts.language, user=opts.user
+        )
+        out: dict[str, Any] = result.to_dict()
+        return out
+
+    @app.post("/v1/recommend", tags=["recommend"], openapi_extra=_body_doc(RecommendRequest))
+    async def recommend(request: Request) -> dict[str, Any]:
+        """A playlist for the mood of a voice message or a text (with the user's feedback)."""
+        from moodtune.recommend import Filters
+
+        opts, audio = await _parse(request, RecommendRequest, max_bytes=max_upload_bytes)
+        _need_one(opts.text, audio)
+        filters = Filters(
+            year_min=opts.year_min,
+            year_max=opts.year_max,
+            genres=frozenset(opts.genres) if opts.genres else None,
+            explicit=opts.explicit,
+            max_duration_s=opts.max_duration_s,
+        )
+        result = await infer(
+            svc.recommend_for,
+            text=opts.text,
+            audio=audio,
+            language=opts.language,
+            user=opts.user,
+            strategy=opts.strategy,
+            n=opts.n,
+            filters=filters,
+            seed=opts.seed,
+        )
+        return _playlist_dict(result)
+
+    @app.post("/v1/tracks/analyze", tags=["tracks"], openapi_extra=_UPLOAD_DOC)
+    async def analyze(request: Request) -> dict[str, Any]:
+        """Features and the per-second arousal/valence curve of an uploaded music file."""
+        ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if ctype != "multipart/form-data":
+            raise UnsupportedMediaError(
+                f"content type {ctype or '(none)'!r} is not accepted; "
+                "send multipart/form-data with an 'audio' file"
+            )
+        try:
+            form = await request.form(max_files=1, max_fields=10)
+        except _BodyTooLarge:
+            raise
+        except Exception as exc:
+            raise _BadRequest(f"the multipart body cannot be read: {_reason(exc)}") from None
+        upload = form.get("audio")
+        if not isinstance(upload, UploadFile):
+            raise ParameterError("the form needs an 'audio' file field")
+        data = await _read_upload(upload, max_bytes=max_upload_bytes)
+        suffix = Path(upload.filename or "upload").suffix[:10]
+        await upload.close()
+        return await infer(_analyze_bytes, svc, data, suffix=suffix)
+
+    @app.get("/v1/tracks/{track_id}", tags=["tracks"])
+    async def get_track(track_id: str) -> dict[str, Any]:
+        """One catalog track: its fields, features and stored arousal/valence curve."""
+        return await infer(_track_view, svc, track_id)
+
+    @app.get("/v1/tracks/{track_id}/similar", tags=["tracks"])
+    async def similar(track_id: str, n: int = 10) -> dict[str, Any]:
+        """Tracks most like a catalog track."""
+        if not 1 <= n <= 100:
+            raise ParameterError(f"n={n} is out of range; ask for 1 to 100 tracks")
+        _known(svc, track_id)
+        info, tracks = await infer(svc.similar, track_id, n=n)
+        rows = []
+        for t in tracks:
+            d = t.to_dict()
+            rows.append(_track_links(d, d.pop("local_path", None)))
+        return {"query": info, "tracks": rows}
+
+    @app.get(
+        "/v1/tracks/{track_id}/audio",
+        tags=["tracks"],
+        response_class=FileResponse,
+        responses={200: {"content": {"audio/*": {}}}},
+    )
+    async def track_audio(track_id: str) -> FileResponse:
+        """The local audio file of a scanned track (404 when it has none)."""
+        row = _known(svc, track_id)
+        path = row.get("local_path")
+        if not path or not Path(str(path)).is_file():
+            raise StarletteHTTPException(404, f"track {track_id!r} has no local audio file")
+        media = mimetypes.guess_type(str(path))[0] or "application/octet-stream"
+        return FileResponse(str(path), media_type=media)
+
+    @app.post("/v1/feedback", tags=["recommend"], status_code=201)
+    async def feedback(body: FeedbackRequest) -> dict[str, Any]:
+        """Store a like or a skip; the user's next playlists follow it."""
+        _known(svc, body.track_id)
+        await infer(svc.add_feedback, body.user, body.track_id, body.kind)
+        liked, skipped = svc.feedback_ids(body.user)
+        return {
+            "user": body.user,
+            "track_id": body.track_id,
+            "kind": body.kind,
+            "liked": len(liked),
+            "skipped": len(skipped),
+        }
+
+    # -- the web page ---------------------------------------------------------------
+    if WEB_DIR.is_dir():
+        app.mount("/static", StaticFiles(directory=WEB_DIR), name="static")
+
+        @app.get("/", include_in_schema=False)
+        async def index() -> FileResponse:
+            return FileResponse(WEB_DIR / "index.html", media_type="text/html")
+
+    if api_key:
+        app.add_middleware(ApiKeyMiddleware, api_key=api_key)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=max_upload_bytes)
+    return app
+
+
+def _reason(exc: Exception) -> str:
+    return str(getattr(exc, "detail", None) or exc)
+
+
+def _need_one(text: str | None, audio: bytes | None) -> None:
+    if (text is None) == (audio is None):
+        raise ParameterError("send either a voice message (multipart 'audio') or a 'text'")
+
+
+def _known(svc: Moodtune, track_id: str) -> dict[str, Any]:
+    row = svc.catalog().get_track(track_id)
+    if row is None:
+        raise StarletteHTTPException(404, f"track {track_id!r} is not in the catalog")
+    return row
+
+
+def _track_view(svc: Moodtune, track_id: str) -> dict[str, Any]:
+    from moodtune.music.scan import load_curve
+
+    row = dict(_known(svc, track_id))
+    local = row.pop("local_path", None)
+    has_audio = bool(local) and Path(str(local)).is_file()
+    row["audio_url"] = f"/v1/tracks/{track_id}/audio" if has_audio else None
+    curve = load_curve(svc.catalog(), track_id)
+    row["curve"] = (
+        None
+        if curve is None
+        else {
+            "hop_s": float(curve[2]),
+            "arousal": [round(float(x), 4) for x in curve[0]],
+            "valence": [round(float(x), 4) for x in curve[1]],
+        }
+    )
+    return row
+
+
+def _analyze_bytes(svc: Moodtune, data: bytes, *, suffix: str) -> dict[str, Any]:
+    safe = suffix if re.fullmatch(r"\.[A-Za-z0-9]{1,9}", suffix or "") else ".bin"
+    with tempfile.TemporaryDirectory(prefix="moodtune-upload-") as tmp:
+        path = Path(tmp) / f"upload{safe}"
+        path.write_bytes(data)
+        out: dict[str, Any] = svc.analyze_track(path).to_dict()
+    return out

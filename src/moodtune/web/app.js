@@ -1,0 +1,340 @@
+/* moodtune web page: plain JS, no dependencies, talks to the /v1 API of this server. */
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const SVG = "http://www.w3.org/2000/svg";
+const LABELS = ["anger", "disgust", "fear", "happiness", "sadness", "surprise", "neutral"];
+
+let recorder = null;
+let recordedBlob = null;
+let lastRequest = null; // a function building a fresh fetch init for the last query
+let requestCount = 0;
+
+function userId() {
+  let id = localStorage.getItem("moodtune-user");
+  if (!id) {
+    id = "web-" + Math.random().toString(36).slice(2, 12);
+    localStorage.setItem("moodtune-user", id);
+  }
+  return id;
+}
+
+function headers(extra) {
+  const h = Object.assign({}, extra || {});
+  const key = $("apikey").value || localStorage.getItem("moodtune-apikey");
+  if (key) h["X-API-Key"] = key;
+  return h;
+}
+
+async function api(path, init) {
+  init = init || {};
+  init.headers = headers(init.headers);
+  const resp = await fetch(path, init);
+  let body = null;
+  try { body = await resp.json(); } catch (e) { body = null; }
+  if (!resp.ok) {
+    if (resp.status === 401) {
+      $("apikey").classList.remove("hidden");
+      $("apikey-label").classList.remove("hidden");
+    }
+    let msg = (body && body.detail) || resp.statusText || "request failed";
+    if (resp.status === 503) msg += " (the server is busy: try again in a moment)";
+    const err = new Error(msg);
+    err.status = resp.status;
+    throw err;
+  }
+  return body;
+}
+
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (k === "class") node.className = v;
+    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else node.setAttribute(k, v);
+  }
+  for (const c of children) node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  return node;
+}
+
+function svg(tag, attrs, text) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+/* ---- recording ---- */
+async function toggleRecord() {
+  const btn = $("record");
+  if (recorder && recorder.state === "recording") {
+    recorder.stop();
+    return;
+  }
+  if (!navigator.mediaDevices || !window.MediaRecorder) {
+    $("rec-status").textContent = "This browser cannot record; upload a file instead.";
+    return;
+  }
+  try {
+    const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+    const chunks = [];
+    recorder = new MediaRecorder(stream);
+    recorder.ondataavailable = (e) => { if (e.data.size) chunks.push(e.data); };
+    recorder.onstop = () => {
+      stream.getTracks().forEach((t) => t.stop());
+      recordedBlob = new Blob(chunks, { type: recorder.mimeType || "audio/webm" });
+      btn.textContent = "● Record again";
+      btn.setAttribute("aria-pressed", "false");
+      $("rec-status").textContent = `Recorded ${(recordedBlob.size / 1024).toFixed(0)} KB: press “Get a playlist”.`;
+      $("file").value = "";
+      $("text").value = "";
+    };
+    recorder.start();
+    btn.textContent = "■ Stop";
+    btn.setAttribute("aria-pressed", "true");
+    $("rec-status").textContent = "Recording… speak, then press Stop.";
+  } catch (e) {
+    $("rec-status").textContent = "No microphone: " + e.message;
+  }
+}
+
+/* ---- the query ---- */
+function buildRequest() {
+  const strategy = $("strategy").value;
+  const n = parseInt($("n").value, 10) || 10;
+  const file = $("file").files[0];
+  const text = $("text").value.trim();
+  const audio = file || (text ? null : recordedBlob);
+  if (!audio && !text) throw new Error("Record, upload a voice message, or type a few words.");
+  if (n < 1 || n > 100) throw new Error("Ask for 1 to 100 tracks.");
+  const user = userId();
+  if (audio) {
+    const name = file ? file.name : "recording.webm";
+    return () => {
+      const form = new FormData();
+      form.append("audio", audio, name);
+      form.append("strategy", strategy);
+      form.append("n", String(n));
+      form.append("user", user);
+      return { method: "POST", body: form };
+    };
+  }
+  return () => ({
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ text, strategy, n, user }),
+  });
+}
+
+async function run(makeInit) {
+  const go = $("go");
+  go.disabled = true;
+  $("error").textContent = "";
+  $("busy").textContent = "Listening and choosing music…";
+  try {
+    const data = await api("/v1/recommend", makeInit());
+    requestCount += 1;
+    render(data);
+    $("busy").textContent = `Playlist ready (${data.tracks.length} tracks).`;
+  } catch (e) {
+    $("error").textContent = e.message;
+    $("busy").textContent = "";
+  } finally {
+    go.disabled = false;
+  }
+}
+
+async function submit(ev) {
+  ev.preventDefault();
+  try {
+    lastRequest = buildRequest();
+  } catch (e) {
+    $("error").textContent = e.message;
+    return;
+  }
+  await run(lastRequest);
+}
+
+/* ---- rendering ---- */
+function render(data) {
+  renderEmotion(data);
+  renderMap(data);
+  renderPlaylist(data);
+  document.body.dataset.requests = String(requestCount);
+}
+
+function renderEmotion(data) {
+  $("emotion-card").classList.remove("hidden");
+  const e = data.emotion;
+  const said = data.transcript !== undefined
+    ? (data.transcript ? `“${data.transcript}”` : "(no words heard: the voice alone decides)")
+    : "";
+  $("transcript").textContent = "";
+  if (said) $("transcript").append(el("span", { class: "said", id: "transcript-text" }, said), " ");
+  $("transcript").append(
+    el("strong", { id: "label" }, e.label),
+    ` · valence ${e.valence.toFixed(2)} · arousal ${e.arousal.toFixed(2)} · confidence ${e.confidence.toFixed(2)}`,
+    data.language && data.language !== "unknown" ? ` · ${data.language}` : ""
+  );
+  const cols = ["voice", "text", "fused"];
+  const sources = { voice: data.parts.voice, text: data.parts.text, fused: e };
+  const bars = $("bars");
+  bars.textContent = "";
+  bars.append(el("span", { class: "head" }, ""));
+  for (const c of cols) bars.append(el("span", { class: "head" }, sources[c] ? c : `${c} (–)`));
+  for (const lab of LABELS) {
+    bars.append(el("span", { class: "bar-row-label" }, lab));
+    for (const c of cols) {
+      const p = sources[c] ? sources[c].probabilities[lab] || 0 : 0;
+      const pct = Math.round(p * 100);
+      const bar = el("div", {
+        class: `bar ${c}`, role: "meter", "aria-valuemin": "0", "aria-valuemax": "100",
+        "aria-valuenow": String(pct), "aria-label": `${c} ${lab} ${pct}%`, title: `${c} ${lab} ${pct}%`,
+      });
+      const fill = el("span");
+      fill.style.width = `${pct}%`;
+      bar.append(fill);
+      bars.append(bar);
+    }
+  }
+}
+
+function renderMap(data) {
+  $("map-card").classList.remove("hidden");
+  const map = $("map");
+  [...map.querySelectorAll(":scope > :not(title)")].forEach((n) => n.remove());
+  const S = 400, R = 170, C = 200;
+  const x = (v) => C + v * R;
+  const y = (a) => C - a * R;
+  map.append(svg("rect", { x: 0, y: 0, width: S, height: S, fill: "#fbfbfd" }));
+  map.append(svg("circle", { cx: C, cy: C, r: R, fill: "none", stroke: "#cfd0d8" }));
+  map.append(svg("line", { x1: C - R, y1: C, x2: C + R, y2: C, stroke: "#cfd0d8" }));
+  map.append(svg("line", { x1: C, y1: C - R, x2: C, y2: C + R, stroke: "#cfd0d8" }));
+  const words = [["excited", 0.55, 0.75], ["happy", 0.85, 0.3], ["calm", 0.6, -0.75], ["sad", -0.8, -0.45],
+                 ["angry", -0.6, 0.7], ["tense", -0.15, 0.92], ["tired", -0.15, -0.92]];
+  for (const [w, v, a] of words) {
+    map.append(svg("text", { x: x(v), y: y(a), "text-anchor": "middle", fill: "#9a9aa5", "font-size": 12 }, w));
+  }
+  map.append(svg("text", { x: S - 6, y: C - 6, "text-anchor": "end", "font-size": 11, fill: "#5d5d66" }, "valence +"));
+  map.append(svg("text", { x: C + 6, y: 14, "font-size": 11, fill: "#5d5d66" }, "arousal +"));
+  const tracks = data.tracks;
+  if (data.strategy === "uplift" || data.strategy === "calm" || data.strategy === "energize") {
+    const pts = [[data.emotion.valence, data.emotion.arousal]].concat(
+      tracks.map((t) => [t.target.valence, t.target.arousal]));
+    map.append(svg("polyline", {
+      points: pts.map(([v, a]) => `${x(v)},${y(a)}`).join(" "), fill: "none",
+      stroke: "#3b5bdb", "stroke-width": 2, "stroke-dasharray": "5 4", id: "path",
+    }));
+  }
+  tracks.forEach((t, i) => {
+    const v = 2 * (t.valence ?? 0.5) - 1;
+    const a = 2 * (t.energy ?? 0.5) - 1;
+    const g = svg("g", { class: "track-dot" });
+    g.append(svg("title", {}, `${i + 1}. ${t.name}`));
+    g.append(svg("circle", { cx: x(v), cy: y(a), r: 9, fill: "#2f9e44", "fill-opacity": 0.8 }));
+    g.append(svg("text", { x: x(v), y: y(a) + 4, "text-anchor": "middle", "font-size": 10, fill: "#fff" }, i + 1));
+    map.append(g);
+  });
+  const me = svg("g", { id: "me" });
+  me.append(svg("title", {}, `you: ${data.emotion.label}`));
+  me.append(svg("circle", { cx: x(data.emotion.valence), cy: y(data.emotion.arousal), r: 12, fill: "#e8590c", stroke: "#fff", "stroke-width": 3 }));
+  me.append(svg("text", { x: x(data.emotion.valence), y: y(data.emotion.arousal) - 17, "text-anchor": "middle", "font-size": 13, "font-weight": 700, fill: "#e8590c" }, "you"));
+  map.append(me);
+}
+
+function renderPlaylist(data) {
+  $("playlist-card").classList.remove("hidden");
+  $("strategy-name").textContent = `(${data.strategy})`;
+  const list = $("playlist");
+  list.textContent = "";
+  for (const t of data.tracks) {
+    const artists = (t.artists || []).join(", ");
+    const title = el("button", { type: "button", class: "linklike title secondary", "data-id": t.id,
+      "aria-label": `Show details of ${t.name}`, onclick: () => showTrack(t.id) }, t.name);
+    const actions = el("div", { class: "actions" });
+    actions.append(
+      el("button", { type: "button", class: "like secondary", "aria-label": `Like ${t.name}`,
+        onclick: (ev) => feedback(t.id, "like", ev.target) }, "👍 Like"),
+      el("button", { type: "button", class: "skip secondary", "aria-label": `Skip ${t.name}`,
+        onclick: (ev) => feedback(t.id, "skip", ev.target) }, "⏭ Skip"));
+    if (t.url) actions.append(el("a", { href: t.url, target: "_blank", rel: "noopener" }, "Open in Spotify"));
+    if (t.audio_url) {
+      const player = el("audio", { controls: "", preload: "none", src: t.audio_url, "aria-label": `Play ${t.name}` });
+      actions.append(player);
+    }
+    list.append(el("li", { "data-id": t.id }, title, artists ? ` — ${artists}` : "",
+      el("div", { class: "reason" }, t.reason || ""), actions));
+  }
+}
+
+async function feedback(trackId, kind, button) {
+  $("error").textContent = "";
+  try {
+    await api("/v1/feedback", {
+      method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ user: userId(), track_id: trackId, kind }),
+    });
+    if (button) button.setAttribute("aria-pressed", "true");
+    if (lastRequest) await run(lastRequest);
+  } catch (e) {
+    $("error").textContent = e.message;
+  }
+}
+
+/* ---- track page ---- */
+async function showTrack(id) {
+  const card = $("track-card");
+  const body = $("track-body");
+  body.textContent = "Loading…";
+  card.classList.remove("hidden");
+  try {
+    const t = await api(`/v1/tracks/${encodeURIComponent(id)}`);
+    body.textContent = "";
+    $("track-h").textContent = `${t.name} — ${(t.artists || []).join(", ")}`;
+    const feats = el("dl", { class: "features" });
+    const keys = ["genre", "year", "tempo", "key", "mode", "loudness", "valence", "energy", "danceability",
+                  "acousticness", "instrumentalness", "speechiness", "liveness", "duration_ms", "popularity"];
+    for (const k of keys) {
+      if (t[k] === null || t[k] === undefined || t[k] === "") continue;
+      const v = typeof t[k] === "number" ? (Number.isInteger(t[k]) ? t[k] : t[k].toFixed(3)) : t[k];
+      feats.append(el("div", {}, el("dt", {}, k.replace("_", " ")), el("dd", {}, v)));
+    }
+    body.append(feats);
+    if (t.audio_url) body.append(el("audio", { controls: "", src: t.audio_url, "aria-label": `Play ${t.name}` }));
+    if (t.url) body.append(el("p", {}, el("a", { href: t.url, target: "_blank", rel: "noopener" }, "Open in Spotify")));
+    if (t.curve) body.append(curveSvg(t.curve));
+    else body.append(el("p", { class: "hint" }, "No arousal/valence curve: scan the local file (moodtune scan) to get one."));
+    const sim = await api(`/v1/tracks/${encodeURIComponent(id)}/similar?n=5`);
+    const ul = el("ul", { id: "similar" });
+    for (const s of sim.tracks) {
+      ul.append(el("li", {}, el("button", { type: "button", class: "secondary", onclick: () => showTrack(s.id) }, s.name),
+        ` — ${s.artists} (distance ${s.distance.toFixed(2)})`));
+    }
+    body.append(el("h3", {}, "Similar tracks"), ul);
+    card.focus();
+  } catch (e) {
+    body.textContent = e.message;
+  }
+}
+
+function curveSvg(curve) {
+  const W = 600, H = 180, P = 24;
+  const n = curve.arousal.length;
+  const s = svg("svg", { id: "curve", viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": "Arousal and valence over time" });
+  s.append(svg("line", { x1: P, y1: H / 2, x2: W - P, y2: H / 2, stroke: "#cfd0d8" }));
+  const line = (vals, color, name) => {
+    const pts = vals.map((v, i) => `${P + (i / Math.max(1, n - 1)) * (W - 2 * P)},${H / 2 - v * (H / 2 - P)}`);
+    s.append(svg("polyline", { points: pts.join(" "), fill: "none", stroke: color, "stroke-width": 2 }));
+    s.append(svg("text", { x: W - P, y: name === "arousal" ? 14 : 28, "text-anchor": "end", fill: color, "font-size": 12 }, name));
+  };
+  line(curve.arousal, "#e8590c", "arousal");
+  line(curve.valence, "#2f9e44", "valence");
+  s.append(svg("text", { x: P, y: H - 4, "font-size": 11, fill: "#5d5d66" }, `0 s … ${(n * curve.hop_s).toFixed(0)} s`));
+  return s;
+}
+
+$("record").addEventListener("click", toggleRecord);
+$("ask").addEventListener("submit", submit);
+$("track-close").addEventListener("click", () => $("track-card").classList.add("hidden"));
+$("apikey").addEventListener("change", () => localStorage.setItem("moodtune-apikey", $("apikey").value));
+$("file").addEventListener("change", () => { if ($("file").files.length) { recordedBlob = null; $("rec-status").textContent = ""; } });

@@ -1,0 +1,307 @@
+"""HTTP API: every route, every error status, load shedding, API key, feedback."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("fastapi")
+pytest.importorskip("httpx")
+
+from fastapi.testclient import TestClient  # noqa: E402
+
+from moodtune.api.app import create_app  # noqa: E402
+from moodtune.service import Moodtune  # noqa: E402
+
+SPEECH = Path(__file__).parent / "data" / "speech"
+SR = 16000
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Moodtune]:
+    """One facade over the default catalog (in its own home) for the module."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MOODTUNE_HOME", str(tmp_path_factory.mktemp("api_home")))
+        svc = Moodtune()
+        svc.catalog()
+        yield svc
+
+
+@pytest.fixture(scope="module")
+def client(service: Moodtune) -> Iterator[TestClient]:
+    with TestClient(create_app(service, warm_up=False, api_key="")) as c:
+        yield c
+
+
+def assert_problem(resp, status: int, pattern: str = "") -> dict:
+    assert resp.status_code == status, resp.text
+    assert resp.headers["content-type"].startswith("application/problem+json")
+    body = resp.json()
+    assert body["status"] == status and body["title"] and body["type"]
+    assert pattern.lower() in body["detail"].lower(), body
+    return body
+
+
+def test_healthz_and_openapi(client: TestClient) -> None:
+    health = client.get("/healthz").json()
+    assert health["status"] == "ok" and health["capacity"] == 4
+    schema = client.get("/openapi.json").json()
+    for path in (
+        "/v1/emotion",
+        "/v1/recommend",
+        "/v1/tracks/analyze",
+        "/v1/tracks/{track_id}",
+        "/v1/tracks/{track_id}/similar",
+        "/v1/tracks/{track_id}/audio",
+        "/v1/feedback",
+        "/healthz",
+    ):
+        assert path in schema["paths"], path
+    body = schema["paths"]["/v1/recommend"]["post"]["requestBody"]["content"]
+    assert set(body) == {"application/json", "multipart/form-data"}
+
+
+def test_emotion_text_is_the_cli_json(client: TestClient, service: Moodtune) -> None:
+    resp = client.post("/v1/emotion", json={"text": "I feel so sad and lonely today"})
+    assert resp.status_code == 200, resp.text
+    assert resp.json() == service.emotion_of(text="I feel so sad and lonely today").to_dict()
+    assert resp.json()["emotion"]["label"] == "sadness"
+
+
+def test_recommend_text_filters_and_seed(client: TestClient) -> None:
+    req = {"text": "I am furious!", "strategy": "calm", "n": 5, "seed": 3, "year_min": 1990}
+    first = client.post("/v1/recommend", json=req)
+    assert first.status_code == 200, first.text
+    data = first.json()
+    assert data["strategy"] == "calm" and len(data["tracks"]) == 5
+    assert data["emotion"]["label"] == "anger"
+    for t in data["tracks"]:
+        assert t["reason"] and "audio_url" in t
+    assert client.post("/v1/recommend", json=req).json() == data  # same seed, same playlist
+    uplift = client.post(
+        "/v1/recommend", json={"text": "I am so sad", "strategy": "uplift", "n": 8}
+    ).json()
+    vals = [t["target"]["valence"] for t in uplift["tracks"]]
+    assert vals[-1] > vals[0]  # the uplift path rises
+
+
+def test_feedback_changes_the_next_playlist(client: TestClient) -> None:
+    req = {"text": "I feel so sad and lonely", "n": 5, "user": "api-user-1"}
+    first = [t["id"] for t in client.post("/v1/recommend", json=req).json()["tracks"]]
+    resp = client.post(
+        "/v1/feedback", json={"user": "api-user-1", "track_id": first[0], "kind": "skip"}
+    )
+    assert resp.status_code == 201, resp.text
+    assert resp.json()["skipped"] == 1
+    resp = client.post(
+        "/v1/feedback", json={"user": "api-user-1", "track_id": first[1], "kind": "like"}
+    )
+    assert resp.json()["liked"] == 1
+    second = [t["id"] for t in client.post("/v1/recommend", json=req).json()["tracks"]]
+    assert first[0] not in second and second != first
+    other = client.post("/v1/recommend", json=req | {"user": "api-user-2"}).json()
+    assert [t["id"] for t in other["tracks"]] == first  # another user is not affected
+
+
+def test_track_and_similar_on_default_catalog(client: TestClient) -> None:
+    tid = client.post("/v1/recommend", json={"text": "happy!", "n": 1}).json()["tracks"][0]["id"]
+    track = client.get(f"/v1/tracks/{tid}").json()
+    assert track["id"] == tid and "valence" in track and "local_path" not in track
+    assert track["curve"] is None and track["audio_url"] is None
+    sim = client.get(f"/v1/tracks/{tid}/similar", params={"n": 3}).json()
+    assert sim["query"]["id"] == tid and len(sim["tracks"]) == 3
+    assert tid not in {t["id"] for t in sim["tracks"]}
+    assert_problem(client.get(f"/v1/tracks/{tid}/audio"), 404, "no local audio")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "status", "pattern"),
+    [
+        ({"json": {"text": ""}}, 422, "empty"),
+        ({"json": {"text": "hi", "extra": 1}}, 422, "extra"),
+        ({"json": {"text": "a" * 6000}}, 413, "5000"),
+        ({"json": {}}, 422, "either"),
+        ({"json": ["text"]}, 400, "object"),
+        ({"content": b"{bad", "headers": {"content-type": "application/json"}}, 400, "json"),
+        ({"content": b"hello", "headers": {"content-type": "text/plain"}}, 415, "text/plain"),
+        ({"content": b"hello"}, 415, "none"),
+        ({"files": {"audio": ("a.ogg", b"not audio at all " * 20)}}, 415, "audio"),
+        ({"files": {"audio": ("a.ogg", b"")}}, 422, "empty"),
+        ({"files": {"other": ("a.ogg", b"x")}}, 422, "audio"),
+        ({"data": {"text": "hi"}, "files": {"audio": ("a.ogg", b"x")}}, 422, "either"),
+        ({"data": {"language": "de"}, "files": {"audio": ("a.ogg", b"x")}}, 422, "language"),
+        (
+            {
+                "content": b"garbage",
+                "headers": {"content-type": "multipart/form-data; boundary=zz"},
+            },
+            400,
+            "multipart",
+        ),
+    ],
+)
+def test_emotion_bad_input(client: TestClient, kwargs: dict, status: int, pattern: str) -> None:
+    assert_problem(client.post("/v1/emotion", **kwargs), status, pattern)
+
+
+@pytest.mark.parametrize(
+    ("body", "pattern"),
+    [
+        ({"text": "hi", "strategy": "loud"}, "strategy"),
+        ({"text": "hi", "n": 0}, "n"),
+        ({"text": "hi", "n": 101}, "n"),
+        ({"text": "hi", "year_min": "x"}, "year_min"),
+        ({"text": "hi", "max_duration_s": -1}, "max_duration_s"),
+        ({"text": "hi", "user": ""}, "user"),
+    ],
+)
+def test_recommend_bad_parameters(client: TestClient, body: dict, pattern: str) -> None:
+    assert_problem(client.post("/v1/recommend", json=body), 422, pattern)
+
+
+def test_other_routes_bad_input(client: TestClient) -> None:
+    assert_problem(client.get("/v1/tracks/nope"), 404, "not in the catalog")
+    assert_problem(client.get("/v1/tracks/nope/similar"), 404, "not in the catalog")
+    assert_problem(client.get("/v1/tracks/x/similar", params={"n": 0}), 422, "n=0")
+    assert_problem(client.get("/v1/tracks/x/similar", params={"n": "a"}), 422, "n")
+    assert_problem(client.get("/v1/tracks/%2Fetc%2Fpasswd/similar"), 404, "not found")
+    fb = {"user": "u", "track_id": "nope", "kind": "like"}
+    assert_problem(client.post("/v1/feedback", json=fb), 404, "not in the catalog")
+    assert_problem(client.post("/v1/feedback", json=fb | {"kind": "love"}), 422, "kind")
+    assert_problem(client.post("/v1/feedback", json={"user": "u"}), 422, "track_id")
+    assert_problem(client.post("/v1/tracks/analyze", json={"x": 1}), 415, "multipart")
+    assert_problem(
+        client.post("/v1/tracks/analyze", files={"audio": ("x.mp3", b"\x00" * 5000)}), 415, ""
+    )
+    assert_problem(client.get("/v1/nothing"), 404, "")
+
+
+def test_upload_size_limit(service: Moodtune) -> None:
+    with TestClient(create_app(service, warm_up=False, api_key="", max_upload_bytes=2000)) as c:
+        big = {"audio": ("a.ogg", b"\x00" * 5000)}
+        assert_problem(c.post("/v1/emotion", files=big), 413, "limit")
+
+        def chunks() -> Iterator[bytes]:  # no Content-Length: counted while streaming
+            yield b'{"text": "'
+            for _ in range(10):
+                yield b"a" * 500
+            yield b'"}'
+
+        resp = c.post("/v1/emotion", content=chunks(), headers={"content-type": "application/json"})
+        assert_problem(resp, 413, "limit")
+
+
+def test_api_key(service: Moodtune, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MOODTUNE_API_KEY", "s3cret")
+    with TestClient(create_app(service, warm_up=False)) as c:
+        assert_problem(c.post("/v1/emotion", json={"text": "hi"}), 401, "X-API-Key")
+        resp = c.post("/v1/emotion", json={"text": "hi"}, headers={"X-API-Key": "wrong"})
+        assert_problem(resp, 401, "")
+        resp = c.post("/v1/emotion", json={"text": "hi"}, headers={"X-API-Key": "s3cret"})
+        assert resp.status_code == 200
+        assert c.get("/healthz").status_code == 200  # health and the page stay open
+        assert c.get("/").status_code == 200
+
+
+class _Blocking(Moodtune):
+    """A facade whose text emotion waits for a gate: fills the pool on purpose."""
+
+    def __init__(self, inner: Moodtune) -> None:
+        super().__init__()
+        self._catalog = inner.catalog()
+        self.gate = threading.Event()
+        self.entered = threading.Event()
+
+    def emotion_of(self, **kwargs):  # type: ignore[no-untyped-def]
+        if kwargs.get("text") == "block":
+            self.entered.set()
+            assert self.gate.wait(30)
+        return super().emotion_of(**kwargs)
+
+
+def test_full_pool_answers_503_and_recovers(service: Moodtune) -> None:
+    svc = _Blocking(service)
+    with TestClient(create_app(svc, warm_up=False, api_key="", max_workers=1, queue=0)) as c:
+        results: dict[str, int] = {}
+        worker = threading.Thread(
+            target=lambda: results.setdefault(
+                "blocked", c.post("/v1/emotion", json={"text": "block"}).status_code
+            )
+        )
+        worker.start()
+        assert svc.entered.wait(30)
+        resp = c.post("/v1/recommend", json={"text": "happy"})
+        body = assert_problem(resp, 503, "busy")
+        assert resp.headers["Retry-After"] == "2" and body["type"].endswith("busy-error")
+        assert c.get("/healthz").json()["refused"] == 1
+        svc.gate.set()
+        worker.join(30)
+        assert results["blocked"] == 200
+        deadline = time.time() + 5
+        while c.get("/healthz").json()["in_flight"] and time.time() < deadline:
+            time.sleep(0.01)
+        assert c.post("/v1/emotion", json={"text": "happy"}).status_code == 200
+
+
+def test_index_page_is_served(client: TestClient) -> None:
+    page = client.get("/")
+    assert page.status_code == 200 and "<html" in page.text.lower()
+    assert "moodtune" in page.text.lower()
+    assert "http://" not in page.text and "https://" not in page.text  # no CDN
+    assert client.get("/static/app.js").status_code == 200
+    assert client.get("/static/style.css").status_code == 200
+
+
+@pytest.mark.slow
+def test_voice_upload_emotion_and_recommend(client: TestClient) -> None:
+    audio = (SPEECH / "en_sad.ogg").read_bytes()
+    resp = client.post("/v1/emotion", files={"audio": ("en_sad.ogg", audio, "audio/ogg")})
+    assert resp.status_code == 200, resp.text
+    data = resp.json()
+    assert set(data["parts"]) == {"voice", "text"} and data["transcript"]
+    assert data["language"] == "en"
+    resp = client.post(
+        "/v1/recommend",
+        files={"audio": ("en_sad.ogg", audio, "audio/ogg")},
+        data={"strategy": "uplift", "n": "4", "genres": "rock,pop", "user": "voice-user"},
+    )
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["strategy"] == "uplift" and len(resp.json()["tracks"]) == 4
+
+
+@pytest.mark.slow
+def test_scanned_library_track_curve_audio_and_analyze(tmp_path: Path) -> None:
+    from moodtune.audio.encode import encode_audio
+
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    t = np.arange(8 * SR) / SR
+    rng = np.random.default_rng(7)
+    for name, f0 in [("pad1", 220.0), ("pad2", 196.0), ("pad3", 330.0)]:
+        y = 0.05 * np.sin(2 * np.pi * f0 * t) + 1e-3 * rng.standard_normal(t.size)
+        (lib / f"{name}.wav").write_bytes(encode_audio(y, sr=SR, fmt="wav"))
+    svc = Moodtune(catalog_path=tmp_path / "c.sqlite")
+    assert svc.scan(lib, workers=1).analysed == 3
+    with TestClient(create_app(svc, warm_up=False, api_key="")) as c:
+        info, _ = svc.similar(lib / "pad1.wav", n=1)
+        tid = info["id"]
+        track = c.get(f"/v1/tracks/{tid}").json()
+        assert track["audio_url"] == f"/v1/tracks/{tid}/audio"
+        assert len(track["curve"]["arousal"]) == len(track["curve"]["valence"]) >= 7
+        audio = c.get(track["audio_url"])
+        assert audio.status_code == 200 and audio.content == (lib / "pad1.wav").read_bytes()
+        assert audio.headers["content-type"].startswith("audio/")
+        sim = c.get(f"/v1/tracks/{tid}/similar", params={"n": 2}).json()
+        assert len(sim["tracks"]) == 2 and all(t["audio_url"] for t in sim["tracks"])
+        resp = c.post(
+            "/v1/tracks/analyze", files={"audio": ("pad2.wav", (lib / "pad2.wav").read_bytes())}
+        )
+        assert resp.status_code == 200, resp.text
+        data = resp.json()
+        assert set(data) == {"features", "curve", "summary"}
+        assert data["features"]["duration_s"] == pytest.approx(8.0, abs=0.1)
