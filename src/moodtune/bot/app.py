@@ -1,0 +1,126 @@
+"""Build the bot and its dispatcher, and run it with long polling.
+
+The token comes from the caller (the CLI reads ``MOODTUNE_TELEGRAM_TOKEN``) and is never
+logged: :class:`RedactToken` masks it in every log record, should a library print it.
+``api_url`` points the bot at a local Bot API server (or at a test's fake one).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.utils.token import TokenValidationError
+
+from moodtune.bot.handlers import BotContext, BotSettings, build_router
+from moodtune.bot.store import UserStore
+from moodtune.errors import ParameterError
+
+if TYPE_CHECKING:
+    from moodtune.service import Moodtune
+
+log = logging.getLogger(__name__)
+
+
+class RedactToken(logging.Filter):
+    """Replace the bot token by ``<token>`` in log messages and their arguments."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self.token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:  # noqa: A003
+        """Mask the token in ``record``; always keep the record."""
+        if self.token and self.token in record.getMessage():
+            record.msg = record.getMessage().replace(self.token, "<token>")
+            record.args = None
+        return True
+
+
+def build_dispatcher(
+    service: Moodtune | None = None,
+    *,
+    store: UserStore | None = None,
+    settings: BotSettings | None = None,
+) -> Dispatcher:
+    """Return a dispatcher with moodtune's handlers and their context.
+
+    Parameters
+    ----------
+    service : Moodtune, optional
+        The facade (default: :func:`moodtune.service.get_service`).
+    store : UserStore, optional
+        Per-user settings (default: ``$MOODTUNE_HOME/bot_users.json``).
+    settings : BotSettings, optional
+        Playlist length and limits.
+    """
+    if service is None:
+        from moodtune.service import get_service
+
+        service = get_service()
+    ctx = BotContext(
+        service=service, store=store or UserStore(), settings=settings or BotSettings()
+    )
+    dp = Dispatcher(ctx=ctx)
+    dp.include_router(build_router())
+    return dp
+
+
+def build_bot(token: str, *, api_url: str | None = None) -> Bot:
+    """Return a bot that sends HTML and talks to ``api_url`` (default: Telegram's).
+
+    Raises
+    ------
+    ParameterError
+        If the token does not look like a bot token (the token itself is not repeated).
+    """
+    session = None
+    if api_url:
+        session = AiohttpSession(api=TelegramAPIServer.from_base(api_url.rstrip("/")))
+    try:
+        return Bot(
+            token,
+            session=session,
+            default=DefaultBotProperties(parse_mode=ParseMode.HTML),
+        )
+    except TokenValidationError:
+        raise ParameterError(
+            "MOODTUNE_TELEGRAM_TOKEN does not look like a bot token (digits:letters from "
+            "@BotFather)"
+        ) from None
+
+
+async def run_bot_async(
+    token: str,
+    *,
+    api_url: str | None = None,
+    service: Moodtune | None = None,
+    settings: BotSettings | None = None,
+) -> None:
+    """Load the models, then poll Telegram for updates until cancelled."""
+    redact = RedactToken(token)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(redact)
+    dp = build_dispatcher(service, settings=settings)
+    ctx: BotContext = dp["ctx"]
+    log.info("loading the catalog and the text model")
+    await asyncio.to_thread(ctx.service.emotion_of, text="hello")
+    await asyncio.to_thread(ctx.service.catalog)
+    bot = build_bot(token, api_url=api_url)
+    try:
+        me = await bot.get_me()
+        log.info("bot @%s is running (Ctrl+C stops it)", me.username)
+        await dp.start_polling(bot, handle_signals=True)
+    finally:
+        await bot.session.close()
+
+
+def run_bot(token: str, *, api_url: str | None = None) -> None:
+    """Run the bot until interrupted (blocking)."""
+    asyncio.run(run_bot_async(token, api_url=api_url))

@@ -1,0 +1,445 @@
+"""The Telegram bot's real handlers against a fake Bot API server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("aiogram")
+
+from aiogram import Bot, Dispatcher  # noqa: E402
+from aiogram.types import Update  # noqa: E402
+
+from fake_telegram import FakeTelegram  # noqa: E402
+from moodtune.bot.app import build_bot, build_dispatcher, run_bot_async  # noqa: E402
+from moodtune.bot.handlers import SORRY, BotSettings  # noqa: E402
+from moodtune.bot.playlist import MESSAGE_LIMIT, split_message  # noqa: E402
+from moodtune.bot.store import UserStore  # noqa: E402
+from moodtune.errors import ParameterError  # noqa: E402
+from moodtune.service import Moodtune  # noqa: E402
+
+TOKEN = "123456:TEST-token_abcdefghijklmnopqrstuvwxyz"
+SPEECH = Path(__file__).parent / "data" / "speech"
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Moodtune:
+    """One facade for the module (models load once); the default catalog in its own home."""
+    from moodtune.catalog.default import open_default_catalog
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MOODTUNE_HOME", str(tmp_path_factory.mktemp("bot_home")))
+        path = open_default_catalog().path
+    return Moodtune(catalog_path=path)
+
+
+class Harness:
+    """A dispatcher with the real handlers, a bot and the fake server it talks to."""
+
+    def __init__(self, tg: FakeTelegram, bot: Bot, dp: Dispatcher) -> None:
+        self.tg, self.bot, self.dp = tg, bot, dp
+        self._update_id = 0
+
+    async def feed(self, payload: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+        """Feed one update; return the API calls it caused."""
+        self._update_id += 1
+        before = len(self.tg.calls)
+        update = Update.model_validate(
+            {"update_id": self._update_id, **payload}, context={"bot": self.bot}
+        )
+        await self.dp.feed_update(self.bot, update)
+        return self.tg.calls[before:]
+
+    def _message(self, user: int, **content: Any) -> dict[str, Any]:
+        return {
+            "message": {
+                "message_id": self._update_id + 1,
+                "date": 1_700_000_000,
+                "chat": {"id": user, "type": "private"},
+                "from": {"id": user, "is_bot": False, "first_name": "Test"},
+                **content,
+            }
+        }
+
+    async def text(self, text: str, *, user: int = 1) -> list[dict[str, Any]]:
+        """Send a text; return the sendMessage calls."""
+        calls = await self.feed(self._message(user, text=text))
+        return [p for m, p in calls if m == "sendMessage"]
+
+    async def media(
+        self, kind: str, data: bytes | None, *, user: int = 1, **fields: Any
+    ) -> list[dict[str, Any]]:
+        """Send a voice/audio/video_note/document whose file serves ``data``."""
+        file_id = f"f{self._update_id + 1}"
+        if data is not None:
+            self.tg.files[file_id] = data
+        obj = {"file_id": file_id, "file_unique_id": f"u{file_id}", **fields}
+        if kind in ("voice", "audio", "video_note", "video"):
+            obj.setdefault("duration", 5)
+        if kind == "video_note":
+            obj.setdefault("length", 240)
+        calls = await self.feed(self._message(user, **{kind: obj}))
+        return [p for m, p in calls if m == "sendMessage"]
+
+    async def press(self, data: str, *, user: int = 1) -> list[tuple[str, dict[str, Any]]]:
+        """Press an inline button with callback ``data``."""
+        return await self.feed(
+            {
+                "callback_query": {
+                    "id": f"cq{self._update_id + 1}",
+                    "from": {"id": user, "is_bot": False, "first_name": "Test"},
+                    "chat_instance": "ci",
+                    "data": data,
+                    "message": {
+                        "message_id": 7,
+                        "date": 1_700_000_000,
+                        "chat": {"id": user, "type": "private"},
+                        "text": "playlist",
+                    },
+                }
+            }
+        )
+
+
+def drive(
+    service: Moodtune,
+    store: UserStore,
+    script: Callable[[Harness], Awaitable[None]],
+    *,
+    settings: BotSettings | None = None,
+) -> FakeTelegram:
+    """Run ``script`` against a fresh fake server and dispatcher; return the server."""
+
+    async def main() -> FakeTelegram:
+        async with FakeTelegram() as tg:
+            bot = build_bot(TOKEN, api_url=tg.url)
+            dp = build_dispatcher(service, store=store, settings=settings)
+            try:
+                await script(Harness(tg, bot, dp))
+            finally:
+                await bot.session.close()
+            return tg
+
+    return asyncio.run(main())
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> UserStore:
+    return UserStore(tmp_path / "users.json")
+
+
+def track_ids(reply: dict[str, Any]) -> list[str]:
+    """Track ids of a playlist reply, from its like buttons."""
+    rows = reply["reply_markup"]["inline_keyboard"]
+    return [row[0]["callback_data"].split("|", 2)[2] for row in rows]
+
+
+# -- text ------------------------------------------------------------------------------
+def test_text_message_gets_emotion_and_spotify_links(service, store):
+    replies: list[dict[str, Any]] = []
+
+    async def script(h: Harness) -> None:
+        replies.extend(await h.text("I feel so sad and lonely, I cried all night", user=11))
+
+    tg = drive(service, store, script)
+    assert len(replies) == 1
+    reply = replies[0]
+    text = reply["text"]
+    assert reply["parse_mode"] == "HTML"
+    assert "<b>sadness</b>" in text
+    assert "confidence" in text and "valence" in text
+    assert text.count('href="https://open.spotify.com/track/') == 10
+    assert "mirrors your sad mood" in text  # reasons, strategy match by default
+    assert len(track_ids(reply)) == 10
+    assert tg.sent("sendChatAction"), "the user sees 'typing' while the models run"
+
+
+def test_start_help_and_emo(service, store):
+    out: dict[str, list[dict[str, Any]]] = {}
+
+    async def script(h: Harness) -> None:
+        out["start"] = await h.text("/start")
+        out["help"] = await h.text("/help")
+        out["emo"] = await h.text("/emo What a wonderful, happy day!", user=12)
+        out["emo_empty"] = await h.text("/emo")
+        out["unknown"] = await h.text("/frobnicate")
+
+    drive(service, store, script)
+    assert "voice note" in out["start"][0]["text"] and "/strategy" in out["help"][0]["text"]
+    assert "<b>happiness</b>" in out["emo"][0]["text"]
+    assert "open.spotify.com" in out["emo"][0]["text"]
+    assert "/emo what a day" in out["emo_empty"][0]["text"]
+    assert "/help" in out["unknown"][0]["text"]
+
+
+# -- strategy --------------------------------------------------------------------------
+def test_strategy_argument_persists_and_is_used(service, store, tmp_path):
+    out: dict[str, Any] = {}
+
+    async def script(h: Harness) -> None:
+        out["set"] = await h.text("/strategy calm", user=21)
+        out["bad"] = await h.text("/strategy louder", user=21)
+        out["menu"] = await h.text("/strategy", user=21)
+        out["playlist"] = await h.text("I am furious, this is outrageous!", user=21)
+        out["button"] = await h.press("st|energize", user=22)
+
+    drive(service, store, script)
+    assert "calm" in out["set"][0]["text"]
+    assert (
+        "louder" in out["bad"][0]["text"]
+        and "match, uplift, calm, energize" in out["bad"][0]["text"]
+    )
+    buttons = [b["callback_data"] for b in out["menu"][0]["reply_markup"]["inline_keyboard"][0]]
+    assert buttons == ["st|match", "st|uplift", "st|calm", "st|energize"]
+    assert "Your strategy is <b>calm</b>" in out["menu"][0]["text"]
+    assert "<b>calm</b>: moves towards calm" in out["playlist"][0]["text"]
+    assert any(m == "answerCallbackQuery" for m, _ in out["button"])
+    # persisted: a new store on the same file (a restarted bot) knows both users' choices
+    again = UserStore(tmp_path / "users.json")
+    assert again.strategy("21") == "calm"
+    assert again.strategy("22") == "energize"
+    assert again.strategy("23") == "match"
+
+
+# -- feedback --------------------------------------------------------------------------
+def test_like_and_skip_are_stored_and_change_the_next_playlist(service, store):
+    out: dict[str, Any] = {}
+    message = "I am so happy today, everything is wonderful"
+    user = 31
+
+    async def script(h: Harness) -> None:
+        out["first"] = (await h.text(message, user=user))[0]
+        ids = track_ids(out["first"])
+        out["ids"] = ids
+        out["like"] = await h.press(f"fb|like|{ids[3]}", user=user)
+        out["skip"] = await h.press(f"fb|skip|{ids[0]}", user=user)
+        out["second"] = (await h.text(message, user=user))[0]
+        out["stale"] = await h.press("fb|like|no-such-track", user=user)
+        out["other"] = (await h.text(message, user=user + 1))[0]
+
+    drive(service, store, script)
+    ids = out["ids"]
+    stored = service.catalog().feedback_for(str(user))
+    assert [(r["track_id"], r["kind"]) for r in stored] == [(ids[3], "like"), (ids[0], "skip")]
+    answers = [p for m, p in out["like"] if m == "answerCallbackQuery"]
+    assert answers and "More like" in answers[0]["text"]
+    second = track_ids(out["second"])
+    assert ids[0] not in second  # the skipped track is left out
+    assert second != ids
+    stale = [p for m, p in out["stale"] if m == "answerCallbackQuery"]
+    assert stale and "couldn't save" in stale[0]["text"]
+    # feedback is per user: someone else gets the unsteered playlist
+    assert track_ids(out["other"]) == ids
+
+
+# -- limits and errors -----------------------------------------------------------------
+def test_oversized_and_overlong_files_get_a_polite_refusal(service, store):
+    out: dict[str, Any] = {}
+    ogg = (SPEECH / "en_sad.ogg").read_bytes()
+
+    async def script(h: Harness) -> None:
+        out["big"] = await h.media("voice", ogg, file_size=25 * 2**20)
+        out["long"] = await h.media("audio", ogg, duration=301, file_size=len(ogg))
+        out["calls_before"] = len(h.tg.sent("getFile"))
+        # size unknown in the message, too big by getFile
+        h.tg.file_sizes[f"f{h._update_id + 1}"] = 21 * 2**20
+        out["doc"] = await h.media("document", ogg, mime_type="audio/ogg")
+        out["photo_doc"] = await h.media("document", b"%PDF", mime_type="application/pdf")
+
+    tg = drive(service, store, script)
+    assert "25.0 MB" in out["big"][0]["text"] and "20 MB" in out["big"][0]["text"]
+    assert "5.0 minutes" in out["long"][0]["text"] and "at most 5 minutes" in out["long"][0]["text"]
+    assert out["calls_before"] == 0  # refused without downloading
+    assert "21.0 MB" in out["doc"][0]["text"]
+    assert "voice, audio or video" in out["photo_doc"][0]["text"]
+    assert all(t.startswith("🙏") for t in tg.texts())
+
+
+def test_errors_become_friendly_replies_and_the_bot_goes_on(service, store, tmp_path, caplog):
+    broken_catalog = tmp_path / "broken.db"
+    broken_catalog.write_bytes(b"this is not a sqlite database" * 100)
+    broken = Moodtune(catalog_path=broken_catalog)
+    out: dict[str, Any] = {}
+
+    async def healthy(h: Harness) -> None:
+        out["corrupt"] = await h.media("voice", b"OggS" + bytes(range(256)) * 8)
+        h.tg.fail.add("getFile")
+        out["api_down"] = await h.media("voice", (SPEECH / "en_sad.ogg").read_bytes())
+        h.tg.fail.clear()
+        out["after"] = await h.text("What a lovely calm evening", user=41)
+
+    async def sick(h: Harness) -> None:
+        out["catalog"] = await h.text("I am happy")
+        out["feedback"] = await h.press("fb|like|0DbRkFE2KAyNXnKzD9inpV")
+
+    with caplog.at_level(logging.INFO, logger="moodtune.bot"):
+        drive(service, store, healthy)
+        drive(broken, store, sick)
+    assert out["corrupt"][0]["text"].startswith("🤔 I couldn't use that:")
+    assert out["api_down"][0]["text"] == SORRY
+    assert "open.spotify.com" in out["after"][0]["text"]  # still running
+    assert out["catalog"][0]["text"] == SORRY
+    assert "/broken.db" not in out["catalog"][0]["text"]
+    answers = [p for m, p in out["feedback"] if m == "answerCallbackQuery"]
+    assert answers and "Sorry" in answers[0]["text"]
+    logged = caplog.text
+    assert "failed" in logged and "voice" in logged
+    assert TOKEN not in logged
+
+
+def test_long_replies_are_split(service, store):
+    out: dict[str, Any] = {}
+
+    async def script(h: Harness) -> None:
+        out["replies"] = await h.text("I feel calm and content", user=51)
+
+    drive(service, store, script, settings=BotSettings(n_tracks=100))
+    replies = out["replies"]
+    assert len(replies) >= 2
+    assert all(len(r["text"]) <= MESSAGE_LIMIT for r in replies)
+    joined = "\n".join(r["text"] for r in replies)
+    assert joined.count("open.spotify.com/track/") == 100
+    assert all("reply_markup" not in r for r in replies[:-1])
+    assert len(track_ids(replies[-1])) == 100
+
+
+def test_feedback_helper_matches_the_recommender_and_service(service):
+    """The bot's own liked/skipped call gives what the recommender (and service) give."""
+    from moodtune.bot.playlist import recommend_via_recommender
+    from moodtune.recommend.reasons import MOOD_WORDS
+
+    emotion = service.emotion_of(text="I am so happy today")
+    base = service.recommend(emotion, strategy="uplift", n=10)
+    ids = [t["id"] for t in base.tracks]
+    service.catalog().add_feedback("81", ids[2], "like")
+    service.catalog().add_feedback("81", ids[5], "skip")
+    ours = recommend_via_recommender(service, emotion, user="81", strategy="uplift", n=10)
+    table, rec = service._get_recommender()
+    picks = rec.recommend(
+        emotion.emotion.valence,
+        emotion.emotion.arousal,
+        strategy="uplift",
+        n=10,
+        mood=MOOD_WORDS[emotion.emotion.label],
+        liked_ids=[ids[2]],
+        skipped_ids=[ids[5]],
+    )
+    assert [t["id"] for t in ours.tracks] == [str(table.id[p.index]) for p in picks]
+    assert [t["reason"] for t in ours.tracks] == [p.reason for p in picks]
+    assert ids[5] not in [t["id"] for t in ours.tracks]
+    if "user" in inspect.signature(service.recommend).parameters:
+        theirs = service.recommend(emotion, strategy="uplift", n=10, user="81")  # type: ignore[call-arg,unused-ignore]
+        assert ours.tracks == theirs.tracks
+
+
+def test_split_message_keeps_lines_and_limits():
+    lines = [f"{i}. <a href='x'>track {i}</a>" for i in range(500)]
+    text = "\n".join(lines)
+    chunks = split_message(text, limit=300)
+    assert all(len(c) <= 300 for c in chunks)
+    assert "\n".join(chunks) == text
+    long_line = "word " * 2000
+    chunks = split_message(long_line.strip(), limit=100)
+    assert all(0 < len(c) <= 100 for c in chunks)
+    assert " ".join(chunks).split() == long_line.split()
+    assert split_message("x" * 250, limit=100) == ["x" * 100, "x" * 100, "x" * 50]
+    assert split_message("short") == ["short"]
+
+
+# -- voice -----------------------------------------------------------------------------
+@pytest.mark.slow
+def test_voice_note_reply_has_transcript_and_sadness(service, store):
+    out: dict[str, Any] = {}
+    ogg = (SPEECH / "en_sad.ogg").read_bytes()
+
+    async def script(h: Harness) -> None:
+        out["voice"] = await h.media(
+            "voice", ogg, user=61, duration=4, mime_type="audio/ogg", file_size=len(ogg)
+        )
+
+    tg = drive(service, store, script)
+    assert [p["file_id"] for p in tg.sent("getFile")] == ["f1"]
+    text = out["voice"][0]["text"]
+    assert "<b>sadness</b>" in text
+    assert "voice:" in text and "text:" in text and "fused:" in text
+    assert "sad" in text.lower() and "lonely" in text.lower()  # the transcript
+    assert "🗣" in text
+    assert "open.spotify.com/track/" in text
+    assert "61" in service._speakers  # per-user voice statistics
+
+
+@pytest.mark.slow
+def test_video_note_is_heard(service, store):
+    from moodtune.audio.decode import load_audio
+    from moodtune.audio.encode import encode_audio
+
+    y = load_audio(SPEECH / "en_happy.ogg", sr=16000)
+    mp4 = encode_audio(y, sr=16000, fmt="mp4", video=True)
+    out: dict[str, Any] = {}
+
+    async def script(h: Harness) -> None:
+        out["note"] = await h.media("video_note", mp4, user=62, duration=4)
+
+    drive(service, store, script)
+    text = out["note"][0]["text"]
+    assert "happy" in text.lower() and "open.spotify.com" in text
+
+
+# -- running -----------------------------------------------------------------------------
+def test_run_bot_polls_the_api_and_never_logs_the_token(service, caplog):
+    """The real polling loop: getMe, getUpdates from the fake server, a reply, then stop."""
+
+    async def main() -> FakeTelegram:
+        async with FakeTelegram() as tg:
+            await tg.updates.put(
+                {
+                    "update_id": 900,
+                    "message": {
+                        "message_id": 1,
+                        "date": 1_700_000_000,
+                        "chat": {"id": 71, "type": "private"},
+                        "from": {"id": 71, "is_bot": False, "first_name": "T"},
+                        "text": "/emo I am scared of the dark",
+                    },
+                }
+            )
+            task = asyncio.create_task(run_bot_async(TOKEN, api_url=tg.url, service=service))
+            for _ in range(600):
+                if tg.sent("sendMessage") or task.done():
+                    break
+                await asyncio.sleep(0.1)
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+            return tg
+
+    logging.getLogger().addHandler(caplog.handler)
+    try:
+        with caplog.at_level(logging.DEBUG):
+            tg = asyncio.run(main())
+    finally:
+        logging.getLogger().removeHandler(caplog.handler)
+    assert tg.sent("getMe")
+    assert tg.sent("getUpdates")
+    texts = tg.texts()
+    assert texts and "open.spotify.com" in texts[0]
+    assert TOKEN not in caplog.text
+
+
+def test_cli_needs_a_token_and_checks_it(monkeypatch):
+    from moodtune.bot.cli import bot
+
+    monkeypatch.delenv("MOODTUNE_TELEGRAM_TOKEN", raising=False)
+    with pytest.raises(ParameterError, match="MOODTUNE_TELEGRAM_TOKEN"):
+        bot(api_url=None)
+    with pytest.raises(ParameterError, match="does not look like a bot token") as info:
+        build_bot("not-a-token-secret")
+    assert "not-a-token-secret" not in str(info.value)
