@@ -289,6 +289,16 @@ def catalog_stats(as_json: JsonOpt = False) -> None:
     out.print(table)
 
 
+def _register_interfaces() -> None:
+    """Commands whose code lives with their interface (thin adapters over the service)."""
+    from moodtune.api.cli import serve  # imports FastAPI only when the command runs
+
+    app.command()(serve)
+
+
+_register_interfaces()
+
+
 def _progress_bar() -> Any:
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 

@@ -115,6 +115,21 @@ class Moodtune:
         self._table: TrackTable | None = None
         self._recommender: Recommender | None = None
 
+    def warm_up(self, *, voice: bool = True) -> None:
+        """Load the models and the catalog once, so the first request is not slow.
+
+        Servers call it at start-up (in a background thread): the text backend, the
+        recommender over the catalog and, with ``voice``, Whisper and the speech head.
+        """
+        get_backend(self.text_backend).predict("warm up")
+        self._get_recommender()
+        if voice:
+            from moodtune.speech.backends import get_backend as get_speech_backend
+            from moodtune.speech.whisper import get_whisper
+
+            get_whisper()
+            get_speech_backend(self.speech_backend)
+
     # -- emotion -------------------------------------------------------------
     def emotion_from_text(self, text: str) -> EmotionResult:
         """Return the emotion of a typed message (Russian or English)."""
