@@ -3,6 +3,7 @@
 
 const $ = (id) => document.getElementById(id);
 const SVG = "http://www.w3.org/2000/svg";
+const NOTES = ["C", "C♯", "D", "D♯", "E", "F", "F♯", "G", "G♯", "A", "A♯", "B"];
 const LABELS = ["anger", "disgust", "fear", "happiness", "sadness", "surprise", "neutral"];
 
 let recorder = null;
@@ -249,14 +250,14 @@ function renderPlaylist(data) {
   list.textContent = "";
   for (const t of data.tracks) {
     const artists = (t.artists || []).join(", ");
-    const title = el("button", { type: "button", class: "linklike title secondary", "data-id": t.id,
+    const title = el("button", { type: "button", class: "linklike title", "data-id": t.id,
       "aria-label": `Show details of ${t.name}`, onclick: () => showTrack(t.id) }, t.name);
     const actions = el("div", { class: "actions" });
     actions.append(
       el("button", { type: "button", class: "like secondary", "aria-label": `Like ${t.name}`,
-        onclick: (ev) => feedback(t.id, "like", ev.target) }, "👍 Like"),
+        onclick: (ev) => feedback(t.id, "like", ev.target) }, "♥ Like"),
       el("button", { type: "button", class: "skip secondary", "aria-label": `Skip ${t.name}`,
-        onclick: (ev) => feedback(t.id, "skip", ev.target) }, "⏭ Skip"));
+        onclick: (ev) => feedback(t.id, "skip", ev.target) }, "✕ Skip"));
     if (t.url) actions.append(el("a", { href: t.url, target: "_blank", rel: "noopener" }, "Open in Spotify"));
     if (t.audio_url) {
       const player = el("audio", { controls: "", preload: "none", src: t.audio_url, "aria-label": `Play ${t.name}` });
@@ -296,8 +297,13 @@ async function showTrack(id) {
                   "acousticness", "instrumentalness", "speechiness", "liveness", "duration_ms", "popularity"];
     for (const k of keys) {
       if (t[k] === null || t[k] === undefined || t[k] === "") continue;
-      const v = typeof t[k] === "number" ? (Number.isInteger(t[k]) ? t[k] : t[k].toFixed(3)) : t[k];
-      feats.append(el("div", {}, el("dt", {}, k.replace("_", " ")), el("dd", {}, v)));
+      let v = typeof t[k] === "number" ? (Number.isInteger(t[k]) ? t[k] : t[k].toFixed(3)) : t[k];
+      if (k === "key" && t.key >= 0 && t.key < 12) v = NOTES[t.key];
+      if (k === "mode") v = t.mode === 1 ? "major" : "minor";
+      if (k === "duration_ms") v = `${Math.floor(t[k] / 60000)}:${String(Math.round(t[k] / 1000) % 60).padStart(2, "0")}`;
+      if (k === "tempo") v = `${Math.round(t[k])} BPM`;
+      if (k === "loudness") v = `${t[k].toFixed(1)} dB`;
+      feats.append(el("div", {}, el("dt", {}, k.replace("_ms", "").replace("_", " ")), el("dd", {}, v)));
     }
     body.append(feats);
     if (t.audio_url) body.append(el("audio", { controls: "", src: t.audio_url, "aria-label": `Play ${t.name}` }));
@@ -307,7 +313,7 @@ async function showTrack(id) {
     const sim = await api(`/v1/tracks/${encodeURIComponent(id)}/similar?n=5`);
     const ul = el("ul", { id: "similar" });
     for (const s of sim.tracks) {
-      ul.append(el("li", {}, el("button", { type: "button", class: "secondary", onclick: () => showTrack(s.id) }, s.name),
+      ul.append(el("li", {}, el("button", { type: "button", class: "linklike", onclick: () => showTrack(s.id) }, s.name),
         ` — ${s.artists} (distance ${s.distance.toFixed(2)})`));
     }
     body.append(el("h3", {}, "Similar tracks"), ul);

@@ -1,0 +1,152 @@
+"""The web page end to end in a real headless Chromium (Debian's), driven by Playwright.
+
+Needs ``apt-get install chromium`` and ``pip install playwright`` (no browser download:
+the system Chromium is launched). Screenshots go to ``artifacts/``.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("fastapi")
+uvicorn = pytest.importorskip("uvicorn")
+sync_api = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = os.environ.get("MOODTUNE_CHROMIUM", "/usr/bin/chromium")
+if not Path(CHROMIUM).exists():
+    pytest.skip(f"no Chromium at {CHROMIUM}: apt-get install chromium", allow_module_level=True)
+
+SPEECH = Path(__file__).parent / "data" / "speech"
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The real app under uvicorn on a free loopback port, in a thread."""
+    from moodtune.api.app import create_app
+    from moodtune.service import Moodtune
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MOODTUNE_HOME", str(tmp_path_factory.mktemp("web_home")))
+        mp.delenv("MOODTUNE_API_KEY", raising=False)
+        svc = Moodtune()
+        svc.catalog()
+        port = _free_port()
+        config = uvicorn.Config(
+            create_app(svc, warm_up=False), host="127.0.0.1", port=port, log_level="warning"
+        )
+        srv = uvicorn.Server(config)
+        thread = threading.Thread(target=srv.run, daemon=True)
+        thread.start()
+        deadline = time.time() + 30
+        while not srv.started and time.time() < deadline:
+            time.sleep(0.05)
+        assert srv.started, "uvicorn did not start"
+        yield f"http://127.0.0.1:{port}"
+        srv.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield b
+        b.close()
+
+
+def _ids(page: object) -> list[str]:
+    return page.eval_on_selector_all("#playlist > li", "els => els.map(e => e.dataset.id)")  # type: ignore[attr-defined]
+
+
+def _wait_requests(page: object, n: int) -> None:
+    page.wait_for_selector(f'body[data-requests="{n}"]', timeout=120_000)  # type: ignore[attr-defined]
+
+
+@pytest.mark.slow
+def test_voice_upload_playlist_like_changes_it(server: str, browser: object) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = browser.new_page(viewport={"width": 1100, "height": 1500})  # type: ignore[attr-defined]
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    external: list[str] = []
+    page.on(
+        "request",
+        lambda r: external.append(r.url) if not r.url.startswith(server) else None,
+    )
+    page.goto(server + "/")
+    assert page.title().startswith("moodtune")
+    page.screenshot(path=str(ARTIFACTS / "web_empty.png"))
+
+    page.set_input_files("#file", str(SPEECH / "en_sad.ogg"))
+    page.select_option("#strategy", "uplift")
+    page.fill("#n", "8")
+    page.click("#go")
+    _wait_requests(page, 1)
+    transcript = page.inner_text("#transcript")
+    assert "sad" in transcript.lower() or page.inner_text("#label") == "sadness"
+    assert page.locator("#bars .bar.voice").count() == 7
+    assert page.locator("#bars .bar.fused").count() == 7
+    assert page.locator("#map #me").count() == 1 and page.locator("#map #path").count() == 1
+    assert page.locator("#map .track-dot").count() == 8
+    first = _ids(page)
+    assert len(first) == 8
+    assert page.locator("#playlist a", has_text="Spotify").count() >= 1
+    page.screenshot(path=str(ARTIFACTS / "web_playlist.png"), full_page=True)
+
+    page.locator("#playlist .like").nth(2).click()
+    _wait_requests(page, 2)
+    second = _ids(page)
+    assert second != first, "a like should change the next playlist"
+    page.locator("#playlist .skip").first.click()
+    _wait_requests(page, 3)
+    third = _ids(page)
+    assert second[0] not in third  # a skipped track is left out
+
+    page.locator("#playlist .title").first.click()
+    page.wait_for_selector("#similar li", timeout=60_000)
+    assert page.locator("#track-body dt").count() >= 5
+    page.locator("#track-card").screenshot(path=str(ARTIFACTS / "web_track.png"))
+    assert not errors, errors
+    assert not external, external  # works offline: nothing outside this server
+
+
+@pytest.mark.slow
+def test_text_by_keyboard_and_errors(server: str, browser: object) -> None:
+    page = browser.new_page(viewport={"width": 420, "height": 900})  # type: ignore[attr-defined]
+    page.goto(server + "/")
+    page.click("#go")
+    assert "type a few words" in page.inner_text("#error")
+    page.focus("#text")
+    page.keyboard.type("I am furious!")
+    page.select_option("#strategy", "calm")
+    page.focus("#go")
+    page.keyboard.press("Enter")
+    _wait_requests(page, 1)
+    assert page.inner_text("#label") == "anger"
+    assert page.locator("#bars .bar.voice").count() == 7  # shown empty: no voice part
+    page.screenshot(path=str(ARTIFACTS / "web_mobile_text.png"), full_page=True)
+    page.fill("#n", "500")
+    page.click("#go")
+    assert "1 to 100" in page.inner_text("#error")
