@@ -49,3 +49,7 @@ def _has_key() -> bool:
     from moodtune.api.app import API_KEY_ENV
 
     return bool(os.environ.get(API_KEY_ENV))
+
+
+if __name__ == "__main__":  # python -m moodtune.api.cli (benchmarks, before the lead wires `serve`)
+    typer.run(serve)
