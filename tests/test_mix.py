@@ -357,3 +357,28 @@ def test_recommended_track_from_catalog(
     res = mix_for(service, voice_file[0], output=tmp_path / "out.wav")
     assert res.track["id"] == "joy" and heard == [str(voice_file[0])]
     assert res.to_dict()["emotion"]["emotion"]["label"] == "happiness"
+
+
+def test_cli_command(
+    voice_file: tuple[Path, list[tuple[float, float]]], tone_file: Path, tmp_path: Path
+) -> None:
+    """The typer command the lead registers as ``moodtune mix``."""
+    import json
+
+    import typer
+    from typer.testing import CliRunner
+
+    from moodtune.mix.cli import mix
+
+    app = typer.Typer()
+    app.command()(mix)
+    app.command("noop")(lambda: None)  # a second command keeps `mix` a subcommand
+    out = tmp_path / "o.wav"
+    args = ["mix", str(voice_file[0]), "--track", str(tone_file), "-o", str(out), "--json"]
+    result = CliRunner().invoke(app, [*args, "--loudness", "-14"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["target_lufs"] == -14.0 and abs(data["loudness_lufs"] + 14.0) <= 1.0
+    assert out.is_file() and data["duck_depth_db"] >= 8.0
+    bad = CliRunner().invoke(app, ["mix", str(voice_file[0]), "-o", str(tmp_path / "x.aiff")])
+    assert isinstance(bad.exception, ParameterError)

@@ -146,6 +146,7 @@ def ducking_gain_db(active: np.ndarray, params: DuckingParams) -> np.ndarray:
             level = max(0.0, level - 1.0 / attack)
         ahead[i] = level
     duck = np.maximum(duck, ahead)
+    duck[duck < 1e-9] = 0.0  # rounding residue of the ramps
     return -depth * duck + 0.0  # + 0.0 turns -0.0 into 0.0
 
 

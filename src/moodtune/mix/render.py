@@ -101,18 +101,49 @@ def true_peak_db(y: np.ndarray, *, oversample: int = 4) -> float:
     return 20.0 * np.log10(peak) if peak > 0 else float("-inf")
 
 
-def _peak_envelope(y: np.ndarray, oversample: int = 4) -> np.ndarray:
-    """Per-sample true-peak magnitude, shape (n,): max over channels and sub-samples."""
+def _peak_envelope(
+    y: np.ndarray, *, floor: float = 0.0, oversample: int = 4, block: int = 4096
+) -> np.ndarray:
+    """Per-sample true-peak magnitude, shape (n,): max over channels and sub-samples.
+
+    Only blocks whose sample peak exceeds ``floor`` are oversampled (with filter context);
+    elsewhere the sample magnitude stands in, which is enough for a gain computer whose
+    threshold is well above ``floor``.
+    """
     from scipy.signal import resample_poly
 
-    up = np.abs(resample_poly(y, oversample, 1, axis=-1))
     n = y.shape[-1]
-    per = up[:, : n * oversample].reshape(y.shape[0], n, oversample).max(axis=2).max(axis=0)
-    return np.maximum(per, np.abs(y).max(axis=0))
+    env = np.abs(y).max(axis=0)
+    n_blocks = int(np.ceil(n / block))
+    padded = np.concatenate([env, np.zeros(n_blocks * block - n, dtype=env.dtype)])
+    hot = np.flatnonzero(padded.reshape(n_blocks, block).max(axis=1) > floor)
+    ctx = 64  # filter context on each side (the polyphase filter spans 81 taps at 4x)
+    i = 0
+    while i < hot.size:  # merge runs of neighbouring hot blocks
+        j = i
+        while j + 1 < hot.size and hot[j + 1] == hot[j] + 1:
+            j += 1
+        a, b = int(hot[i]) * block, min(n, (int(hot[j]) + 1) * block)
+        lo, hi = max(0, a - ctx), min(n, b + ctx)
+        up = np.abs(resample_poly(y[:, lo:hi], oversample, 1, axis=-1))
+        per = up.reshape(y.shape[0], hi - lo, oversample).max(axis=2).max(axis=0)
+        env[a:b] = np.maximum(env[a:b], per[a - lo : b - lo])
+        i = j + 1
+    return env
 
 
 # --------------------------------------------------------------------------- limiter
 def limit_true_peak(
+    y: np.ndarray, *, sr: int, ceiling_db: float = TRUE_PEAK_CEILING_DB
+) -> np.ndarray:
+    """Hold the true peak of ``y`` (shape (channels, n)) under ``ceiling_db`` dBTP.
+
+    See :func:`limit_true_peak_measured`; this returns only the limited audio, float32.
+    """
+    return limit_true_peak_measured(y, sr=sr, ceiling_db=ceiling_db)[0]
+
+
+def limit_true_peak_measured(
     y: np.ndarray,
     *,
     sr: int,
@@ -120,7 +151,7 @@ def limit_true_peak(
     lookahead_s: float = 0.005,
     release_s: float = 0.15,
     margin_db: float = 0.2,
-) -> np.ndarray:
+) -> tuple[np.ndarray, float]:
     """Hold the true peak of ``y`` under ``ceiling_db`` with a look-ahead limiter.
 
     Parameters
@@ -140,17 +171,19 @@ def limit_true_peak(
 
     Returns
     -------
-    numpy.ndarray
-        Shape (channels, n), float32, true peak <= ``ceiling_db``.
+    (numpy.ndarray, float)
+        The limited audio, shape (channels, n), float32, and its true peak in dBTP
+        (<= ``ceiling_db``).
     """
     from scipy.ndimage import minimum_filter1d, uniform_filter1d
 
     y = np.atleast_2d(np.asarray(y, dtype=np.float64))
     n = y.shape[1]
     if n == 0:
-        return y.astype(np.float32)
+        return y.astype(np.float32), float("-inf")
     ceiling = 10.0 ** ((ceiling_db - margin_db) / 20.0)
-    peaks = _peak_envelope(y)
+    # Inter-sample peaks of music and speech sit well under 6 dB above the sample peaks.
+    peaks = _peak_envelope(y, floor=ceiling * 10.0 ** (-6.0 / 20.0))
     need = np.minimum(1.0, ceiling / np.maximum(peaks, 1e-12))
     if float(need.min()) < 1.0:
         look = max(1, int(lookahead_s * sr))
@@ -174,7 +207,8 @@ def limit_true_peak(
     tp = true_peak_db(y)
     if tp > ceiling_db - 0.05:  # guarantee the ceiling whatever the filters did
         y = y * 10.0 ** ((ceiling_db - 0.05 - tp) / 20.0)
-    return y.astype(np.float32)
+        tp = ceiling_db - 0.05
+    return y.astype(np.float32), tp
 
 
 # --------------------------------------------------------------------------- music
@@ -349,6 +383,8 @@ class MixStems:
         The voice and the ducked music as they sit in the mix (before the limiter).
     gain_db : numpy.ndarray
         The ducking envelope per frame, in dB.
+    loudness_lufs, true_peak_dbtp : float
+        Integrated loudness and 4x-oversampled true peak of ``mix``.
     """
 
     mix: np.ndarray
@@ -356,6 +392,8 @@ class MixStems:
     music: np.ndarray
     gain_db: np.ndarray
     sr: int
+    loudness_lufs: float
+    true_peak_dbtp: float
 
 
 def _gain_to(y: np.ndarray, *, sr: int, target_lufs: float) -> float:
@@ -417,15 +455,25 @@ def render_mix(
     mix = v + music
     makeup = _gain_to(mix, sr=sr, target_lufs=target_lufs)
     v, music, mix = v * makeup, music * makeup, mix * makeup
-    out = limit_true_peak(mix, sr=sr, ceiling_db=ceiling_db)
+    out, tp = limit_true_peak_measured(mix, sr=sr, ceiling_db=ceiling_db)
+    level = integrated_loudness(out, sr=sr)
     for _ in range(3):  # the limiter can lower loudness: make it up and limit again
-        short = target_lufs - integrated_loudness(out, sr=sr)
+        short = target_lufs - level
         if not np.isfinite(short) or short < 0.2:
             break
         boost = 10.0 ** (short / 20.0)
         mix, v, music = mix * boost, v * boost, music * boost
-        out = limit_true_peak(mix, sr=sr, ceiling_db=ceiling_db)
-    return MixStems(mix=out, voice=v, music=music, gain_db=gain_db, sr=sr)
+        out, tp = limit_true_peak_measured(mix, sr=sr, ceiling_db=ceiling_db)
+        level = integrated_loudness(out, sr=sr)
+    return MixStems(
+        mix=out,
+        voice=v,
+        music=music,
+        gain_db=gain_db,
+        sr=sr,
+        loudness_lufs=level,
+        true_peak_dbtp=tp,
+    )
 
 
 def duck_depth_db(
