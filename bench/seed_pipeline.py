@@ -30,18 +30,26 @@ the compute are the widths, depths, heads, FFN sizes and the conv front end):
   encoder 7 layers of 512 channels, kernels (10, 3, 3, 3, 3, 2, 2), strides
   (5, 2, 2, 2, 2, 2, 2) with bias and layer norm (``feat_extract_norm="layer"``),
   ``do_stable_layer_norm=True``; positional conv 128 wide in 16 groups; SUPERB head:
-  weighted layer sum, projection 256, 4 classes. About 316 M parameters.
+  weighted layer sum, projection 256, 4 classes. 315.7 M parameters as built here.
 * whisper-base: d_model 512, 6 encoder + 6 decoder layers, 8 heads, FFN 2048, 80 mel bins,
   vocab 51865, 1500 source / 448 target positions, special token ids as published
   (``<|endoftext|>`` 50257, ``<|startoftranscript|>`` 50258, ``<|en|>`` 50259,
-  ``<|ru|>`` 50263, ``<|transcribe|>`` 50359, ``<|notimestamps|>`` 50363). About 74 M.
+  ``<|ru|>`` 50263, ``<|transcribe|>`` 50359, ``<|notimestamps|>`` 50363). 72.6 M.
 * rubert-tiny2: hidden 312, 3 layers, 12 heads, FFN 600, vocab 83828, 2048 positions,
-  6 classes. About 29 M.
+  6 classes. 29.2 M.
 
 Attention runs with transformers' default implementation (SDPA on torch 2.x). Threads:
 torch's default (all cores this process may use). The first call builds the three models
 (random initialisation, not reading 1.7 GB of weight files as the seed did: the cold start
 here is not the seed's cold start).
+
+Measured on the 2-core dev machine (AMD EPYC, AVX-512), shared with other jobs, medians of
+3 after a warm-up: with torch's 2 threads at load average ~1, 2.41 s per 5 s message and
+4.64 s for a single 10 s run (hubert ~3.1 s of it) before the load rose; with 1 thread at
+load 1.3-3, 3.88 / 6.94 / 20.75 s per 5 / 10 / 30 s (CPU time = wall time; hubert 59-83 %
+of it). Peak RSS 2.2 / 2.35 / 2.9 GB after the 5 / 10 / 30 s messages. Under a load
+average of 5-7, torch's 2 threads slow down 3-10x (decoding most: 13.8 s for 31 tokens
+against 0.9 s with 1 thread): report the load with every number.
 """
 
 from __future__ import annotations
