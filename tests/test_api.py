@@ -226,7 +226,9 @@ class _Blocking(Moodtune):
 
 def test_full_pool_answers_503_and_recovers(service: Moodtune) -> None:
     svc = _Blocking(service)
-    with TestClient(create_app(svc, warm_up=False, api_key="", max_workers=1, queue=0)) as c:
+    with TestClient(
+        create_app(svc, warm_up=False, api_key="", light_workers=1, light_queue=0)
+    ) as c:
         results: dict[str, int] = {}
         worker = threading.Thread(
             target=lambda: results.setdefault(
@@ -238,7 +240,9 @@ def test_full_pool_answers_503_and_recovers(service: Moodtune) -> None:
         resp = c.post("/v1/recommend", json={"text": "happy"})
         body = assert_problem(resp, 503, "busy")
         assert resp.headers["Retry-After"] == "2" and body["type"].endswith("busy-error")
-        assert c.get("/healthz").json()["refused"] == 1
+        health = c.get("/healthz").json()
+        assert health["refused"] == 1 and health["pools"]["text"]["refused"] == 1
+        assert health["pools"]["audio"]["in_flight"] == 0  # voice has its own lane
         svc.gate.set()
         worker.join(30)
         assert results["blocked"] == 200

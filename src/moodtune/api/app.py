@@ -191,7 +191,7 @@ class InferencePool:
         self.max_workers = max_workers
         self.capacity = max_workers + queue
         self._slots = threading.BoundedSemaphore(self.capacity)
-        self._executor = ThreadPoolExecutor(max_workers, thread_name_prefix="moodtune-infer")
+        self._executor: ThreadPoolExecutor | None = None
         self._in_flight = 0
         self._count_lock = threading.Lock()
         self.refused = 0
@@ -213,7 +213,7 @@ class InferencePool:
         with self._count_lock:
             self._in_flight += 1
         try:
-            future = self._executor.submit(fn, *args, **kwargs)
+            future = self._start().submit(fn, *args, **kwargs)
         except BaseException:
             self._release()
             raise
@@ -225,9 +225,20 @@ class InferencePool:
             self._in_flight -= 1
         self._slots.release()
 
+    def _start(self) -> ThreadPoolExecutor:
+        with self._count_lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(
+                    self.max_workers, thread_name_prefix="moodtune-infer"
+                )
+            return self._executor
+
     def shutdown(self) -> None:
-        """Stop the threads (waiting for running work)."""
-        self._executor.shutdown(wait=True, cancel_futures=True)
+        """Stop the threads (waiting for running work); the next run starts new ones."""
+        with self._count_lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)
 
 
 # -- request models --------------------------------------------------------------------
@@ -396,6 +407,8 @@ def create_app(
     api_key: str | None = None,
     max_upload_bytes: int = MAX_UPLOAD_BYTES,
     warm_up: bool = True,
+    light_workers: int = 2,
+    light_queue: int = 8,
 ) -> FastAPI:
     """Build the moodtune HTTP API.
 
@@ -404,9 +417,9 @@ def create_app(
     service : Moodtune, optional
         The facade to serve; the process-wide one by default.
     max_workers : int
-        Threads running model work at once.
+        Threads running audio work (voice messages, music analysis) at once.
     queue : int
-        Requests that may wait for a thread; beyond that the API answers 503.
+        Audio requests that may wait for a thread; beyond that the API answers 503.
     api_key : str, optional
         Required in ``X-API-Key`` on ``/v1/`` routes; default: ``$MOODTUNE_API_KEY``.
         An empty string turns the check off.
@@ -414,6 +427,9 @@ def create_app(
         Largest request body (413 beyond it).
     warm_up : bool
         Load the models in a background thread at startup.
+    light_workers, light_queue : int
+        The same for the cheap lane (typed text, catalog look-ups, feedback), kept
+        apart so that text requests do not wait behind voice messages.
     """
     if service is None:
         from moodtune.service import get_service
@@ -423,6 +439,7 @@ def create_app(
     if api_key is None:
         api_key = os.environ.get(API_KEY_ENV) or None
     pool = InferencePool(max_workers=max_workers, queue=queue)
+    light = InferencePool(max_workers=light_workers, queue=light_queue)
     state: dict[str, Any] = {"ready": False, "warm_error": None, "started": time.time()}
 
     def _warm() -> None:
@@ -448,6 +465,7 @@ def create_app(
             threading.Thread(target=_warm, name="moodtune-warm", daemon=True).start()
         yield
         pool.shutdown()
+        light.shutdown()
 
     app = FastAPI(
         title="moodtune",
@@ -457,6 +475,7 @@ def create_app(
         responses=_PROBLEM_RESPONSES,
     )
     app.state.pool = pool
+    app.state.light_pool = light
     app.state.service = svc
 
     # -- error handlers: the ONE place exceptions become HTTP ---------------------------
@@ -483,8 +502,8 @@ def create_app(
         log.exception("unexpected error")
         return problem(500, "internal error; the server logged it", kind="internal-error")
 
-    async def infer(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        return await pool.run(fn, *args, **kwargs)
+    async def infer(fn: Callable[..., T], *args: Any, heavy: bool = False, **kwargs: Any) -> T:
+        return await (pool if heavy else light).run(fn, *args, **kwargs)
 
     def _track_links(track: dict[str, Any], local_path: str | None) -> dict[str, Any]:
         has_audio = bool(local_path) and Path(str(local_path)).is_file()
@@ -507,9 +526,13 @@ def create_app(
             "status": "ok",
             "ready": state["ready"],
             "warm_error": state["warm_error"],
-            "in_flight": pool.in_flight,
+            "in_flight": pool.in_flight + light.in_flight,
             "capacity": pool.capacity,
-            "refused": pool.refused,
+            "refused": pool.refused + light.refused,
+            "pools": {
+                name: {"in_flight": p.in_flight, "capacity": p.capacity, "refused": p.refused}
+                for name, p in (("audio", pool), ("text", light))
+            },
             "uptime_s": round(time.time() - state["started"], 1),
         }
 
@@ -519,7 +542,12 @@ def create_app(
         opts, audio = await _parse(request, EmotionRequest, max_bytes=max_upload_bytes)
         _need_one(opts.text, audio)
         result = await infer(
-            svc.emotion_of, text=opts.text, audio=audio, language=opts.language, user=opts.user
+            svc.emotion_of,
+            heavy=audio is not None,
+            text=opts.text,
+            audio=audio,
+            language=opts.language,
+            user=opts.user,
         )
         out: dict[str, Any] = result.to_dict()
         return out
@@ -540,6 +568,7 @@ def create_app(
         )
         result = await infer(
             svc.recommend_for,
+            heavy=audio is not None,
             text=opts.text,
             audio=audio,
             language=opts.language,
@@ -572,7 +601,7 @@ def create_app(
         data = await _read_upload(upload, max_bytes=max_upload_bytes)
         suffix = Path(upload.filename or "upload").suffix[:10]
         await upload.close()
-        return await infer(_analyze_bytes, svc, data, suffix=suffix)
+        return await infer(_analyze_bytes, svc, data, suffix=suffix, heavy=True)
 
     @app.get("/v1/tracks/{track_id}", tags=["tracks"])
     async def get_track(track_id: str) -> dict[str, Any]:
