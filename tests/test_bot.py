@@ -218,6 +218,7 @@ def test_like_and_skip_are_stored_and_change_the_next_playlist(service, store):
         ids = track_ids(out["first"])
         out["ids"] = ids
         out["like"] = await h.press(f"fb|like|{ids[3]}", user=user)
+        out["after_like"] = (await h.text(message, user=user))[0]
         out["skip"] = await h.press(f"fb|skip|{ids[0]}", user=user)
         out["second"] = (await h.text(message, user=user))[0]
         out["stale"] = await h.press("fb|like|no-such-track", user=user)
@@ -229,9 +230,12 @@ def test_like_and_skip_are_stored_and_change_the_next_playlist(service, store):
     assert [(r["track_id"], r["kind"]) for r in stored] == [(ids[3], "like"), (ids[0], "skip")]
     answers = [p for m, p in out["like"] if m == "answerCallbackQuery"]
     assert answers and "More like" in answers[0]["text"]
+    after_like = track_ids(out["after_like"])
+    assert after_like != ids  # the like alone changes the next playlist ...
+    assert after_like.index(ids[3]) < 3  # ... and pulls the liked track up
     second = track_ids(out["second"])
     assert ids[0] not in second  # the skipped track is left out
-    assert second != ids
+    assert second != after_like
     stale = [p for m, p in out["stale"] if m == "answerCallbackQuery"]
     assert stale and "couldn't save" in stale[0]["text"]
     # feedback is per user: someone else gets the unsteered playlist
@@ -443,3 +447,16 @@ def test_cli_needs_a_token_and_checks_it(monkeypatch):
     with pytest.raises(ParameterError, match="does not look like a bot token") as info:
         build_bot("not-a-token-secret")
     assert "not-a-token-secret" not in str(info.value)
+
+
+def test_token_is_masked_in_log_records(caplog):
+    from moodtune.bot.app import RedactToken
+
+    caplog.handler.addFilter(RedactToken(TOKEN))
+    try:
+        with caplog.at_level(logging.INFO, logger="moodtune.test"):
+            logging.getLogger("moodtune.test").info("calling %s/getMe", f"/bot{TOKEN}")
+    finally:
+        caplog.handler.filters.clear()
+    assert "/bot<token>/getMe" in caplog.text
+    assert TOKEN not in caplog.text

@@ -119,6 +119,8 @@ async def run_bot_async(
         await dp.start_polling(bot, handle_signals=True)
     finally:
         await bot.session.close()
+        for handler in logging.getLogger().handlers:
+            handler.removeFilter(redact)
 
 
 def run_bot(token: str, *, api_url: str | None = None) -> None:

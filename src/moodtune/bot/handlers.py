@@ -396,19 +396,26 @@ async def on_feedback(query: CallbackQuery, ctx: BotContext) -> None:
     _, kind, track_id = parts
     user = str(query.from_user.id)
     try:
-        await asyncio.to_thread(ctx.service.catalog().add_feedback, user, track_id, kind)
+        name = await asyncio.to_thread(_store_feedback, ctx.service, user, track_id, kind)
     except MoodtuneError as exc:
-        log.info("feedback %s %s from user %s refused: %s", kind, track_id, user, exc)
+        level = logging.INFO if isinstance(exc, ParameterError) else logging.ERROR
+        log.log(level, "feedback %s %s from user %s failed: %s", kind, track_id, user, exc)
         await query.answer("Sorry, I couldn't save that.", show_alert=True)
         return
-    track = await asyncio.to_thread(ctx.service.catalog().get_track, track_id)
-    name = str(track.get("name") or track_id) if track else track_id
     log.info("user %s: %s %s", user, kind, track_id)
     await query.answer(
         f"👍 More like “{name}” next time."
         if kind == "like"
         else f"⏭ I'll leave out “{name}” next time."
     )
+
+
+def _store_feedback(service: Moodtune, user: str, track_id: str, kind: str) -> str:
+    """Store a like/skip in the catalog; return the track's name (blocking)."""
+    catalog = service.catalog()
+    catalog.add_feedback(user, track_id, kind)
+    track = catalog.get_track(track_id)
+    return str(track.get("name") or track_id) if track else track_id
 
 
 async def on_strategy_button(query: CallbackQuery, ctx: BotContext) -> None:
