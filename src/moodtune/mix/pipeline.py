@@ -24,10 +24,12 @@ from moodtune.mix.render import (
     TRUE_PEAK_CEILING_DB,
     VIDEO_FORMATS,
     beat_times,
+    decode_stereo,
     duck_depth_db,
     fit_music,
     load_music,
     render_mix,
+    true_peak_db,
     write_audio,
     write_video,
 )
@@ -60,7 +62,8 @@ class MixResult:
     track : dict
         ``id`` (None for a file), ``name``, ``local_path`` of the music used.
     loudness_lufs, true_peak_dbtp : float
-        Integrated loudness and 4x-oversampled true peak of the rendered mix.
+        Integrated loudness of the rendered mix and its 4x-oversampled true peak (for
+        lossy outputs, measured on the encoded file as decoded).
     duck_depth_db : float
         Music level in the pauses minus during speech (NaN if the voice never pauses).
     speech_s : float
@@ -294,14 +297,28 @@ def mix_for(
     stems = render_mix(
         voice, fitted, sr=MIX_SR, segments=segments, target_lufs=float(loudness), ducking=ducking
     )
-    _write_atomically(
-        out_path,
-        lambda tmp: (
-            write_video(tmp, input_path, stems.mix, sr=MIX_SR)
-            if video_out
-            else write_audio(tmp, stems.mix, sr=MIX_SR)
-        ),
-    )
+    lossy = out_path.suffix.lower() != ".wav"
+
+    def write(tmp: Path) -> None:
+        y = stems.mix
+        for _ in range(3):
+            if video_out:
+                write_video(tmp, input_path, y, sr=MIX_SR)
+            else:
+                write_audio(tmp, y, sr=MIX_SR)
+            if not lossy:
+                return
+            # A lossy codec can push peaks up: measure what a player will decode.
+            encoded_tp = true_peak_db(decode_stereo(tmp, sr=MIX_SR))
+            stems.true_peak_dbtp = encoded_tp  # report what a player will decode
+            over = encoded_tp - (TRUE_PEAK_CEILING_DB - 0.05)
+            if over <= 0:
+                return
+            log.info("%s: encoded true peak %.2f dB over the ceiling; re-encoding", tmp, over)
+            y = y * np.float32(10.0 ** (-(over + 0.1) / 20.0))
+            stems.loudness_lufs -= over + 0.1
+
+    _write_atomically(out_path, write)
     result = MixResult(
         output=out_path,
         duration_s=n / MIX_SR,

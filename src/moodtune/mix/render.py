@@ -212,6 +212,21 @@ def limit_true_peak_measured(
 
 
 # --------------------------------------------------------------------------- music
+def decode_stereo(path: str | Path, *, sr: int = MIX_SR) -> np.ndarray:
+    """Decode the first audio stream of a file we wrote to stereo float, shape (2, n)."""
+    import av
+
+    with av.open(str(path), metadata_errors="ignore") as container:
+        resampler = av.AudioResampler(format="fltp", layout="stereo", rate=sr)
+        blocks = [
+            out.to_ndarray()
+            for frame in container.decode(container.streams.audio[0])
+            for out in resampler.resample(frame)
+        ]
+        blocks += [out.to_ndarray() for out in resampler.resample(None)]
+    return np.concatenate(blocks, axis=1)
+
+
 def load_music(path: str | Path, *, sr: int = MIX_SR) -> np.ndarray:
     """Decode a music file to stereo float audio at ``sr`` (PyAV, FFmpeg's resampler).
 
