@@ -104,22 +104,23 @@ async def run_bot_async(
     settings: BotSettings | None = None,
 ) -> None:
     """Load the models, then poll Telegram for updates until cancelled."""
+    bot = build_bot(token, api_url=api_url)  # a malformed token fails before models load
     redact = RedactToken(token)
-    for handler in logging.getLogger().handlers:
+    handlers = list(logging.getLogger().handlers)
+    for handler in handlers:
         handler.addFilter(redact)
-    dp = build_dispatcher(service, settings=settings)
-    ctx: BotContext = dp["ctx"]
-    log.info("loading the catalog and the text model")
-    await asyncio.to_thread(ctx.service.emotion_of, text="hello")
-    await asyncio.to_thread(ctx.service.catalog)
-    bot = build_bot(token, api_url=api_url)
     try:
+        dp = build_dispatcher(service, settings=settings)
+        ctx: BotContext = dp["ctx"]
+        log.info("loading the catalog and the text model")
+        await asyncio.to_thread(ctx.service.emotion_of, text="hello")
+        await asyncio.to_thread(ctx.service.catalog)
         me = await bot.get_me()
         log.info("bot @%s is running (Ctrl+C stops it)", me.username)
         await dp.start_polling(bot, handle_signals=True)
     finally:
         await bot.session.close()
-        for handler in logging.getLogger().handlers:
+        for handler in handlers:
             handler.removeFilter(redact)
 
 
