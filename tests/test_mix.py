@@ -355,7 +355,8 @@ def test_recommended_track_from_catalog(
 
     monkeypatch.setattr(service, "emotion_of", fake_emotion)
     res = mix_for(service, voice_file[0], output=tmp_path / "out.wav")
-    assert res.track["id"] == "joy" and heard == [str(voice_file[0])]
+    assert res.track["id"] == "joy" and len(heard) == 1 and isinstance(heard[0], bytes)
+    assert decode(heard[0]).duration_s == pytest.approx(decode(voice_file[0]).duration_s, abs=0.01)
     assert res.to_dict()["emotion"]["emotion"]["label"] == "happiness"
 
 

@@ -285,7 +285,15 @@ def mix_for(
         )
 
     def hear() -> EmotionResult:
-        return service.emotion_of(audio=str(input_path), user=user)
+        # The voice as decoded (16 kHz FLAC, at most the service's voice limit): a large
+        # video or a long recording need not pass the voice path's size limits again.
+        import soxr
+
+        from moodtune.audio.encode import encode_audio
+
+        limit = float(getattr(service, "max_voice_seconds", 300.0))
+        y16 = soxr.resample(voice[: int(limit * MIX_SR)], MIX_SR, 16000)
+        return service.emotion_of(audio=encode_audio(y16, sr=16000, fmt="flac"), user=user)
 
     info, emotion = _pick_track(
         service, track=track, input_path=input_path, strategy=strategy, emotion_fn=hear

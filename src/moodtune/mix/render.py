@@ -49,6 +49,10 @@ VIDEO_FORMATS: dict[str, tuple[str, str]] = {
     ".mkv": ("matroska", "aac"),
     ".webm": ("webm", "libopus"),
 }
+#: Samples oversampled at once by the true-peak meter (bounds its memory).
+_CHUNK = 1 << 18
+#: Filter context on each side of a chunk (scipy's 4x polyphase filter spans 81 taps).
+_CONTEXT = 64
 #: Longest music file read, in seconds.
 MAX_MUSIC_SECONDS = 1800.0
 
@@ -95,9 +99,15 @@ def true_peak_db(y: np.ndarray, *, oversample: int = 4) -> float:
     """
     from scipy.signal import resample_poly
 
-    data = np.atleast_2d(np.asarray(y, dtype=np.float64))
-    up = resample_poly(data, oversample, 1, axis=-1)
-    peak = max(float(np.max(np.abs(up))), float(np.max(np.abs(data))))
+    data = np.atleast_2d(np.asarray(y))
+    n = data.shape[-1]
+    if n == 0:
+        return float("-inf")
+    peak = float(np.max(np.abs(data)))
+    for a in range(0, n, _CHUNK):  # in chunks (with filter context): bounded memory
+        lo, hi = max(0, a - _CONTEXT), min(n, a + _CHUNK + _CONTEXT)
+        up = resample_poly(data[:, lo:hi].astype(np.float64), oversample, 1, axis=-1)
+        peak = max(peak, float(np.max(np.abs(up))))
     return 20.0 * np.log10(peak) if peak > 0 else float("-inf")
 
 
@@ -117,17 +127,18 @@ def _peak_envelope(
     n_blocks = int(np.ceil(n / block))
     padded = np.concatenate([env, np.zeros(n_blocks * block - n, dtype=env.dtype)])
     hot = np.flatnonzero(padded.reshape(n_blocks, block).max(axis=1) > floor)
-    ctx = 64  # filter context on each side (the polyphase filter spans 81 taps at 4x)
     i = 0
     while i < hot.size:  # merge runs of neighbouring hot blocks
         j = i
         while j + 1 < hot.size and hot[j + 1] == hot[j] + 1:
             j += 1
-        a, b = int(hot[i]) * block, min(n, (int(hot[j]) + 1) * block)
-        lo, hi = max(0, a - ctx), min(n, b + ctx)
-        up = np.abs(resample_poly(y[:, lo:hi], oversample, 1, axis=-1))
-        per = up.reshape(y.shape[0], hi - lo, oversample).max(axis=2).max(axis=0)
-        env[a:b] = np.maximum(env[a:b], per[a - lo : b - lo])
+        run_a, run_b = int(hot[i]) * block, min(n, (int(hot[j]) + 1) * block)
+        for a in range(run_a, run_b, _CHUNK):  # bounded memory on long runs
+            b = min(run_b, a + _CHUNK)
+            lo, hi = max(0, a - _CONTEXT), min(n, b + _CONTEXT)
+            up = np.abs(resample_poly(y[:, lo:hi], oversample, 1, axis=-1))
+            per = up.reshape(y.shape[0], hi - lo, oversample).max(axis=2).max(axis=0)
+            env[a:b] = np.maximum(env[a:b], per[a - lo : b - lo])
         i = j + 1
     return env
 
