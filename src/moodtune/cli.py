@@ -28,7 +28,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 catalog_app = typer.Typer(help="Manage the music catalog.", no_args_is_help=True)
-train_app = typer.Typer(help="Train moodtune's model heads (needs moodtune\\[train]).")
+train_app = typer.Typer(help="Train moodtune's model heads (needs the train extra).")
 evaluate_app = typer.Typer(help="Evaluate model heads on held-out data.")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(train_app, name="train")
@@ -291,9 +291,13 @@ def catalog_stats(as_json: JsonOpt = False) -> None:
 
 def _register_interfaces() -> None:
     """Commands whose code lives with their interface (thin adapters over the service)."""
-    from moodtune.api.cli import serve  # imports FastAPI only when the command runs
+    from moodtune.api.cli import serve  # each imports its heavy libraries only when it runs
+    from moodtune.bot.cli import bot
+    from moodtune.mix.cli import mix
 
     app.command()(serve)
+    app.command()(bot)
+    app.command()(mix)
 
 
 _register_interfaces()
