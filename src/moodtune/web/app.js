@@ -324,18 +324,30 @@ async function showTrack(id) {
 }
 
 function curveSvg(curve) {
-  const W = 600, H = 180, P = 24;
+  const W = 600, H = 200, L = 40, P = 20;
   const n = curve.arousal.length;
-  const s = svg("svg", { id: "curve", viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": "Arousal and valence over time" });
-  s.append(svg("line", { x1: P, y1: H / 2, x2: W - P, y2: H / 2, stroke: "#cfd0d8" }));
-  const line = (vals, color, name) => {
-    const pts = vals.map((v, i) => `${P + (i / Math.max(1, n - 1)) * (W - 2 * P)},${H / 2 - v * (H / 2 - P)}`);
+  const peak = Math.max(0.25, ...curve.arousal.map(Math.abs), ...curve.valence.map(Math.abs));
+  const top = Math.min(1, Math.ceil(peak * 4) / 4);
+  const yOf = (v) => H / 2 - (v / top) * (H / 2 - P);
+  const xOf = (i) => L + (i / Math.max(1, n - 1)) * (W - L - P);
+  const s = svg("svg", { id: "curve", viewBox: `0 0 ${W} ${H}`, role: "img",
+    "aria-label": `Arousal and valence over ${(n * curve.hop_s).toFixed(0)} seconds` });
+  for (const v of [top, 0, -top]) {
+    s.append(svg("line", { x1: L, y1: yOf(v), x2: W - P, y2: yOf(v), stroke: v === 0 ? "#b8b9c4" : "#e4e4ea" }));
+    s.append(svg("text", { x: L - 4, y: yOf(v) + 4, "text-anchor": "end", "font-size": 11, fill: "#5d5d66" },
+      (v > 0 ? "+" : "") + v.toFixed(2)));
+  }
+  const line = (vals, color, name, row) => {
+    const pts = vals.map((v, i) => `${xOf(i)},${yOf(v)}`);
     s.append(svg("polyline", { points: pts.join(" "), fill: "none", stroke: color, "stroke-width": 2 }));
-    s.append(svg("text", { x: W - P, y: name === "arousal" ? 14 : 28, "text-anchor": "end", fill: color, "font-size": 12 }, name));
+    s.append(svg("text", { x: W - P, y: 12 + 14 * row, "text-anchor": "end", fill: color, "font-size": 12, "font-weight": 600 }, name));
   };
-  line(curve.arousal, "#e8590c", "arousal");
-  line(curve.valence, "#2f9e44", "valence");
-  s.append(svg("text", { x: P, y: H - 4, "font-size": 11, fill: "#5d5d66" }, `0 s … ${(n * curve.hop_s).toFixed(0)} s`));
+  line(curve.arousal, "#e8590c", "arousal", 0);
+  line(curve.valence, "#2f9e44", "valence", 1);
+  const total = n * curve.hop_s;
+  s.append(svg("text", { x: L, y: H - 3, "font-size": 11, fill: "#5d5d66" }, "0 s"));
+  s.append(svg("text", { x: W - P, y: H - 3, "text-anchor": "end", "font-size": 11, fill: "#5d5d66" },
+    `${Math.floor(total / 60)}:${String(Math.round(total % 60)).padStart(2, "0")}`));
   return s;
 }
 
