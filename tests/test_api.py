@@ -309,3 +309,70 @@ def test_scanned_library_track_curve_audio_and_analyze(tmp_path: Path) -> None:
         data = resp.json()
         assert set(data) == {"features", "curve", "summary"}
         assert data["features"]["duration_s"] == pytest.approx(8.0, abs=0.1)
+
+
+@pytest.mark.slow
+def test_serve_command_binds_loopback_and_serves(tmp_path: Path) -> None:
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = dict(os.environ, MOODTUNE_HOME=str(tmp_path), MOODTUNE_API_KEY="k3y")
+    cmd = [sys.executable, "-m", "moodtune.api.cli", "--port", str(port), "--log-level", "warning"]
+    proc = subprocess.Popen(cmd, env=env)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                if httpx.get(base + "/healthz", timeout=1).json()["ready"]:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        assert httpx.get(base + "/healthz").json()["ready"]
+        assert httpx.post(base + "/v1/emotion", json={"text": "hi"}).status_code == 401
+        resp = httpx.post(base + "/v1/emotion", json={"text": "hi"}, headers={"X-API-Key": "k3y"})
+        assert resp.status_code == 200
+        assert "moodtune" in httpx.get(base + "/").text
+        conns = [c for c in _listening(proc.pid) if c.endswith(f":{port}")]
+        assert conns == [f"127.0.0.1:{port}"], conns
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def _listening(pid: int) -> list[str]:
+    """Addresses ``pid`` listens on (IPv4 TCP), from /proc."""
+    import os
+
+    inodes = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    out = []
+    for line in Path(f"/proc/{pid}/net/tcp").read_text().splitlines()[1:]:
+        parts = line.split()
+        if parts[3] == "0A" and parts[9] in inodes:  # LISTEN
+            ip_hex, port_hex = parts[1].split(":")
+            ip = ".".join(str(int(ip_hex[i : i + 2], 16)) for i in (6, 4, 2, 0))
+            out.append(f"{ip}:{int(port_hex, 16)}")
+    return out
+
+
+def test_voice_duration_limit_is_413(service: Moodtune) -> None:
+    short = Moodtune(max_voice_seconds=1.0)
+    short._catalog = service.catalog()
+    with TestClient(create_app(short, warm_up=False, api_key="")) as c:
+        audio = (SPEECH / "en_sad.ogg").read_bytes()
+        resp = c.post("/v1/emotion", files={"audio": ("en_sad.ogg", audio, "audio/ogg")})
+        assert_problem(resp, 413, "")

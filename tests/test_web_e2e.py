@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 pytest.importorskip("fastapi")
@@ -150,3 +151,37 @@ def test_text_by_keyboard_and_errors(server: str, browser: object) -> None:
     page.fill("#n", "500")
     page.click("#go")
     assert "1 to 100" in page.inner_text("#error")
+
+
+@pytest.mark.slow
+def test_microphone_recording(server: str, tmp_path: Path) -> None:
+    """MediaRecorder path: Chromium's fake microphone plays a real voice message."""
+    from moodtune.audio.decode import decode
+    from moodtune.audio.encode import encode_audio
+
+    audio = decode(SPEECH / "en_happy.ogg")
+    wav = tmp_path / "mic.wav"
+    pad = np.zeros(int(0.3 * audio.sr), dtype=audio.y.dtype)
+    wav.write_bytes(encode_audio(np.concatenate([pad, audio.y, pad]), sr=audio.sr, fmt="wav"))
+    fake = [
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-audio-capture={wav}%noloop",
+    ]
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS + fake, headless=True)
+        try:
+            page = b.new_page()
+            page.goto(server + "/")
+            page.click("#record")
+            page.wait_for_selector('#record[aria-pressed="true"]', timeout=10_000)
+            page.wait_for_timeout(int(1000 * (audio.y.size / audio.sr + 0.8)))
+            page.click("#record")
+            page.wait_for_selector("#rec-status:has-text('Recorded')", timeout=10_000)
+            page.click("#go")
+            _wait_requests(page, 1)
+            assert page.locator("#bars .bar.voice").count() == 7
+            assert "happy" in page.inner_text("#transcript-text").lower()
+            page.screenshot(path=str(ARTIFACTS / "web_recorded.png"))
+        finally:
+            b.close()
