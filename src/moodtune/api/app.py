@@ -473,6 +473,8 @@ def create_app(
         version="1",
         lifespan=lifespan,
         responses=_PROBLEM_RESPONSES,
+        docs_url=None,  # Swagger UI and ReDoc load from a CDN: the schema is at /openapi.json
+        redoc_url=None,
     )
     app.state.pool = pool
     app.state.light_pool = light

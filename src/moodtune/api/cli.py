@@ -23,7 +23,7 @@ def serve(
     ] = 2,
     log_level: Annotated[str, typer.Option(help="debug | info | warning | error")] = "info",
 ) -> None:
-    """Serve the HTTP API (OpenAPI at /docs) and the web page at / ."""
+    """Serve the HTTP API (schema at /openapi.json) and the web page at / ."""
     try:
         import uvicorn
 
