@@ -246,7 +246,7 @@ def test_mix_bytes_hook(tone_file: Path, workdir: Path) -> None:
     src = workdir / "hook.mp4"
     _tiny_video(src, seconds=2.0, codec="mpeg4")
     data, res = mix_bytes(None, src.read_bytes(), filename="clip.mp4", track=str(tone_file))  # type: ignore[arg-type]
-    assert data[4:8] == b"ftyp" and res.video
+    assert data[4:8] == b"ftyp" and res.video and res.media_type == "video/mp4"
     with av.open(io.BytesIO(data)) as c:
         assert c.streams.video[0].codec_context.name == "mpeg4" and c.streams.audio
     audio, res = mix_bytes(

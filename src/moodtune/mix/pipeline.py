@@ -45,6 +45,16 @@ MAX_MIX_SECONDS = 900.0
 MAX_MIX_BYTES = 1_000_000_000
 #: Loudness targets accepted, in LUFS.
 LOUDNESS_RANGE = (-36.0, -6.0)
+#: MIME type of each output extension (for an HTTP response or a bot upload).
+MEDIA_TYPES: dict[str, str] = {
+    ".mp3": "audio/mpeg",
+    ".m4a": "audio/mp4",
+    ".wav": "audio/wav",
+    ".mp4": "video/mp4",
+    ".mov": "video/quicktime",
+    ".mkv": "video/x-matroska",
+    ".webm": "video/webm",
+}
 #: Extensions taken as video input.
 VIDEO_INPUTS = frozenset({".mp4", ".mov", ".webm", ".mkv", ".m4v"})
 
@@ -86,6 +96,11 @@ class MixResult:
     strategy: str | None = None
     emotion: EmotionResult | None = field(default=None, repr=False)
 
+    @property
+    def media_type(self) -> str:
+        """MIME type of the output file (``audio/mp4``, ``video/mp4``, ...)."""
+        return MEDIA_TYPES.get(self.output.suffix.lower(), "application/octet-stream")
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
 
@@ -96,6 +111,7 @@ class MixResult:
             "output": str(self.output),
             "duration_s": num(self.duration_s, 3),
             "video": self.video,
+            "media_type": self.media_type,
             "track": self.track,
             "target_lufs": self.target_lufs,
             "loudness_lufs": num(self.loudness_lufs),
@@ -229,7 +245,8 @@ def mix_for(
     Parameters
     ----------
     service : Moodtune
-        The facade (catalog, emotion models).
+        The facade: its catalog (``--track ID`` or a recommendation) and its emotion
+        models (a recommendation). A ``track`` that is a file path uses neither.
     input_path : str or Path
         A voice recording (any format :func:`moodtune.audio.decode.decode` reads) or a
         video (MP4, MOV, WebM, MKV).
@@ -420,4 +437,11 @@ def mix_bytes(
         return result.output.read_bytes(), result
 
 
-__all__ = ["MAX_MIX_SECONDS", "MixResult", "TRUE_PEAK_CEILING_DB", "mix_bytes", "mix_for"]
+__all__ = [
+    "MAX_MIX_SECONDS",
+    "MEDIA_TYPES",
+    "MixResult",
+    "TRUE_PEAK_CEILING_DB",
+    "mix_bytes",
+    "mix_for",
+]
