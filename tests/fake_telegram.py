@@ -15,6 +15,9 @@ from typing import Any
 
 from aiohttp import web
 
+#: Parameters aiogram sends as JSON text inside the form.
+JSON_FIELDS = ("reply_markup", "allowed_updates", "link_preview_options")
+
 
 class FakeTelegram:
     """Record Bot API calls; serve files and queued updates.
@@ -22,7 +25,7 @@ class FakeTelegram:
     Attributes
     ----------
     calls : list of (method, params)
-        Every call in arrival order; params are decoded (``reply_markup`` as a dict).
+        Every call in arrival order; JSON fields (``reply_markup``...) are decoded.
     files : dict
         ``file_id -> bytes`` served through getFile and the file URL.
     file_sizes : dict
@@ -76,7 +79,7 @@ class FakeTelegram:
         form = await request.post()
         params: dict[str, Any] = {}
         for key, value in form.items():
-            if isinstance(value, str) and key in ("reply_markup", "allowed_updates"):
+            if isinstance(value, str) and key in JSON_FIELDS:
                 try:
                     params[key] = json.loads(value)
                     continue

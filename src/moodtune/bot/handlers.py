@@ -25,6 +25,7 @@ from aiogram.types import (
     ErrorEvent,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    LinkPreviewOptions,
     Message,
 )
 
@@ -55,6 +56,9 @@ STRATEGY_PREFIX = "st|"
 
 #: Telegram's limit on callback data, in bytes.
 CALLBACK_LIMIT = 64
+
+#: Tracks that get like/skip buttons (Telegram caps a keyboard at about 100 buttons).
+MAX_BUTTON_ROWS = 20
 
 HELP = (
     "🎵 <b>moodtune</b> hears how you feel and picks music for it.\n\n"
@@ -159,9 +163,13 @@ def _user_key(message: Message) -> str:
 
 
 def feedback_keyboard(playlist: PlaylistResult) -> InlineKeyboardMarkup | None:
-    """One row per track: 👍 like and ⏭ skip buttons (tracks with over-long ids get none)."""
+    """One row per track: 👍 like and ⏭ skip buttons.
+
+    Only the first :data:`MAX_BUTTON_ROWS` tracks get buttons; tracks whose id does not
+    fit Telegram's 64-byte callback data get none.
+    """
     rows = []
-    for i, track in enumerate(playlist.tracks, start=1):
+    for i, track in enumerate(playlist.tracks[:MAX_BUTTON_ROWS], start=1):
         track_id = str(track["id"])
         like = f"{FEEDBACK_PREFIX}like|{track_id}"
         skip = f"{FEEDBACK_PREFIX}skip|{track_id}"
@@ -223,7 +231,9 @@ async def reply_with_playlist(
     for k, chunk in enumerate(chunks):
         last = k == len(chunks) - 1
         await message.answer(
-            chunk, reply_markup=keyboard if last else None, disable_web_page_preview=True
+            chunk,
+            reply_markup=keyboard if last else None,
+            link_preview_options=LinkPreviewOptions(is_disabled=True),
         )
     log.info(
         "user %s: %s -> %s, %d tracks (%s)",
