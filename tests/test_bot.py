@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -312,35 +311,6 @@ def test_long_replies_are_split(service, store):
     assert joined.count("open.spotify.com/track/") == 100
     assert all("reply_markup" not in r for r in replies[:-1])
     assert len(track_ids(replies[-1])) == 20  # buttons for the first 20 (Telegram's cap)
-
-
-def test_feedback_helper_matches_the_recommender_and_service(service):
-    """The bot's own liked/skipped call gives what the recommender (and service) give."""
-    from moodtune.bot.playlist import recommend_via_recommender
-    from moodtune.recommend.reasons import MOOD_WORDS
-
-    emotion = service.emotion_of(text="I am so happy today")
-    base = service.recommend(emotion, strategy="uplift", n=10)
-    ids = [t["id"] for t in base.tracks]
-    service.catalog().add_feedback("81", ids[2], "like")
-    service.catalog().add_feedback("81", ids[5], "skip")
-    ours = recommend_via_recommender(service, emotion, user="81", strategy="uplift", n=10)
-    table, rec = service._get_recommender()
-    picks = rec.recommend(
-        emotion.emotion.valence,
-        emotion.emotion.arousal,
-        strategy="uplift",
-        n=10,
-        mood=MOOD_WORDS[emotion.emotion.label],
-        liked_ids=[ids[2]],
-        skipped_ids=[ids[5]],
-    )
-    assert [t["id"] for t in ours.tracks] == [str(table.id[p.index]) for p in picks]
-    assert [t["reason"] for t in ours.tracks] == [p.reason for p in picks]
-    assert ids[5] not in [t["id"] for t in ours.tracks]
-    if "user" in inspect.signature(service.recommend).parameters:
-        theirs = service.recommend(emotion, strategy="uplift", n=10, user="81")  # type: ignore[call-arg,unused-ignore]
-        assert ours.tracks == theirs.tracks
 
 
 def test_split_message_keeps_lines_and_limits():

@@ -422,9 +422,8 @@ async def on_feedback(query: CallbackQuery, ctx: BotContext) -> None:
 
 def _store_feedback(service: Moodtune, user: str, track_id: str, kind: str) -> str:
     """Store a like/skip in the catalog; return the track's name (blocking)."""
-    catalog = service.catalog()
-    catalog.add_feedback(user, track_id, kind)
-    track = catalog.get_track(track_id)
+    service.add_feedback(user, track_id, kind)
+    track = service.catalog().get_track(track_id)
     return str(track.get("name") or track_id) if track else track_id
 
 

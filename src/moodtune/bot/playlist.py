@@ -8,9 +8,8 @@ and skips into account; :func:`format_playlist` turns it into Telegram HTML and
 from __future__ import annotations
 
 import html
-import inspect
 import textwrap
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from moodtune.config import DEFAULT_TRACKS
 
@@ -43,97 +42,6 @@ STRATEGY_HELP: dict[str, str] = {
 }
 
 
-def feedback_ids(service: Moodtune, user: str) -> tuple[list[str], list[str]]:
-    """Return (liked, skipped) track ids of ``user``; the latest word on a track counts."""
-    latest: dict[str, str] = {}
-    for row in service.catalog().feedback_for(user):
-        latest[row["track_id"]] = row["kind"]
-    return (
-        [t for t, k in latest.items() if k == "like"],
-        [t for t, k in latest.items() if k == "skip"],
-    )
-
-
-def _round(x: Any, nd: int = 4) -> float | None:
-    try:
-        return round(float(x), nd)
-    except (TypeError, ValueError):
-        return None
-
-
-def recommend_with_feedback(
-    service: Moodtune,
-    emotion: EmotionResult,
-    *,
-    user: str,
-    strategy: str,
-    n: int = DEFAULT_TRACKS,
-) -> PlaylistResult:
-    """Playlist for ``emotion`` steered by ``user``'s stored likes and skips.
-
-    Uses ``service.recommend(..., user=...)`` when the service takes a user; otherwise
-    calls the recommender with ``liked_ids``/``skipped_ids`` itself and builds the same
-    track dicts as the service.
-    """
-    if "user" in inspect.signature(service.recommend).parameters:
-        return service.recommend(emotion, strategy=strategy, n=n, user=user)  # type: ignore[call-arg,unused-ignore]
-    return recommend_via_recommender(service, emotion, user=user, strategy=strategy, n=n)
-
-
-def recommend_via_recommender(
-    service: Moodtune,
-    emotion: EmotionResult,
-    *,
-    user: str,
-    strategy: str,
-    n: int = DEFAULT_TRACKS,
-) -> PlaylistResult:
-    """Like :func:`recommend_with_feedback`, for a service whose ``recommend`` has no user.
-
-    Calls the service's recommender with the user's ``liked_ids``/``skipped_ids`` and
-    builds the same track dicts as ``Moodtune.recommend``.
-    """
-    from moodtune.recommend.reasons import MOOD_WORDS
-    from moodtune.service import PlaylistResult, check_playlist_request
-
-    check_playlist_request(strategy=strategy, n=n)
-    table, rec = service._get_recommender()
-    liked, skipped = feedback_ids(service, user)
-    picks = rec.recommend(
-        emotion.emotion.valence,
-        emotion.emotion.arousal,
-        strategy=strategy,
-        n=n,
-        mood=MOOD_WORDS[emotion.emotion.label],
-        liked_ids=liked,
-        skipped_ids=skipped,
-    )
-    tracks = []
-    for p in picks:
-        i = p.index
-        tracks.append(
-            {
-                "id": str(table.id[i]),
-                "name": str(table.name[i]),
-                "artists": [a for a in str(table.artists[i]).split(", ") if a],
-                "genre": str(table.genre[i]) or None,
-                "valence": _round(table.valence[i]),
-                "energy": _round(table.energy[i]),
-                "danceability": _round(table.danceability[i]),
-                "tempo": _round(table.tempo[i], 1),
-                "mode": int(table.mode[i]),
-                "acousticness": _round(table.acousticness[i]),
-                "url": str(table.url[i]) or None,
-                "reason": p.reason,
-                "target": {
-                    "valence": _round(p.target_valence),
-                    "arousal": _round(p.target_arousal),
-                },
-            }
-        )
-    return PlaylistResult(emotion=emotion, strategy=strategy, tracks=tracks)
-
-
 def playlist_for(
     service: Moodtune,
     *,
@@ -148,7 +56,8 @@ def playlist_for(
     Blocking (runs the models): call it off the event loop.
     """
     emotion = service.emotion_of(text=text, audio=audio, user=user)
-    return recommend_with_feedback(service, emotion, user=user, strategy=strategy, n=n)
+    # with a user, the service steers the playlist by their stored likes and skips
+    return service.recommend(emotion, strategy=strategy, n=n, user=user)
 
 
 def _pct(x: float) -> str:
