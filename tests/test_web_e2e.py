@@ -70,11 +70,17 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
+def playwright() -> Iterator[object]:
+    """One Playwright driver per module (a second sync driver in one thread fails)."""
     with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield b
-        b.close()
+        yield p
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: object) -> Iterator[object]:
+    b = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)  # type: ignore[attr-defined]
+    yield b
+    b.close()
 
 
 def _ids(page: object) -> list[str]:
@@ -154,7 +160,7 @@ def test_text_by_keyboard_and_errors(server: str, browser: object) -> None:
 
 
 @pytest.mark.slow
-def test_microphone_recording(server: str, tmp_path: Path) -> None:
+def test_microphone_recording(server: str, playwright: object, tmp_path: Path) -> None:
     """MediaRecorder path: Chromium's fake microphone plays a real voice message."""
     from moodtune.audio.decode import decode
     from moodtune.audio.encode import encode_audio
@@ -168,20 +174,21 @@ def test_microphone_recording(server: str, tmp_path: Path) -> None:
         "--use-fake-device-for-media-stream",
         f"--use-file-for-fake-audio-capture={wav}%noloop",
     ]
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS + fake, headless=True)
-        try:
-            page = b.new_page()
-            page.goto(server + "/")
-            page.click("#record")
-            page.wait_for_selector('#record[aria-pressed="true"]', timeout=10_000)
-            page.wait_for_timeout(int(1000 * (audio.y.size / audio.sr + 0.8)))
-            page.click("#record")
-            page.wait_for_selector("#rec-status:has-text('Recorded')", timeout=10_000)
-            page.click("#go")
-            _wait_requests(page, 1)
-            assert page.locator("#bars .bar.voice").count() == 7
-            assert "happy" in page.inner_text("#transcript-text").lower()
-            page.screenshot(path=str(ARTIFACTS / "web_recorded.png"))
-        finally:
-            b.close()
+    b = playwright.chromium.launch(  # type: ignore[attr-defined]
+        executable_path=CHROMIUM, args=ARGS + fake, headless=True
+    )
+    try:
+        page = b.new_page()
+        page.goto(server + "/")
+        page.click("#record")
+        page.wait_for_selector('#record[aria-pressed="true"]', timeout=10_000)
+        page.wait_for_timeout(int(1000 * (audio.y.size / audio.sr + 0.8)))
+        page.click("#record")
+        page.wait_for_selector("#rec-status:has-text('Recorded')", timeout=10_000)
+        page.click("#go")
+        _wait_requests(page, 1)
+        assert page.locator("#bars .bar.voice").count() == 7
+        assert "happy" in page.inner_text("#transcript-text").lower()
+        page.screenshot(path=str(ARTIFACTS / "web_recorded.png"))
+    finally:
+        b.close()
