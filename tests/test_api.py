@@ -377,3 +377,49 @@ def test_voice_duration_limit_is_413(service: Moodtune) -> None:
         audio = (SPEECH / "en_sad.ogg").read_bytes()
         resp = c.post("/v1/emotion", files={"audio": ("en_sad.ogg", audio, "audio/ogg")})
         assert_problem(resp, 413, "")
+
+
+@pytest.mark.slow
+def test_mix_endpoint_returns_a_measured_mix(tmp_path: Path) -> None:
+    import io
+    import json as _json
+
+    import pyloudnorm
+
+    from moodtune.audio.decode import load_audio
+    from moodtune.audio.encode import encode_audio
+
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    t = np.arange(12 * SR) / SR
+    music = 0.2 * np.sin(2 * np.pi * 220 * t) * (1 + 0.5 * np.sin(2 * np.pi * 2 * t))
+    (lib / "song.wav").write_bytes(encode_audio(music, sr=SR, fmt="wav"))
+    svc = Moodtune(catalog_path=tmp_path / "c.sqlite")
+    assert svc.scan(lib, workers=1).analysed == 1
+    voice = load_audio(SPEECH / "en_sad.ogg")
+    pause = np.zeros(2 * SR, np.float32)
+    take = encode_audio(np.concatenate([pause, voice, pause]), sr=SR, fmt="ogg")
+    with TestClient(create_app(svc, warm_up=False, api_key="")) as c:
+        info, _ = svc.similar(lib / "song.wav", n=1)
+        resp = c.post(
+            "/v1/mix",
+            files={"audio": ("take.ogg", take)},
+            data={"track": info["id"], "format": "wav", "loudness": "-16"},
+        )
+        assert resp.status_code == 200, resp.text
+        assert resp.headers["content-type"].startswith("audio/")
+        summary = _json.loads(resp.headers["x-moodtune-mix"])
+        assert summary["track"] and "output" not in summary
+        import soundfile
+
+        y, sr = soundfile.read(io.BytesIO(resp.content))  # all channels: BS.1770 sums them
+        assert abs(len(y) / sr - (len(voice) / SR + 4.0)) < 0.05
+        assert abs(pyloudnorm.Meter(sr).integrated_loudness(y) + 16.0) < 1.0
+        # a server file path is not a track: only catalog ids are accepted
+        bad = c.post(
+            "/v1/mix",
+            files={"audio": ("take.ogg", take)},
+            data={"track": str(lib / "song.wav")},
+        )
+        assert_problem(bad, 422, "not in the catalog")
+        assert_problem(c.post("/v1/mix", json={"text": "hi"}), 415, "multipart")

@@ -271,6 +271,38 @@ class Moodtune:
 
         return similar_tracks(self.catalog(), query, n=n)
 
+    # -- background music ----------------------------------------------------
+    def mix_upload(
+        self,
+        data: bytes,
+        *,
+        filename: str = "voice.ogg",
+        output_ext: str | None = None,
+        track: str | None = None,
+        strategy: str = "match",
+        loudness: float = -16.0,
+        user: str | None = None,
+    ) -> tuple[bytes, Any]:
+        """Lay matching music under an uploaded voice track or video; return (bytes, result).
+
+        ``track`` must be a catalog id here (uploads never name server files); without it
+        a scanned local track that fits the voice's mood is chosen.
+        """
+        from moodtune.mix import mix_bytes
+
+        if track is not None and self.catalog().get_track(track) is None:
+            raise ParameterError(f"track {track!r} is not in the catalog; give a catalog id")
+        return mix_bytes(
+            self,
+            data,
+            filename=filename,
+            output_ext=output_ext,
+            track=track,
+            strategy=strategy,
+            loudness=loudness,
+            user=user,
+        )
+
     def _get_recommender(self) -> tuple[TrackTable, Recommender]:
         from moodtune.recommend import Recommender
 

@@ -605,6 +605,61 @@ def create_app(
         await upload.close()
         return await infer(_analyze_bytes, svc, data, suffix=suffix, heavy=True)
 
+    @app.post("/v1/mix", tags=["mix"], openapi_extra=_UPLOAD_DOC)
+    async def mix(request: Request) -> Response:
+        """Music that fits the mood, ducked under an uploaded voice track or video.
+
+        Multipart fields: ``audio`` (the voice recording or video), optional ``track``
+        (a catalog id), ``strategy``, ``loudness`` (LUFS, default -16), ``format``
+        (mp3 | m4a | wav; a video keeps its container) and ``user``. Returns the mixed
+        file; the ``X-Moodtune-Mix`` header holds the measurements as JSON.
+        """
+        ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if ctype != "multipart/form-data":
+            raise UnsupportedMediaError(
+                f"content type {ctype or '(none)'!r} is not accepted; "
+                "send multipart/form-data with an 'audio' file"
+            )
+        try:
+            form = await request.form(max_files=1, max_fields=10)
+        except _BodyTooLarge:
+            raise
+        except Exception as exc:
+            raise _BadRequest(f"the multipart body cannot be read: {_reason(exc)}") from None
+        upload = form.get("audio")
+        if not isinstance(upload, UploadFile):
+            raise ParameterError("the form needs an 'audio' file field")
+        data = await _read_upload(upload, max_bytes=max_upload_bytes)
+        filename = upload.filename or "voice.ogg"
+        await upload.close()
+
+        def field(name: str) -> str | None:
+            value = form.get(name)
+            return value.strip() if isinstance(value, str) and value.strip() else None
+
+        fmt = field("format")
+        try:
+            loudness = float(field("loudness") or -16.0)
+        except ValueError:
+            raise ParameterError(f"loudness={field('loudness')!r} must be a number") from None
+        body, result = await infer(
+            svc.mix_upload,
+            data,
+            filename=filename,
+            output_ext=None if fmt is None else "." + fmt.lstrip("."),
+            track=field("track"),
+            strategy=field("strategy") or "match",
+            loudness=loudness,
+            user=field("user"),
+            heavy=True,
+        )
+        summary = {k: v for k, v in result.to_dict().items() if k != "output"}
+        return Response(
+            body,
+            media_type=result.media_type,
+            headers={"X-Moodtune-Mix": json.dumps(summary, ensure_ascii=True, default=str)},
+        )
+
     @app.get("/v1/tracks/{track_id}", tags=["tracks"])
     async def get_track(track_id: str) -> dict[str, Any]:
         """One catalog track: its fields, features and stored arousal/valence curve."""
