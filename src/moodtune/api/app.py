@@ -321,6 +321,26 @@ _PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 # -- parsing -------------------------------------------------------------------------
+async def _audio_form(request: Request) -> tuple[Any, UploadFile]:
+    """The multipart form of an upload route and its ``audio`` file (415/400/422 otherwise)."""
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype != "multipart/form-data":
+        raise UnsupportedMediaError(
+            f"content type {ctype or '(none)'!r} is not accepted; "
+            "send multipart/form-data with an 'audio' file"
+        )
+    try:
+        form = await request.form(max_files=1, max_fields=10)
+    except _BodyTooLarge:
+        raise
+    except Exception as exc:
+        raise _BadRequest(f"the multipart body cannot be read: {_reason(exc)}") from None
+    upload = form.get("audio")
+    if not isinstance(upload, UploadFile):
+        raise ParameterError("the form needs an 'audio' file field")
+    return form, upload
+
+
 async def _read_upload(upload: UploadFile, *, max_bytes: int) -> bytes:
     data = await upload.read(max_bytes + 1)
     if len(data) > max_bytes:
@@ -585,21 +605,7 @@ def create_app(
     @app.post("/v1/tracks/analyze", tags=["tracks"], openapi_extra=_UPLOAD_DOC)
     async def analyze(request: Request) -> dict[str, Any]:
         """Features and the per-second arousal/valence curve of an uploaded music file."""
-        ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if ctype != "multipart/form-data":
-            raise UnsupportedMediaError(
-                f"content type {ctype or '(none)'!r} is not accepted; "
-                "send multipart/form-data with an 'audio' file"
-            )
-        try:
-            form = await request.form(max_files=1, max_fields=10)
-        except _BodyTooLarge:
-            raise
-        except Exception as exc:
-            raise _BadRequest(f"the multipart body cannot be read: {_reason(exc)}") from None
-        upload = form.get("audio")
-        if not isinstance(upload, UploadFile):
-            raise ParameterError("the form needs an 'audio' file field")
+        form, upload = await _audio_form(request)
         data = await _read_upload(upload, max_bytes=max_upload_bytes)
         suffix = Path(upload.filename or "upload").suffix[:10]
         await upload.close()
@@ -614,21 +620,7 @@ def create_app(
         (mp3 | m4a | wav; a video keeps its container) and ``user``. Returns the mixed
         file; the ``X-Moodtune-Mix`` header holds the measurements as JSON.
         """
-        ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if ctype != "multipart/form-data":
-            raise UnsupportedMediaError(
-                f"content type {ctype or '(none)'!r} is not accepted; "
-                "send multipart/form-data with an 'audio' file"
-            )
-        try:
-            form = await request.form(max_files=1, max_fields=10)
-        except _BodyTooLarge:
-            raise
-        except Exception as exc:
-            raise _BadRequest(f"the multipart body cannot be read: {_reason(exc)}") from None
-        upload = form.get("audio")
-        if not isinstance(upload, UploadFile):
-            raise ParameterError("the form needs an 'audio' file field")
+        form, upload = await _audio_form(request)
         data = await _read_upload(upload, max_bytes=max_upload_bytes)
         filename = upload.filename or "voice.ogg"
         await upload.close()
