@@ -105,6 +105,20 @@ class FakeTelegram:
             return self._ok(
                 {"id": 42, "is_bot": True, "first_name": "moodtune", "username": "moodtune_bot"}
             )
+        if method in ("sendAudio", "sendVideo"):
+            # aiogram uploads the file under a random field that "attach://..." names
+            for value in list(params.values()):
+                if hasattr(value, "file"):  # keep the uploaded bytes for the test
+                    params["_bytes"] = value.file.read()
+            self._message_id += 1
+            return self._ok(
+                {
+                    "message_id": self._message_id,
+                    "date": int(time.time()),
+                    "chat": {"id": int(params["chat_id"]), "type": "private"},
+                    "caption": params.get("caption", ""),
+                }
+            )
         if method in ("sendMessage", "editMessageText"):
             self._message_id += 1
             return self._ok(

@@ -431,3 +431,42 @@ def test_token_is_masked_in_log_records(caplog):
         caplog.handler.filters.clear()
     assert "/bot<token>/getMe" in caplog.text
     assert TOKEN not in caplog.text
+
+
+@pytest.mark.slow
+def test_mix_reply_to_a_voice_note_sends_the_mixed_audio(store, tmp_path):
+    import numpy as np
+
+    from moodtune.audio.encode import encode_audio
+
+    sr = 16000
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    t = np.arange(10 * sr) / sr
+    music = 0.2 * np.sin(2 * np.pi * 220 * t) * (1 + 0.5 * np.sin(2 * np.pi * 2 * t))
+    (lib / "song.wav").write_bytes(encode_audio(music, sr=sr, fmt="wav"))
+    svc = Moodtune(catalog_path=tmp_path / "c.sqlite")
+    assert svc.scan(lib, workers=1).analysed == 1
+    voice = (SPEECH / "en_sad.ogg").read_bytes()
+    out: dict[str, Any] = {}
+
+    async def script(h: Harness) -> None:
+        h.tg.files["v1"] = voice
+        voice_msg = {
+            "message_id": 5,
+            "date": 1_700_000_000,
+            "chat": {"id": 21, "type": "private"},
+            "voice": {"file_id": "v1", "file_unique_id": "uv1", "duration": 4},
+        }
+        calls = await h.feed(h._message(21, text="/mix", reply_to_message=voice_msg))
+        out["audio"] = [p for m, p in calls if m == "sendAudio"]
+        out["text"] = [p for m, p in calls if m == "sendMessage"]
+        calls = await h.feed(h._message(21, text="/mix"))
+        out["help"] = [p for m, p in calls if m == "sendMessage"]
+
+    drive(svc, store, script)
+    assert len(out["audio"]) == 1, out["text"]
+    sent = out["audio"][0]
+    assert "LUFS" in sent["caption"] and "ducked" in sent["caption"]
+    assert len(sent["_bytes"]) > 10_000
+    assert "Reply with /mix" in out["help"][0]["text"]

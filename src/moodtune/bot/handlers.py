@@ -21,6 +21,7 @@ from aiogram import Bot, F, Router
 from aiogram.enums import ChatAction
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import (
+    BufferedInputFile,
     CallbackQuery,
     ErrorEvent,
     InlineKeyboardButton,
@@ -260,6 +261,39 @@ def _too_big(settings: BotSettings, size: int | None, seconds: float | None) -> 
     return None
 
 
+async def _download(
+    message: Message,
+    ctx: BotContext,
+    *,
+    file_id: str,
+    size: int | None,
+    seconds: float | None,
+    what: str,
+) -> bytes | None:
+    """Fetch a file from Telegram within the limits; None after a polite refusal."""
+    refusal = _too_big(ctx.settings, size, seconds)
+    if refusal is not None:
+        log.info(
+            "%s from user %s refused: size=%s duration=%s", what, _user_key(message), size, seconds
+        )
+        await _safe_answer(message, refusal)
+        return None
+    bot = message.bot
+    assert bot is not None
+    file = await bot.get_file(file_id)
+    refusal = _too_big(ctx.settings, file.file_size, None)
+    if refusal is not None or file.file_path is None:
+        await _safe_answer(message, refusal or SORRY)
+        return None
+    buffer = await bot.download_file(file.file_path)
+    assert buffer is not None
+    data: bytes = buffer.getvalue() if hasattr(buffer, "getvalue") else buffer.read()
+    if len(data) > ctx.settings.max_file_bytes:
+        await _safe_answer(message, _too_big(ctx.settings, len(data), None) or SORRY)
+        return None
+    return data
+
+
 async def _handle_media(
     message: Message,
     ctx: BotContext,
@@ -269,28 +303,72 @@ async def _handle_media(
     seconds: float | None,
     what: str,
 ) -> None:
-    refusal = _too_big(ctx.settings, size, seconds)
-    if refusal is not None:
-        log.info(
-            "%s from user %s refused: size=%s duration=%s", what, _user_key(message), size, seconds
-        )
-        await _safe_answer(message, refusal)
-        return
     async with _polite(message, what):
-        bot = message.bot
-        assert bot is not None
-        file = await bot.get_file(file_id)
-        refusal = _too_big(ctx.settings, file.file_size, None)
-        if refusal is not None or file.file_path is None:
-            await _safe_answer(message, refusal or SORRY)
+        data = await _download(message, ctx, file_id=file_id, size=size, seconds=seconds, what=what)
+        if data is not None:
+            await reply_with_playlist(message, ctx, audio=data)
+
+
+MIX_HELP = (
+    "Reply with /mix to a voice note, an audio file, a video or a video note, and I will "
+    "lay music that fits its mood under it (from the tracks scanned into my catalog)."
+)
+
+
+async def on_mix(message: Message, ctx: BotContext) -> None:
+    """``/mix`` as a reply to a voice note or video: send back the mixed file."""
+    target = message.reply_to_message
+    media = None
+    if target is not None:
+        for kind, video in (
+            ("voice", False),
+            ("audio", False),
+            ("video_note", True),
+            ("video", True),
+        ):
+            obj = getattr(target, kind, None)
+            if obj is not None:
+                media = (kind, video, obj)
+                break
+    if media is None:
+        await _safe_answer(message, MIX_HELP)
+        return
+    kind, video, obj = media
+    async with _polite(message, kind.replace("_", " ")):
+        data = await _download(
+            message,
+            ctx,
+            file_id=obj.file_id,
+            size=getattr(obj, "file_size", None),
+            seconds=getattr(obj, "duration", None),
+            what=kind,
+        )
+        if data is None:
             return
-        buffer = await bot.download_file(file.file_path)
-        assert buffer is not None
-        data = buffer.getvalue() if hasattr(buffer, "getvalue") else buffer.read()
-        if len(data) > ctx.settings.max_file_bytes:
-            await _safe_answer(message, _too_big(ctx.settings, len(data), None) or SORRY)
-            return
-        await reply_with_playlist(message, ctx, audio=data)
+        user = _user_key(message)
+        async with ctx.semaphore:
+            mixed, result = await asyncio.to_thread(
+                ctx.service.mix_upload,
+                data,
+                filename="video.mp4" if video else "voice.ogg",
+                output_ext=None if video else ".m4a",
+                strategy=ctx.store.strategy(user),
+                user=user,
+            )
+        name = result.track.get("name") or result.track.get("id") or "music"
+        caption = (
+            f"🎵 {name} · {result.loudness_lufs:.1f} LUFS · music ducked "
+            f"{result.duck_depth_db:.0f} dB under your voice"
+        )
+        if video:
+            await message.answer_video(
+                BufferedInputFile(mixed, filename="moodtune-mix.mp4"), caption=caption
+            )
+        else:
+            await message.answer_audio(
+                BufferedInputFile(mixed, filename="moodtune-mix.m4a"), caption=caption
+            )
+        log.info("user %s: /mix of a %s with %s", user, kind, name)
 
 
 # -- commands ------------------------------------------------------------------
@@ -467,6 +545,7 @@ def build_router() -> Router:
     router.message.register(on_help, Command("help"))
     router.message.register(on_emo, Command("emo"))
     router.message.register(on_strategy, Command("strategy"))
+    router.message.register(on_mix, Command("mix"))
     router.message.register(on_unknown_command, F.text.startswith("/"))
     router.message.register(on_text, F.text)
     router.message.register(on_voice, F.voice)
