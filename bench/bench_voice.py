@@ -39,20 +39,25 @@ LENGTHS_S = (5.0, 10.0, 30.0)
 
 
 def build_message(seconds: float, *, lang: str = "en") -> np.ndarray:
-    """Join the fixture clips of one language (with 0.4 s pauses) to about ``seconds``."""
+    """Whole fixture sentences of one language, 0.4 s apart, padded with silence to ``seconds``.
+
+    Sentences are never cut: a word cut off at the end makes greedy decoding loop, which
+    a real voice message (it ends where the speaker stops) does not do.
+    """
     from moodtune.audio.decode import load_audio
 
     clips = [load_audio(p) for p in sorted(FIXTURES.glob(f"{lang}_*.ogg"))]
     pause = np.zeros(int(0.4 * 16000), dtype=np.float32)
+    target = int(seconds * 16000)
     parts: list[np.ndarray] = []
     total = 0
     i = 0
-    while total < seconds * 16000:
-        clip = clips[i % len(clips)]
-        parts += [clip, pause]
-        total += len(clip) + len(pause)
+    while total + len(clips[i % len(clips)]) <= target:
+        parts += [clips[i % len(clips)], pause]
+        total += len(clips[i % len(clips)]) + len(pause)
         i += 1
-    return np.concatenate(parts)[: int(seconds * 16000)]
+    y = np.concatenate(parts) if parts else clips[0][:target]
+    return np.concatenate([y, np.zeros(max(0, target - len(y)), dtype=np.float32)])[:target]
 
 
 def _peak_rss_mb() -> float:
