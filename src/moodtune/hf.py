@@ -166,26 +166,6 @@ def scores_to_probabilities(scores: np.ndarray, index_map: np.ndarray) -> np.nda
     return out[0] if one else out
 
 
-def check_audio(y: np.ndarray) -> np.ndarray:
-    """Validate mono audio and return it as contiguous float32.
-
-    Raises
-    ------
-    ParameterError
-        If ``y`` is not 1-D, not floating point, empty, or holds NaN/inf.
-    """
-    y = np.asarray(y)
-    if y.ndim != 1:
-        raise ParameterError(f"audio must be mono with shape (n,), got shape {y.shape}")
-    if not np.issubdtype(y.dtype, np.floating):
-        raise ParameterError(f"audio must be floating point, got dtype {y.dtype}")
-    if y.size == 0:
-        raise ParameterError("audio is empty (0 samples)")
-    if not np.all(np.isfinite(y)):
-        raise ParameterError("audio holds NaN or infinite samples")
-    return np.ascontiguousarray(y, dtype=np.float32)
-
-
 def split_windows(n: int, window: int) -> Sequence[tuple[int, int]]:
     """Split ``range(n)`` into balanced windows of at most ``window`` samples.
 

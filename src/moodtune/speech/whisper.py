@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from moodtune.audio.checks import valid_mono
 from moodtune.config import cache_dir
 from moodtune.errors import ModelError, NoSpeechError, ParameterError, missing_extra
 
@@ -239,19 +240,6 @@ def _default_threads() -> int:
     return max(1, min(count, 8))
 
 
-def _check_audio(y: np.ndarray) -> np.ndarray:
-    y = np.asarray(y)
-    if y.ndim != 1:
-        raise ParameterError(f"audio must be mono with shape (n,), got shape {y.shape}")
-    if not np.issubdtype(y.dtype, np.floating):
-        raise ParameterError(f"audio must be floating point, got dtype {y.dtype}")
-    if y.size == 0:
-        raise ParameterError("audio is empty (0 samples)")
-    if not np.all(np.isfinite(y)):
-        raise ParameterError("audio holds NaN or infinite samples")
-    return np.ascontiguousarray(y, dtype=np.float32)
-
-
 @dataclass(frozen=True)
 class VoiceAnalysis:
     """What Whisper heard in one voice message.
@@ -348,7 +336,7 @@ class WhisperASR:
         numpy.ndarray
             Shape (80, n // 160), float32, Whisper's normalised log-mel spectrogram.
         """
-        y = _check_audio(y)
+        y = valid_mono(y)
         feats = self.model.feature_extractor(y)
         return np.asarray(feats[:, :-1], dtype=np.float32)
 
@@ -473,7 +461,7 @@ class WhisperASR:
             If ``vad`` is on and the audio is silent (or holds no speech and ``wordless``
             is off).
         """
-        y = _check_audio(y)
+        y = valid_mono(y)
         audio, _ = self._speech_audio(y, vad=vad, wordless=wordless)
         return self.encode(audio)
 
@@ -571,7 +559,7 @@ class WhisperASR:
         """
         from faster_whisper.tokenizer import Tokenizer
 
-        y = _check_audio(y)
+        y = valid_mono(y)
         supported = set(self.model.supported_languages)
         if language is None and not languages:
             raise ParameterError("languages=() is empty; give at least one, e.g. ('ru', 'en')")

@@ -26,8 +26,9 @@ from typing import Any
 
 import numpy as np
 
+from moodtune.audio.checks import valid_mono
 from moodtune.errors import ModelError, ParameterError
-from moodtune.hf import check_audio, from_pretrained, require_hf, resolve_device, split_windows
+from moodtune.hf import from_pretrained, require_hf, resolve_device, split_windows
 from moodtune.speech.asr_backends import Transcript
 
 DEFAULT_MODEL = "openai/whisper-base"
@@ -132,7 +133,7 @@ class TransformersWhisper:
             Text (windows joined by a space), language and its probability.
         """
         torch = self._torch
-        y = check_audio(y)
+        y = valid_mono(y)
         if language is not None:
             language = language.strip().lower()
             self._token_id(f"<|{language}|>")

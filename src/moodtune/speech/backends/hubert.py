@@ -25,8 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from moodtune.audio.checks import valid_mono
 from moodtune.hf import (
-    check_audio,
     from_pretrained,
     label_index_map,
     require_hf,
@@ -96,7 +96,7 @@ class HubertSpeechEmotion:
             Mono float audio at 16 kHz, shape (n,).
         """
         torch = self._torch
-        y = check_audio(y)
+        y = valid_mono(y)
         if y.size < MIN_SAMPLES:
             y = np.pad(y, (0, MIN_SAMPLES - y.size))
         total = np.zeros(len(self.index_map))
