@@ -328,3 +328,49 @@ def test_nul_characters_rejected():
         validate_track(_track(0, name="a\x00b"))
     with pytest.raises(ValueError, match="NUL"):
         validate_track(_track(0, artists=["a\x00b"]))
+
+
+def _lyrics(valence: float, arousal: float, confidence: float) -> dict:
+    return {
+        "source": "whisper",
+        "language": "en",
+        "text": "la la",
+        "probabilities": {"joy": 0.9, "neutral": 0.1},
+        "confidence": confidence,
+        "valence": valence,
+        "arousal": arousal,
+    }
+
+
+def test_lyrics_round_trip_and_blend_into_table(catalog):
+    catalog.upsert_tracks([_track(i) for i in range(3)])
+    before = catalog.load_table()
+    assert catalog.get_lyrics("t1") is None
+    catalog.put_lyrics("t1", _lyrics(1.0, -1.0, 1.0))
+    got = catalog.get_lyrics("t1")
+    assert got["source"] == "whisper" and got["probabilities"]["joy"] == 0.9
+    after = catalog.load_table()  # the snapshot was dropped by the trigger
+    i = list(after.id).index("t1")
+    # share 0.4 * confidence 1.0: valence 0.5 -> 0.6 * 0.5 + 0.4 * 1.0, energy -> 0.3
+    assert after.valence[i] == pytest.approx(0.7)
+    assert after.energy[i] == pytest.approx(0.3)
+    others = [j for j in range(3) if j != i]
+    assert np.allclose(after.valence[others], before.valence[others])
+    catalog.put_lyrics("t1", _lyrics(1.0, -1.0, 0.0))  # no confidence: no move
+    assert catalog.load_table().valence[i] == pytest.approx(0.5)
+
+
+def test_lyrics_and_genres_validation(catalog):
+    catalog.upsert_tracks([_track(1)])
+    with pytest.raises(ParameterError, match="not in the catalog"):
+        catalog.put_lyrics("nope", _lyrics(0, 0, 0.5))
+    with pytest.raises(ParameterError, match="source"):
+        catalog.put_lyrics("t1", {**_lyrics(0, 0, 0.5), "source": "guess"})
+    with pytest.raises(ParameterError, match="malformed"):
+        catalog.put_lyrics("t1", {"source": "lrc"})
+    assert catalog.put_genres([("t1", {"rock": 0.7, "pop": 0.3}, "genre-mlp/1")]) == 1
+    assert catalog.get_genres("t1") == {
+        "probabilities": {"rock": 0.7, "pop": 0.3},
+        "model": "genre-mlp/1",
+    }
+    assert catalog.get_genres("t2") is None

@@ -115,6 +115,33 @@ MIGRATIONS: tuple[Migration, ...] = (
         );
         """,
     ),
+    Migration(
+        version=4,
+        description="words about music: lyrics emotion and genre probabilities per track",
+        sql="""
+        CREATE TABLE track_lyrics (
+            track_id   TEXT PRIMARY KEY NOT NULL,
+            source     TEXT NOT NULL CHECK (source IN ('lrc', 'txt', 'whisper')),
+            language   TEXT,                               -- ISO 639-1, NULL unknown
+            text       TEXT NOT NULL,                      -- the lyrics read or heard
+            probs      TEXT NOT NULL,                      -- JSON {label: p}, 7 labels
+            confidence REAL NOT NULL,                      -- [0, 1]
+            valence    REAL NOT NULL,                      -- [-1, 1]
+            arousal    REAL NOT NULL                       -- [-1, 1]
+        );
+        CREATE TABLE track_genres (
+            track_id TEXT PRIMARY KEY NOT NULL,
+            probs    TEXT NOT NULL,                        -- JSON {genre: p}
+            model    TEXT NOT NULL                         -- classifier that gave them
+        );
+        CREATE TRIGGER lyrics_insert_drops_cache AFTER INSERT ON track_lyrics
+            BEGIN DELETE FROM table_cache; END;
+        CREATE TRIGGER lyrics_update_drops_cache AFTER UPDATE ON track_lyrics
+            BEGIN DELETE FROM table_cache; END;
+        CREATE TRIGGER lyrics_delete_drops_cache AFTER DELETE ON track_lyrics
+            BEGIN DELETE FROM table_cache; END;
+        """,
+    ),
 )
 
 #: The schema version this moodtune writes and understands.

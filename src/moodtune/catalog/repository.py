@@ -42,6 +42,7 @@ from moodtune import config
 from moodtune.catalog.migrations import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION, statements
 from moodtune.catalog.table import FEATURES, TrackTable
 from moodtune.errors import CatalogError, ParameterError
+from moodtune.types import lyrics_share
 
 log = logging.getLogger(__name__)
 
@@ -622,6 +623,7 @@ class Catalog:
                 "add tracks, or delete the file to get the default catalog back"
             )
         cols = list(zip(*rows, strict=True))
+        cols = self._with_lyrics(cols)
         n_text = 6
         artists = [_join_artists(a) for a in cols[2]]
         texts = [list(cols[0]), list(cols[1]), artists, *(list(cols[i]) for i in range(3, 6))]
@@ -635,6 +637,124 @@ class Catalog:
             popularity=np.array(cols[n_text + 5], dtype=np.float64),
             **{f: np.array(cols[n_text + 6 + i], dtype=np.float64) for i, f in enumerate(FEATURES)},
         )
+
+    def _with_lyrics(self, cols: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        """Blend each track's lyrics emotion into its valence and energy columns.
+
+        A track with stored lyrics (``track_lyrics``) gets the emotion point of
+        :func:`moodtune.types.blend_lyrics_point`: ``valence`` moves towards the lyrics'
+        valence and ``energy`` towards their arousal (both mapped from [-1, 1] to [0, 1]), by
+        the lyrics' share ``LYRICS_WEIGHT * confidence``. The stored audio features are not
+        changed; only the table the recommender ranks on is.
+        """
+        lyrics = {
+            r[0]: r[1:]
+            for r in self._conn.execute(
+                "SELECT track_id, valence, arousal, confidence FROM track_lyrics"
+            ).fetchall()
+        }
+        if not lyrics:
+            return cols
+        pos = {name: 12 + i for i, name in enumerate(FEATURES)}
+        valence = list(cols[pos["valence"]])
+        energy = list(cols[pos["energy"]])
+        for i, track_id in enumerate(cols[0]):
+            found = lyrics.get(track_id)
+            if found is None:
+                continue
+            lv, la, conf = found
+            w = lyrics_share(conf)
+            if valence[i] is not None:
+                valence[i] = (1.0 - w) * valence[i] + w * (lv + 1.0) / 2.0
+            if energy[i] is not None:
+                energy[i] = (1.0 - w) * energy[i] + w * (la + 1.0) / 2.0
+        cols[pos["valence"]] = tuple(valence)
+        cols[pos["energy"]] = tuple(energy)
+        return cols
+
+    # ------------------------------------------------------------------ words about music
+    def put_lyrics(self, track_id: str, lyrics: Mapping[str, Any]) -> None:
+        """Store (or replace) a track's lyrics emotion.
+
+        Parameters
+        ----------
+        track_id : str
+            A track in this catalog.
+        lyrics : mapping
+            ``source`` ('lrc', 'txt' or 'whisper'), ``language`` (or None), ``text``,
+            ``probabilities`` ({label: p}), ``confidence``, ``valence``, ``arousal``.
+
+        Raises
+        ------
+        ParameterError
+            Unknown track or a malformed mapping.
+        """
+        try:
+            values = (
+                track_id,
+                str(lyrics["source"]),
+                lyrics.get("language"),
+                str(lyrics["text"]),
+                json.dumps({str(k): float(v) for k, v in lyrics["probabilities"].items()}),
+                float(lyrics["confidence"]),
+                float(lyrics["valence"]),
+                float(lyrics["arousal"]),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ParameterError(f"lyrics of track {track_id!r} are malformed: {exc}") from exc
+        if values[1] not in ("lrc", "txt", "whisper"):
+            raise ParameterError(f"lyrics source {values[1]!r} must be lrc, txt or whisper")
+        with self.transaction() as conn, self._errors("write"):
+            if conn.execute("SELECT 1 FROM tracks WHERE id = ?", (track_id,)).fetchone() is None:
+                raise ParameterError(f"track id {track_id!r} is not in the catalog {self.path}")
+            conn.execute(
+                "INSERT OR REPLACE INTO track_lyrics (track_id, source, language, text, probs, "
+                "confidence, valence, arousal) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                values,
+            )
+
+    def get_lyrics(self, track_id: str) -> dict[str, Any] | None:
+        """A track's stored lyrics emotion (the :meth:`put_lyrics` mapping), or None."""
+        with self._lock, self._errors("read"):
+            row = self._conn.execute(
+                "SELECT source, language, text, probs, confidence, valence, arousal "
+                "FROM track_lyrics WHERE track_id = ?",
+                (track_id,),
+            ).fetchone()
+        if row is None:
+            return None
+        return {
+            "source": row[0],
+            "language": row[1],
+            "text": row[2],
+            "probabilities": json.loads(row[3]),
+            "confidence": row[4],
+            "valence": row[5],
+            "arousal": row[6],
+        }
+
+    def put_genres(self, rows: Iterable[tuple[str, Mapping[str, float], str]]) -> int:
+        """Store genre probabilities: ``(track_id, {genre: p}, model)`` per track; return count."""
+        values = [
+            (tid, json.dumps({str(g): round(float(p), 4) for g, p in probs.items()}), model)
+            for tid, probs, model in rows
+        ]
+        with self.transaction() as conn, self._errors("write"):
+            conn.executemany(
+                "INSERT OR REPLACE INTO track_genres (track_id, probs, model) VALUES (?, ?, ?)",
+                values,
+            )
+        return len(values)
+
+    def get_genres(self, track_id: str) -> dict[str, Any] | None:
+        """A track's stored genre probabilities ``{"probabilities", "model"}``, or None."""
+        with self._lock, self._errors("read"):
+            row = self._conn.execute(
+                "SELECT probs, model FROM track_genres WHERE track_id = ?", (track_id,)
+            ).fetchone()
+        if row is None:
+            return None
+        return {"probabilities": json.loads(row[0]), "model": row[1]}
 
     # ------------------------------------------------------------------ feedback
     def add_feedback(self, user: str, track_id: str, kind: str) -> None:
