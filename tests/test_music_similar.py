@@ -41,6 +41,26 @@ def test_feature_neighbour_known_answer(tmp_path: Path) -> None:
         assert set(res2[0].to_dict()) >= {"id", "name", "distance", "curve_distance"}
 
 
+def test_genre_filter_keeps_only_that_genre(tmp_path: Path) -> None:
+    rows = [_row(i, valence=v, energy=e) for i, (v, e) in enumerate(
+        [(0.1, 0.1), (0.12, 0.1), (0.14, 0.12), (0.9, 0.9), (0.2, 0.2)]
+    )]  # fmt: skip
+    for row, genre in zip(rows, ["rock", "pop", "Rock, hard rock", "rock", "edm"], strict=True):
+        row["genre"] = genre
+    with Catalog.open(tmp_path / "c.sqlite") as cat:
+        cat.upsert_tracks(rows)
+        _, unfiltered = similar_tracks(cat, "t0", n=2)
+        assert [r.id for r in unfiltered] == ["t1", "t2"]
+        _, res = similar_tracks(cat, "t0", n=2, genres=["ROCK"])
+        assert [r.id for r in res] == ["t2", "t3"]  # t1 (pop) is nearer but left out
+        _, res = similar_tracks(cat, "t0", n=5, genres=["edm", "pop"])
+        assert {r.id for r in res} == {"t1", "t4"}
+        with pytest.raises(ParameterError, match="known genres: edm, hard rock, pop"):
+            similar_tracks(cat, "t0", genres=["latin"])
+        with pytest.raises(ParameterError, match="empty"):
+            similar_tracks(cat, "t0", genres=[" "])
+
+
 def test_bad_queries(tmp_path: Path) -> None:
     with Catalog.open(tmp_path / "c.sqlite") as cat:
         with pytest.raises(CatalogError, match="empty"):

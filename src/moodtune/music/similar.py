@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -167,6 +168,7 @@ def similar_tracks(
     query: str | Path,
     *,
     n: int = 10,
+    genres: Iterable[str] | None = None,
 ) -> tuple[dict[str, Any], list[SimilarTrack]]:
     """Find the ``n`` tracks most like ``query``.
 
@@ -178,6 +180,10 @@ def similar_tracks(
         already holds the same content).
     n : int
         How many results, 1 to 1000.
+    genres : iterable of str, optional
+        Only tracks of these genres (case-insensitive; a genre like ``"pop, dance pop"``
+        matches on any comma-separated part). Scanned local tracks carry the genre the
+        classifier gave them (or their tag's, when it names one of the six).
 
     Returns
     -------
@@ -251,6 +257,23 @@ def similar_tracks(
     d_feat = np.sqrt(np.sum(diff**2, axis=1) / np.sum(_W**2))
     if qid is not None:
         d_feat[ids == qid] = np.inf
+    if genres is not None:
+        wanted = {str(g).strip().casefold() for g in genres} - {""}
+        if not wanted:
+            raise ParameterError("genres is empty; name at least one genre or leave it out")
+        keep = np.array(
+            [bool(wanted & {p.strip().casefold() for p in str(g).split(",")}) for g in table.genre],
+            dtype=bool,
+        )
+        if not keep.any():
+            known = sorted(
+                {p.strip().casefold() for g in table.genre for p in str(g).split(",") if p.strip()}
+            )
+            raise ParameterError(
+                f"no tracks with genre {', '.join(sorted(wanted))}; known genres: "
+                f"{', '.join(known[:20]) or '(none)'}"
+            )
+        d_feat[~keep] = np.inf
     order = np.argsort(d_feat, kind="stable")
     short = order[: max(SHORTLIST, n)]
     short = short[np.isfinite(d_feat[short])]
