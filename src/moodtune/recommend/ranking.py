@@ -40,7 +40,11 @@ from moodtune.errors import CatalogError, ParameterError
 from moodtune.recommend.index import GridIndex
 from moodtune.recommend.reasons import MOOD_WORDS, describe_track, mood_word, strategy_phrase
 from moodtune.recommend.strategies import check_strategy, end_point, progress, trajectory
-from moodtune.recommend.targets import TARGET_FEATURES, va_to_feature_matrix
+from moodtune.recommend.targets import (
+    TARGET_FEATURES,
+    check_feature_targets,
+    va_to_feature_matrix,
+)
 
 if TYPE_CHECKING:
     from moodtune.types import EmotionEstimate
@@ -434,6 +438,7 @@ class Recommender:
         liked_ids: Iterable[str] = (),
         skipped_ids: Iterable[str] = (),
         mood: str | None = None,
+        feature_targets: Mapping[str, float] | None = None,
     ) -> list[Recommendation]:
         """Make a playlist for a listener at a point of the circumplex.
 
@@ -457,6 +462,16 @@ class Recommender:
             them away and are left out. Unknown ids are ignored.
         mood : str, optional
             Word for the listener's mood in reasons (default: named from the point).
+        feature_targets : mapping, optional
+            Explicit targets (any of :data:`~moodtune.recommend.targets.TARGET_FEATURES`,
+            Spotify units, inside :data:`~moodtune.recommend.targets.FEATURE_RANGES`) for
+            the strategy's end point, e.g. an LLM's proposal
+            (:func:`moodtune.llm.propose_targets`). They replace the mapped targets where
+            the path arrives: everywhere for ``match``, at the last position for
+            ``uplift`` and from the half-way point on for ``calm``/``energize``; in between
+            the difference is blended in by the path's progress, so the first ``uplift``
+            track still meets the listener's own point (a one-track ``uplift`` ignores
+            them). Features left out keep the mapped targets.
 
         Returns
         -------
@@ -466,8 +481,8 @@ class Recommender:
         Raises
         ------
         ParameterError
-            For a bad point, strategy, ``n``, filters, seed or ids, or filters that no
-            track passes (the message names what to relax).
+            For a bad point, strategy, ``n``, filters, seed, ids or feature targets, or
+            filters that no track passes (the message names what to relax).
         """
         check_strategy(strategy)
         path = trajectory(valence, arousal, strategy=strategy, n=n)
@@ -485,7 +500,20 @@ class Recommender:
         liked = self.rows_of(liked_list) if liked_list else None
         skipped = self.rows_of(skipped_list) if skipped_list else None
 
-        targets = self.target_matrix(path)
+        if feature_targets is None:
+            targets = self.target_matrix(path)
+        else:
+            raw = va_to_feature_matrix(path)
+            explicit = check_feature_targets(feature_targets)
+            goal = va_to_feature_matrix(
+                np.array([end_point(float(valence), float(arousal), strategy=strategy)])
+            )[0]
+            delta = np.zeros(len(TARGET_FEATURES))
+            for name, value in explicit.items():
+                j = TARGET_FEATURES.index(name)
+                delta[j] = value - goal[j]
+            share = np.ones(n) if strategy == "match" else progress(n, strategy=strategy)
+            targets = self._standardise(raw + share[:, None] * delta)
         targets = self._apply_feedback(targets, liked, skipped)
         eligible = self._filter_mask(filters)
         if skipped is not None and skipped.size:

@@ -149,3 +149,57 @@ def va_to_feature_targets(valence: float, arousal: float) -> dict[str, float]:
     v, a = check_point(valence, arousal)
     row = va_to_feature_matrix(np.array([[v, a]]))[0]
     return {name: float(x) for name, x in zip(TARGET_FEATURES, row, strict=True)}
+
+
+#: Valid range of an explicit target per feature (Spotify units; ``mode`` is a share of major).
+FEATURE_RANGES: dict[str, tuple[float, float]] = {
+    "valence": (0.0, 1.0),
+    "energy": (0.0, 1.0),
+    "tempo": (40.0, 220.0),
+    "loudness": (-60.0, 0.0),
+    "acousticness": (0.0, 1.0),
+    "danceability": (0.0, 1.0),
+    "mode": (0.0, 1.0),
+}
+
+
+def check_feature_targets(targets: object) -> dict[str, float]:
+    """Validate explicit feature targets (e.g. an LLM's proposal) and return them as floats.
+
+    Parameters
+    ----------
+    targets : mapping
+        ``{feature: value}`` with feature names from :data:`TARGET_FEATURES` (any subset) and
+        values inside :data:`FEATURE_RANGES`.
+
+    Returns
+    -------
+    dict
+        The same targets as ``{feature: float}``.
+
+    Raises
+    ------
+    ParameterError
+        An unknown feature, a value that is not a finite number, or one out of range.
+    """
+    if not hasattr(targets, "items") or isinstance(targets, str | bytes):
+        raise ParameterError(
+            f"feature_targets={targets!r} must be a mapping such as {{'energy': 0.3}}"
+        )
+    out: dict[str, float] = {}
+    for name, value in targets.items():
+        if name not in FEATURE_RANGES:
+            raise ParameterError(
+                f"feature target {name!r} is unknown; use some of {', '.join(TARGET_FEATURES)}"
+            )
+        lo, hi = FEATURE_RANGES[name]
+        try:
+            x = float(value)
+        except (TypeError, ValueError):
+            x = math.nan
+        if isinstance(value, bool) or not math.isfinite(x) or not lo <= x <= hi:
+            raise ParameterError(
+                f"feature target {name}={value!r} must be a number from {lo:g} to {hi:g}"
+            )
+        out[name] = x
+    return out
