@@ -104,8 +104,9 @@ def test_quadrant_words():
 
 
 def test_flat_curve_says_it_stays():
-    text = describe_track({"tempo": 90, "mode": 1, "duration_s": 60.0}, np.full(60, -0.5),
-                          np.full(60, 0.6))
+    text = describe_track(
+        {"tempo": 90, "mode": 1, "duration_s": 60.0}, np.full(60, -0.5), np.full(60, 0.6)
+    )
     assert text.startswith("Stays peaceful throughout its 1:00")
     assert "builds" not in text and "peak" not in text
     # small noise below the flat threshold is still flat
@@ -133,7 +134,8 @@ def test_nans_are_interpolated():
 
 def test_no_curve_falls_back_to_track_features():
     nan2 = np.array([np.nan, np.nan])
-    assert describe_track({"energy": 0.1, "valence": 0.9}, nan2, nan2) == "A track, peaceful overall."
+    text = describe_track({"energy": 0.1, "valence": 0.9}, nan2, nan2)
+    assert text == "A track, peaceful overall."
     assert "could not be read" in describe_track({}, np.array([]), np.array([]))
 
 
