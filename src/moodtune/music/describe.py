@@ -100,8 +100,14 @@ def mood_phrase(valence: float, arousal: float) -> str:
     return f"{energy} and {colour}"
 
 
-def _clean(x: np.ndarray | Any, name: str) -> np.ndarray:
-    """1-D float curve with NaNs interpolated, clipped to [-1, 1]; empty if nothing is finite."""
+def clean_curve(x: np.ndarray | Any, name: str = "curve") -> np.ndarray:
+    """1-D float curve with NaNs interpolated, clipped to [-1, 1]; empty if nothing is finite.
+
+    Raises
+    ------
+    ParameterError
+        ``x`` is not numeric.
+    """
     try:
         y = np.asarray(x, dtype=np.float64).reshape(-1)
     except (TypeError, ValueError):
@@ -236,7 +242,7 @@ def describe_track(
             f"arousal ({a_raw.size} points) and valence ({v_raw.size} points) must be the "
             "same length"
         )
-    a, v = _clean(a_raw, "arousal"), _clean(v_raw, "valence")
+    a, v = clean_curve(a_raw, "arousal"), clean_curve(v_raw, "valence")
     duration = _number(features, "duration_s")
     if a.size == 0 or v.size == 0:  # no usable curve: describe the track-level features
         e, val = _number(features, "energy"), _number(features, "valence")
