@@ -266,12 +266,12 @@ def similar_tracks(
             dtype=bool,
         )
         if not keep.any():
-            known = sorted(
+            names = sorted(
                 {p.strip().casefold() for g in table.genre for p in str(g).split(",") if p.strip()}
             )
             raise ParameterError(
                 f"no tracks with genre {', '.join(sorted(wanted))}; known genres: "
-                f"{', '.join(known[:20]) or '(none)'}"
+                f"{', '.join(names[:20]) or '(none)'}"
             )
         d_feat[~keep] = np.inf
     order = np.argsort(d_feat, kind="stable")
