@@ -116,6 +116,13 @@ def recommend(
     ] = None,
     no_explicit: Annotated[bool, typer.Option(help="Leave out explicit tracks.")] = False,
     max_duration: Annotated[float | None, typer.Option(help="Longest track, in seconds.")] = None,
+    llm: Annotated[
+        bool | None,
+        typer.Option(
+            "--llm/--no-llm",
+            help="Ask the LLM at MOODTUNE_LLM_URL for the music targets (default: when set).",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Recommend a playlist for the mood of a voice message or a text."""
@@ -131,13 +138,21 @@ def recommend(
         max_duration_s=max_duration,
     )
     playlist = get_service().recommend_for(
-        text=text, audio=file, language=language, strategy=strategy, n=n, filters=filters, seed=seed
+        text=text,
+        audio=file,
+        language=language,
+        strategy=strategy,
+        n=n,
+        filters=filters,
+        seed=seed,
+        llm=llm,
     )
     result = playlist.emotion
     if as_json:
         print(json.dumps(playlist.to_dict(), ensure_ascii=False))
         return
     _print_emotion(result)
+    _print_targets(playlist.targets)
     table = Table(title=f"\nPlaylist ({strategy})", show_lines=False)
     for col in ("#", "track", "artists", "genre", "val", "energy", "bpm", "why"):
         table.add_column(col, overflow="fold")
@@ -157,6 +172,25 @@ def recommend(
     for i, t in enumerate(playlist.tracks, 1):
         if t["url"]:
             out.print(f"{i:>2}. {t['url']}", style="dim")
+
+
+def _print_targets(targets: dict[str, Any] | None) -> None:
+    if not targets:
+        return
+    t = targets["targets"]
+    line = (
+        f"targets ({targets['source']}): valence {t['valence']:.2f}, energy {t['energy']:.2f}, "
+        f"tempo {t['tempo']:.0f} BPM, loudness {t['loudness']:.1f} dB, "
+        f"acousticness {t['acousticness']:.2f}, danceability {t['danceability']:.2f}, "
+        f"major {t['mode']:.0%}"
+    )
+    out.print(line, highlight=False)
+    if targets.get("why"):
+        out.print(f"  why: {targets['why']}", style="dim", highlight=False)
+    if targets.get("note") and targets["source"] == "llm":
+        out.print(f"  note: {targets['note']}", style="dim", highlight=False)
+    elif targets.get("note") and not targets["note"].startswith("LLM not requested"):
+        out.print(f"  {targets['note']}", style="yellow", highlight=False)
 
 
 @app.command()

@@ -23,6 +23,7 @@ from moodtune.types import EmotionEstimate
 if TYPE_CHECKING:
     from moodtune.catalog.repository import Catalog
     from moodtune.catalog.table import TrackTable
+    from moodtune.llm.proposal import TargetProposal
     from moodtune.music.features import TrackAnalysis
     from moodtune.music.scan import ScanReport
     from moodtune.recommend import Filters, Recommender
@@ -43,12 +44,17 @@ class EmotionResult:
         ``"ru"``, ``"en"`` or ``"unknown"``.
     transcript : str or None
         What was said, for voice messages; ``None`` for typed text.
+    parts : dict
+        The estimate of each source (``"voice"``, ``"text"``).
+    message : str or None
+        The typed text (cleaned), for typed messages; not part of :meth:`to_dict`.
     """
 
     emotion: EmotionEstimate
     language: str
     transcript: str | None = None
     parts: dict[str, EmotionEstimate] = field(default_factory=dict)
+    message: str | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form: ``emotion``, ``parts``, ``language`` (and ``transcript``)."""
@@ -69,10 +75,18 @@ class PlaylistResult:
     emotion: EmotionResult
     strategy: str
     tracks: list[dict[str, Any]]
+    targets: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form: the emotion fields plus ``strategy`` and ``tracks``."""
-        return self.emotion.to_dict() | {"strategy": self.strategy, "tracks": self.tracks}
+        """JSON-ready form: the emotion fields plus ``strategy``, ``targets`` and ``tracks``.
+
+        ``targets`` says which music feature targets the playlist aimed at and where they
+        came from: ``source`` is ``"llm"`` or ``"builtin"``, with a ``note`` on why.
+        """
+        out = self.emotion.to_dict() | {"strategy": self.strategy}
+        if self.targets is not None:
+            out["targets"] = self.targets
+        return out | {"tracks": self.tracks}
 
 
 def _round(x: Any, nd: int = 4) -> Any:
@@ -136,7 +150,10 @@ class Moodtune:
         cleaned = clean_text(text)
         estimate = get_backend(self.text_backend).predict(cleaned)
         return EmotionResult(
-            emotion=estimate, language=detect_language(cleaned), parts={"text": estimate}
+            emotion=estimate,
+            language=detect_language(cleaned),
+            parts={"text": estimate},
+            message=cleaned,
         )
 
     def emotion_from_audio(
@@ -325,8 +342,12 @@ class Moodtune:
         n: int = DEFAULT_TRACKS,
         filters: Filters | None = None,
         seed: int | None = None,
+        llm: bool | None = None,
     ) -> PlaylistResult:
         """Hear a typed message or a voice message and return a playlist for its mood.
+
+        ``llm``: ask the configured LLM for the music targets (None: when
+        ``MOODTUNE_LLM_URL`` is set); see :meth:`recommend`.
 
         Raises
         ------
@@ -336,7 +357,7 @@ class Moodtune:
         check_playlist_request(strategy=strategy, n=n)
         emotion = self.emotion_of(text=text, audio=audio, language=language, user=user)
         return self.recommend(
-            emotion, strategy=strategy, n=n, filters=filters, seed=seed, user=user
+            emotion, strategy=strategy, n=n, filters=filters, seed=seed, user=user, llm=llm
         )
 
     # -- feedback ------------------------------------------------------------
@@ -385,12 +406,19 @@ class Moodtune:
         filters: Filters | None = None,
         seed: int | None = None,
         user: str | None = None,
+        llm: bool | None = None,
     ) -> PlaylistResult:
         """Return a playlist for ``emotion`` following ``strategy``.
 
         With a ``user``, their stored feedback steers it: liked tracks pull the targets
         towards them, skipped tracks push away and are left out (the latest word on a
         track counts).
+
+        With ``llm`` (None: whenever ``MOODTUNE_LLM_URL`` is set), the configured
+        OpenAI-compatible LLM proposes the music feature targets from the emotion, the
+        strategy and the transcript (:func:`moodtune.llm.propose_targets`); anything
+        invalid, slow or unreachable falls back to the built-in mapping. The result's
+        ``targets`` says which was used and why.
 
         Raises
         ------
@@ -402,6 +430,7 @@ class Moodtune:
         check_playlist_request(strategy=strategy, n=n)
         table, rec = self._get_recommender()
         liked, skipped = self.feedback_ids(user) if user else ([], [])
+        proposal = self.music_targets(emotion, strategy=strategy, llm=llm)
         picks = rec.recommend(
             emotion.emotion.valence,
             emotion.emotion.arousal,
@@ -412,6 +441,7 @@ class Moodtune:
             mood=MOOD_WORDS[emotion.emotion.label],
             liked_ids=liked,
             skipped_ids=skipped,
+            feature_targets=proposal.targets if proposal.source == "llm" else None,
         )
         tracks = []
         for p in picks:
@@ -436,7 +466,45 @@ class Moodtune:
                     },
                 }
             )
-        return PlaylistResult(emotion=emotion, strategy=strategy, tracks=tracks)
+        return PlaylistResult(
+            emotion=emotion, strategy=strategy, tracks=tracks, targets=proposal.to_dict()
+        )
+
+    def music_targets(
+        self, emotion: EmotionResult, *, strategy: str = "match", llm: bool | None = None
+    ) -> TargetProposal:
+        """Music feature targets for ``emotion`` and ``strategy``: the LLM's or built-in.
+
+        ``llm=None`` asks the LLM only when ``MOODTUNE_LLM_URL`` is set; ``False`` never
+        does (the transcript then never leaves the machine); ``True`` tries and reports
+        why it fell back when no LLM is configured.
+        """
+        import os
+
+        from moodtune.llm.proposal import TargetProposal, propose_targets
+        from moodtune.recommend.strategies import end_point
+        from moodtune.recommend.targets import va_to_feature_targets
+
+        est = emotion.emotion
+        if llm is None:
+            llm = bool(os.environ.get("MOODTUNE_LLM_URL", "").strip())
+        if llm:
+            return propose_targets(
+                est.valence,
+                est.arousal,
+                est.label,
+                probabilities=est.probability_dict(),
+                transcript=emotion.transcript or emotion.message,
+                strategy=strategy,
+            )
+        goal = end_point(est.valence, est.arousal, strategy=strategy)
+        return TargetProposal(
+            targets=va_to_feature_targets(*goal),
+            source="builtin",
+            note="LLM not requested; built-in mapping used",
+            strategy=strategy,
+            point=goal,
+        )
 
 
 def check_playlist_request(*, strategy: str, n: int) -> None:
