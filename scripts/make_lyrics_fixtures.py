@@ -18,6 +18,7 @@ in a pop mix. Clips are Ogg Opus (mono, 32 kbit/s) to keep the fixtures small.
 
 Needs: apt-get install -y espeak-ng festival festvox-ru ; the project venv.
 Usage: .venv/bin/python scripts/make_lyrics_fixtures.py [OUT_DIR]
+       .venv/bin/python scripts/make_lyrics_fixtures.py --measure [OUT_DIR]   (the numbers)
 """
 
 from __future__ import annotations
@@ -285,6 +286,61 @@ def main(out: Path) -> None:
     (out / "transcripts.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
 
 
+def measure(out: Path) -> None:
+    """Print, per clip: vibenet features, voice found, lyrics source, WER, emotion, time."""
+    import csv
+    import time
+
+    import jiwer
+
+    from moodtune.music.features import analyze_signal, load_music
+    from moodtune.music.lyrics import has_vocals, lyrics_emotion, vocal_seconds
+    from moodtune.speech.whisper import get_whisper
+    from moodtune.text import get_backend
+
+    def norm(text: str) -> str:
+        return " ".join(re.sub(r"[^\w\s]", " ", text.lower().replace("ё", "е")).split())
+
+    asr, backend = get_whisper(), get_backend()
+    backend.predict("warm up")
+    with (out / "transcripts.tsv").open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh, delimiter="\t"))
+    errors = words = 0.0
+    for row in rows:
+        path = out / f"{row['name']}.ogg"
+        y = load_music(path)
+        f = analyze_signal(y, sr=SR).features
+        vocal_s = vocal_seconds(y)
+        t0 = time.perf_counter()
+        result = lyrics_emotion(path, f, y=y, asr=asr, text_backend=backend)
+        seconds = time.perf_counter() - t0
+        line = (
+            f"{row['name']:13s} instr={f['instrumentalness']:.3f} speech={f['speechiness']:.3f} "
+            f"voice={vocal_s:5.1f}s has_vocals={has_vocals(f, vocal_s=vocal_s)!s:5s} "
+            f"time={seconds:.2f}s"
+        )
+        if result is not None:
+            e = result.emotion
+            line += (
+                f" source={result.source} lang={result.language} label={e.label}"
+                f" valence={e.valence:+.3f} conf={e.confidence:.2f}"
+            )
+            if row["text"] and result.source == "whisper":
+                ref = norm(row["text"])
+                wer = jiwer.wer(ref, norm(result.text))
+                errors += wer * len(ref.split())
+                words += len(ref.split())
+                line += f" wer={wer:.3f} text={result.text!r}"
+        print(line)
+    if words:
+        print(f"pooled WER {errors / words:.3f} over {int(words)} words")
+
+
 if __name__ == "__main__":
     root = Path(__file__).resolve().parent.parent
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else root / "tests" / "data" / "lyrics")
+    args = [a for a in sys.argv[1:] if a != "--measure"]
+    target = Path(args[0]) if args else root / "tests" / "data" / "lyrics"
+    if "--measure" in sys.argv[1:]:
+        measure(target)
+    else:
+        main(target)

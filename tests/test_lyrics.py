@@ -16,7 +16,7 @@ from moodtune.types import LABELS, LYRICS_WEIGHT, EmotionEstimate
 
 DATA = Path(__file__).parent / "data" / "lyrics"
 #: Pooled word error rate over the four sung/spoken clips must stay below this. Measured
-#: 0.28 (en 0.00 / 0.14, ru sung 0.86 / 0.31); see docs/lyrics.md.
+#: 0.23 over 91 words (en 0.00 / 0.14, ru sung 0.86 / 0.31); see docs/lyrics.md.
 MAX_POOLED_WER = 0.40
 #: English clips (espeak-ng over the band) must transcribe nearly exactly (measured 0.00, 0.14).
 MAX_EN_WER = 0.25
@@ -158,10 +158,12 @@ def test_has_vocals_features_and_voice():
     assert not L.has_vocals(RU_HAPPY_FEATURES)
     # ...the voice the VAD found tells them apart
     assert not L.has_vocals(WESNOTH_CASUALTIES, vocal_s=0.0)
-    assert not L.has_vocals(WESNOTH_CASUALTIES, vocal_s=1.2)
+    assert not L.has_vocals(WESNOTH_CASUALTIES, vocal_s=4.6)  # most voice seen in Wesnoth
     assert L.has_vocals(RU_HAPPY_FEATURES, vocal_s=8.2)
     assert L.has_vocals({**RU_HAPPY_FEATURES, "vocal_s": 8.2})
     assert not L.has_vocals({})
+    # silence: vibenet's features are noise there (Wesnoth's silence.ogg), loudness decides
+    assert not L.has_vocals({"instrumentalness": 0.34, "speechiness": 0.49, "loudness": -80.0})
     with pytest.raises(ParameterError):
         L.has_vocals({"instrumentalness": "lots"})
 
@@ -170,7 +172,7 @@ def test_voice_found_only_in_vocal_fixtures():
     from moodtune.music.features import load_music
 
     assert L.vocal_seconds(load_music(DATA / "instrumental.ogg")) < L.MIN_VOCAL_S
-    assert L.vocal_seconds(load_music(DATA / "ru_sad.ogg")) > 2 * L.MIN_VOCAL_S
+    assert L.vocal_seconds(load_music(DATA / "ru_sad.ogg")) > L.MIN_VOCAL_S
 
 
 def test_instrumental_gives_none_without_whisper():
@@ -178,6 +180,13 @@ def test_instrumental_gives_none_without_whisper():
         DATA / "instrumental.ogg", INSTRUMENTAL_FEATURES, asr=_NoASR(), text_backend=_FixedText()
     )
     assert result is None
+
+
+def test_features_saying_vocals_still_need_voice_for_whisper():
+    # vibenet may call a track vocal; Whisper still only runs on voice the VAD found
+    features = {"instrumentalness": 0.1, "speechiness": 0.05}
+    assert L.has_vocals(features)
+    assert L.lyrics_emotion(DATA / "instrumental.ogg", features, asr=_NoASR()) is None
 
 
 def test_sidecar_wins_over_whisper(tmp_path):

@@ -65,8 +65,13 @@ VOCAL_INSTRUMENTALNESS = 0.5
 #: (Spotify: above 0.33 speech and music mixed, e.g. rap).
 VOCAL_SPEECHINESS = 0.33
 #: Seconds of voice (Silero VAD at :data:`VAD_THRESHOLD`) that mark a track as having
-#: vocals. Ten orchestral Wesnoth tracks gave at most 1.2 s, the vocal fixtures 8-11 s.
-MIN_VOCAL_S = 2.0
+#: vocals, and the least voice Whisper is run on. The 40 orchestral Wesnoth tracks gave at
+#: most 4.6 s (one track; the others under 1.6 s), the vocal fixtures 8.2-11.1 s.
+MIN_VOCAL_S = 6.0
+#: A track quieter than this (integrated loudness, LUFS) has no vocals: vibenet's
+#: features of silence are noise (Wesnoth's silence.ogg: instrumentalness 0.34,
+#: speechiness 0.49 at -80 LUFS).
+MIN_LOUDNESS_LUFS = -60.0
 #: Silero VAD speech threshold for sung voice over music (below the 0.5 used for messages).
 VAD_THRESHOLD = 0.35
 #: Most seconds of a track the VAD scans, taken from the middle (bounds its cost).
@@ -175,7 +180,7 @@ def has_vocals(features: Mapping[str, Any], *, vocal_s: float | None = None) -> 
 
     Vibenet's instrumentalness and speechiness decide when they are clear (Spotify's
     readings: instrumentalness < 0.5 or speechiness >= 0.33). They are not enough on their
-    own: orchestral Wesnoth music scored instrumentalness 0.78-0.91 and speechiness
+    own: orchestral Wesnoth music scored instrumentalness 0.73-0.91 and speechiness
     0.04-0.09, and the synthesized vocal fixtures 0.69-0.87 and 0.08-0.10, so neither
     feature separates them. The voice found by the VAD does (:func:`vocal_seconds`): give
     it as ``vocal_s`` (or as ``features["vocal_s"]``).
@@ -191,13 +196,16 @@ def has_vocals(features: Mapping[str, Any], *, vocal_s: float | None = None) -> 
     Returns
     -------
     bool
-        True when the features say vocals, or at least :data:`MIN_VOCAL_S` s of voice
-        were found.
+        False for a near-silent track (``loudness <= MIN_LOUDNESS_LUFS``); else True when
+        the features say vocals, or at least :data:`MIN_VOCAL_S` s of voice were found.
     """
     if not isinstance(features, Mapping):
         raise ParameterError(f"features must be a mapping, got {type(features).__name__}")
     if vocal_s is None:
         vocal_s = _feature(features, "vocal_s")
+    loudness = _feature(features, "loudness")
+    if loudness is not None and loudness <= MIN_LOUDNESS_LUFS:
+        return False
     if features_say_vocals(features):
         return True
     return vocal_s is not None and vocal_s >= MIN_VOCAL_S
@@ -390,7 +398,7 @@ def transcribe_lyrics(
     asr : WhisperASR, optional
         Defaults to :func:`moodtune.speech.whisper.get_whisper`.
     max_seconds : float
-        Most seconds of audio decoded (60 s: about 2 s of CPU time on two cores).
+        Most seconds of audio decoded (60 s took 2.2-5.4 s on two shared cores).
     languages : tuple of str
         Languages Whisper chooses among.
     vad : bool
@@ -539,6 +547,7 @@ def lyrics_emotion(
         The track's features (:attr:`TrackAnalysis.features`); see :func:`has_vocals`.
     y : numpy.ndarray, optional
         The decoded audio, mono 16 kHz (decoded from ``path`` when needed and not given).
+        Whisper only hears what Silero VAD marks as voice (:func:`transcribe_lyrics`).
     text_backend : TextEmotionBackend, optional
         Defaults to ``moodtune.text.get_backend()``.
     asr : WhisperASR, optional
@@ -569,16 +578,15 @@ def lyrics_emotion(
             logger.info("lyrics file %s holds no words; ignoring it", sidecar)
     if not source and transcribe:
         vocal_s = _feature(features, "vocal_s")
-        feature_vocals = features_say_vocals(features)
-        if y is None and path is not None and (feature_vocals or vocal_s is None):
+        if y is None and path is not None:
             from moodtune.music.features import load_music
 
             y = load_music(path)
         if y is not None and vocal_s is None:
             vocal_s = vocal_seconds(y)
         if y is not None and has_vocals(features, vocal_s=vocal_s):
-            use_vad = vocal_s is not None and vocal_s >= MIN_VOCAL_S
-            text, language = transcribe_lyrics(y, asr=asr, vad=use_vad)
+            # always VAD-gated: without voice, Whisper invents text over music
+            text, language = transcribe_lyrics(y, asr=asr)
             source = "whisper"
     if not source or len(text.split()) < MIN_WORDS:
         return None
