@@ -122,3 +122,54 @@ def test_scan_on_local_ray(tmp_path: Path, library: Path) -> None:
         assert rep.engine == "ray"
         assert rep.analysed == 4 and len(rep.failed) == 2 and cat.count() == 4
         assert len(load_curves(cat)) == 4
+
+
+def test_scan_stores_genres_tag_genre_and_sidecar_lyrics(tmp_path: Path) -> None:
+    mutagen_flac = pytest.importorskip("mutagen.flac")
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    for i, name in enumerate(["tagged_rock", "tagged_other", "with_lyrics"]):
+        (lib / f"{name}.flac").write_bytes(
+            encode_audio(_clip(4.0, 100 + 10 * i, i), sr=SR, fmt="flac")
+        )
+    for name, genre in [("tagged_rock", "Hard Rock"), ("tagged_other", "Soundtrack")]:
+        tagged = mutagen_flac.FLAC(lib / f"{name}.flac")
+        tagged["genre"] = genre
+        tagged.save()
+    (lib / "with_lyrics.lrc").write_text(
+        "[ti:Sunny]\n[00:01.00]I am so happy today, the sun is shining\n"
+        "[00:05.00]We dance together and we laugh with joy\n",
+        encoding="utf-8",
+    )
+    with Catalog.open(tmp_path / "c.sqlite") as cat:
+        rep = scan_library(cat, lib, workers=1, lyrics=False)
+        assert rep.analysed == 3 and not rep.failed
+        rows = {r["name"]: r for r in (cat.get_track(str(i)) for i in cat.load_table().id) if r}
+        six = {"edm", "latin", "pop", "r&b", "rap", "rock"}
+        rock = rows["tagged_rock"]
+        assert rock["genre"] == "rock" and rock["subgenre"] == "Hard Rock"  # the tag maps
+        other = rows["tagged_other"]
+        assert other["genre"] in six and other["subgenre"] == "Soundtrack"  # classifier's
+        for row in rows.values():
+            stored = cat.get_genres(row["id"])
+            assert stored is not None and set(stored["probabilities"]) == six
+            assert sum(stored["probabilities"].values()) == pytest.approx(1.0, abs=1e-3)
+        probs = cat.get_genres(other["id"])["probabilities"]
+        assert other["genre"] == max(probs, key=probs.get)
+        lyr = cat.get_lyrics(rows["with_lyrics"]["id"])
+        assert lyr is not None and lyr["source"] == "lrc" and "sun is shining" in lyr["text"]
+        assert lyr["valence"] > 0  # happy words
+        assert cat.get_lyrics(rock["id"]) is None
+        # a catalog scanned before the classifier: its genres are filled on the next scan
+        with cat.transaction() as conn:
+            conn.execute("DELETE FROM track_genres")
+            conn.execute(
+                "UPDATE tracks SET genre = 'Soundtrack', subgenre = NULL WHERE id = ?",
+                (other["id"],),
+            )
+        rep2 = scan_library(cat, lib, workers=1)
+        assert rep2.unchanged == 3 and rep2.analysed == 0
+        assert cat.get_genres(other["id"]) is not None
+        again = cat.get_track(other["id"])
+        assert again["genre"] == other["genre"] and again["subgenre"] == "Soundtrack"
+        assert cat.get_track(rock["id"])["genre"] == "rock"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -87,6 +88,43 @@ class PlaylistResult:
         if self.targets is not None:
             out["targets"] = self.targets
         return out | {"tracks": self.tracks}
+
+
+@dataclass
+class TrackReport:
+    """What moodtune finds in one music file: sound, genre, lyrics and a description.
+
+    Attributes
+    ----------
+    analysis : TrackAnalysis
+        Spotify-style features and the per-second arousal/valence curve.
+    genre : dict
+        ``label`` (the most probable genre), ``source`` (``"classifier"``),
+        ``probabilities`` ({genre: p}) and ``model``.
+    lyrics : dict or None
+        The lyrics emotion (:meth:`moodtune.music.lyrics.LyricsEmotion.to_dict`), or None
+        for a track without words.
+    emotion_point : dict
+        The track's point on the circumplex from its sound and its lyrics
+        (:func:`moodtune.music.lyrics.track_emotion_point`).
+    description : dict
+        ``text``, ``source`` (``"llm"`` or ``"template"``), ``model`` and ``note``.
+    """
+
+    analysis: TrackAnalysis
+    genre: dict[str, Any]
+    lyrics: dict[str, Any] | None
+    emotion_point: dict[str, Any]
+    description: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape of ``moodtune analyze --json`` and ``POST /v1/tracks/analyze``."""
+        return self.analysis.to_dict() | {
+            "genre": self.genre,
+            "lyrics": self.lyrics,
+            "emotion_point": self.emotion_point,
+            "description": self.description,
+        }
 
 
 def _round(x: Any, nd: int = 4) -> Any:
@@ -251,11 +289,183 @@ class Moodtune:
         return report
 
     # -- music analysis ------------------------------------------------------
-    def analyze_track(self, path: Path, *, plot: Path | None = None) -> TrackAnalysis:
-        """Spotify-style features and a per-second arousal/valence curve of a music file."""
-        from moodtune.music.features import analyze_file
+    def analyze_track(
+        self,
+        path: Path,
+        *,
+        plot: Path | None = None,
+        lyrics: bool = True,
+        llm: bool | None = None,
+    ) -> TrackReport:
+        """Analyse a music file: features, curve, genre, lyrics emotion and a description.
 
-        return analyze_file(path, plot=plot)
+        Parameters
+        ----------
+        path : Path
+            The music file.
+        plot : Path, optional
+            Also draw the curve to this PNG.
+        lyrics : bool
+            Transcribe sung words with Whisper when the track has vocals (a ``.lrc`` or
+            ``.txt`` file next to it is read either way).
+        llm : bool, optional
+            Describe the track with the configured LLM (None: when ``MOODTUNE_LLM_URL``
+            is set); the template otherwise, or when the LLM fails.
+        """
+        from moodtune.music.features import VIBE_SR, analyze_signal, load_music
+        from moodtune.music.lyrics import lyrics_emotion, track_emotion_point
+
+        y = load_music(path)
+        analysis = analyze_signal(y, sr=VIBE_SR, path=str(path))
+        genre = self.genre_of(analysis.catalog_row(track_id="query"))
+        found = lyrics_emotion(
+            path,
+            analysis.features,
+            y=y,
+            text_backend=get_backend(self.text_backend),
+            transcribe=lyrics,
+        )
+        summary = analysis.summary
+        point = track_emotion_point(summary["valence_mean"], summary["arousal_mean"], found)
+        description = self.describe(
+            analysis.features,
+            analysis.arousal,
+            analysis.valence,
+            analysis.hop_s,
+            genre=genre["label"],
+            llm=llm,
+        )
+        if plot is not None:
+            from moodtune.music.plot import plot_analysis
+
+            plot_analysis(analysis, Path(plot), title=Path(path).stem)
+        return TrackReport(
+            analysis=analysis,
+            genre=genre,
+            lyrics=None if found is None else found.to_dict(),
+            emotion_point=point,
+            description=description,
+        )
+
+    def genre_of(self, features: Mapping[str, Any]) -> dict[str, Any]:
+        """Genre probabilities of one track from its features (catalog column names)."""
+        from moodtune.music.genre import default_genre_model
+
+        model = default_genre_model()
+        probs = model.probabilities(features)
+        return {
+            "label": max(probs, key=lambda g: probs[g]),
+            "source": "classifier",
+            "probabilities": {g: round(p, 4) for g, p in probs.items()},
+            "model": model.model_id,
+        }
+
+    def describe(
+        self,
+        features: Mapping[str, Any],
+        arousal: Any,
+        valence: Any,
+        hop_s: float = 1.0,
+        *,
+        genre: str | None = None,
+        llm: bool | None = None,
+    ) -> dict[str, Any]:
+        """Two or three sentences on a track's emotional arc: the LLM's or the template's.
+
+        ``llm=None`` asks the LLM only when ``MOODTUNE_LLM_URL`` is set; any LLM trouble
+        gives the template, and ``note`` says why.
+        """
+        import os
+
+        from moodtune.llm.describe import describe_with_llm
+        from moodtune.music.describe import describe_track
+
+        if llm is None:
+            llm = bool(os.environ.get("MOODTUNE_LLM_URL", "").strip())
+        if llm:
+            out: dict[str, Any] = describe_with_llm(
+                features, arousal, valence, hop_s, genre=genre
+            ).to_dict()
+            return out
+        text = describe_track(features, arousal, valence, hop_s, genre=genre)
+        return {"text": text, "source": "template", "model": None, "note": None}
+
+    def track_view(self, track_id: str, *, llm: bool | None = None) -> dict[str, Any]:
+        """One catalog track with its curve, genre, lyrics, emotion point and description.
+
+        Raises
+        ------
+        ParameterError
+            The id is not in the catalog.
+        """
+        import numpy as np
+
+        from moodtune.music.scan import load_curve
+        from moodtune.types import blend_lyrics_point
+
+        catalog = self.catalog()
+        row = catalog.get_track(track_id)
+        if row is None:
+            raise ParameterError(f"track {track_id!r} is not in the catalog")
+        view = dict(row)
+        curve = load_curve(catalog, track_id)
+        features = dict(row)
+        if row.get("duration_ms") is not None:
+            features["duration_s"] = float(row["duration_ms"]) / 1000.0
+        if curve is None:
+            view["curve"] = None
+            arousal = valence = np.zeros(0)
+            hop_s = 1.0
+            # no curve (a catalog track): the sound's point from its valence and energy
+            sv = 2.0 * float(row["valence"]) - 1.0 if row.get("valence") is not None else 0.0
+            sa = 2.0 * float(row["energy"]) - 1.0 if row.get("energy") is not None else 0.0
+        else:
+            arousal, valence, hop_s = curve
+            view["curve"] = {
+                "hop_s": float(hop_s),
+                "arousal": [round(float(x), 4) for x in arousal],
+                "valence": [round(float(x), 4) for x in valence],
+            }
+            sv, sa = float(np.mean(valence)), float(np.mean(arousal))
+        stored = catalog.get_genres(track_id)
+        genre: dict[str, Any]
+        if stored is not None:
+            probs = stored["probabilities"]
+            genre = {
+                "label": row.get("genre") or max(probs, key=lambda g: probs[g]),
+                "source": "tag" if row.get("genre") and row.get("subgenre") else "classifier",
+                "probabilities": probs,
+                "model": stored["model"],
+            }
+        else:
+            genre = self.genre_of(features)
+            if row.get("genre"):
+                genre["label"] = row["genre"]
+                genre["source"] = "catalog"
+        if stored is None and row.get("genre") and row.get("source") == "local":
+            genre["source"] = "tag"
+        view["genre_info"] = genre
+        lyrics = catalog.get_lyrics(track_id)
+        view["lyrics"] = lyrics
+        sv, sa = min(max(sv, -1.0), 1.0), min(max(sa, -1.0), 1.0)
+        point: dict[str, Any] = {
+            "valence": round(sv, 4),
+            "arousal": round(sa, 4),
+            "lyrics_share": 0.0,
+            "audio": {"valence": round(sv, 4), "arousal": round(sa, 4)},
+            "lyrics": None,
+        }
+        if lyrics is not None:
+            bv, ba, share = blend_lyrics_point(
+                sv, sa, lyrics["valence"], lyrics["arousal"], lyrics["confidence"]
+            )
+            point.update(valence=round(bv, 4), arousal=round(ba, 4), lyrics_share=round(share, 4))
+            point["lyrics"] = {k: lyrics[k] for k in ("valence", "arousal", "confidence", "source")}
+        view["emotion_point"] = point
+        view["description"] = self.describe(
+            features, arousal, valence, float(hop_s), genre=genre["label"], llm=llm
+        )
+        return view
 
     def scan(
         self,

@@ -20,6 +20,7 @@ interfaces can play it.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import signal
@@ -168,8 +169,12 @@ def read_tags(path: Path | str) -> dict[str, Any]:
     return out
 
 
-def analyze_job(path: str, sha256: str) -> dict[str, Any]:
+def analyze_job(path: str, sha256: str, lyrics: bool = True) -> dict[str, Any]:
     """Analyse one file for a scan; never raises (failures come back as ``ok: False``).
+
+    Besides the features and the curve, it gives the genre probabilities (the shipped
+    classifier) and the lyrics emotion (a ``.lrc``/``.txt`` file next to the audio, or
+    Whisper on tracks with vocals when ``lyrics`` is on).
 
     Parameters
     ----------
@@ -177,17 +182,26 @@ def analyze_job(path: str, sha256: str) -> dict[str, Any]:
         Absolute path.
     sha256 : str
         Its content hash (gives the track id).
+    lyrics : bool
+        Transcribe sung words of tracks with vocals (sidecar lyrics files are read anyway).
 
     Returns
     -------
     dict
-        ``{"path", "sha256", "ok": True, "row", "arousal", "valence", "hop_s", "duration_s"}``
-        (curves as float32 bytes) or ``{"path", "sha256", "ok": False, "error"}``.
+        ``{"path", "sha256", "ok": True, "row", "arousal", "valence", "hop_s", "duration_s",
+        "genres", "genre_model", "lyrics"}`` (curves as float32 bytes; ``lyrics`` a
+        :meth:`LyricsEmotion.to_dict` or None) or ``{"path", "sha256", "ok": False, "error"}``.
     """
-    from moodtune.music.features import analyze_file
+    from moodtune.music.features import VIBE_SR, analyze_signal, load_music
+    from moodtune.music.genre import default_genre_model, tag_to_genre
+    from moodtune.music.lyrics import lyrics_emotion
 
     try:
-        res = analyze_file(path)
+        y = load_music(path)
+        res = analyze_signal(y, sr=VIBE_SR, path=path)
+        model = default_genre_model()
+        genres = model.probabilities(res.catalog_row(track_id="query"))
+        found = lyrics_emotion(path, res.features, y=y, transcribe=lyrics)
     except MoodtuneError as exc:
         return {"path": path, "sha256": sha256, "ok": False, "error": str(exc)}
     except Exception as exc:  # a worker must report, not die: the scan lists the file
@@ -203,6 +217,12 @@ def analyze_job(path: str, sha256: str) -> dict[str, Any]:
     row.update(read_tags(path))
     row["local_path"] = path
     row["source"] = "local"
+    # The playlist genre: the file's tag when it names one of the six, else the classifier's;
+    # the tag itself is kept as the subgenre.
+    tag = row.pop("genre", None)
+    if tag:
+        row["subgenre"] = tag
+    row["genre"] = tag_to_genre(tag) or max(genres, key=lambda g: genres[g])
     return {
         "path": path,
         "sha256": sha256,
@@ -212,6 +232,9 @@ def analyze_job(path: str, sha256: str) -> dict[str, Any]:
         "valence": res.valence.astype("<f4").tobytes(),
         "hop_s": res.hop_s,
         "duration_s": float(res.features["duration_s"] or 0.0),
+        "genres": genres,
+        "genre_model": model.model_id,
+        "lyrics": None if found is None else found.to_dict(),
     }
 
 
@@ -226,10 +249,10 @@ def _worker_init() -> None:
         pass
 
 
-def _run_local(jobs: list[tuple[str, str]], workers: int) -> Iterator[dict[str, Any]]:
+def _run_local(jobs: list[tuple[str, str, bool]], workers: int) -> Iterator[dict[str, Any]]:
     if workers <= 1:
-        for path, sha in jobs:
-            yield analyze_job(path, sha)
+        for job in jobs:
+            yield analyze_job(*job)
         return
     import multiprocessing as mp
     from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -240,8 +263,8 @@ def _run_local(jobs: list[tuple[str, str]], workers: int) -> Iterator[dict[str, 
     todo = iter(jobs)
     running: dict[Future[dict[str, Any]], str] = {}
     try:
-        for path, sha in todo:
-            running[pool.submit(analyze_job, path, sha)] = path
+        for job in todo:
+            running[pool.submit(analyze_job, *job)] = job[0]
             if len(running) >= 2 * workers:
                 break
         while running:
@@ -264,7 +287,7 @@ def _run_local(jobs: list[tuple[str, str]], workers: int) -> Iterator[dict[str, 
 
 
 def _run_ray(
-    jobs: list[tuple[str, str]], workers: int, address: str | None
+    jobs: list[tuple[str, str, bool]], workers: int, address: str | None
 ) -> Iterator[dict[str, Any]]:
     try:
         import ray
@@ -282,8 +305,8 @@ def _run_ray(
         in_flight = max(2, 2 * int(ray.cluster_resources().get("CPU", workers)))
         todo = iter(jobs)
         refs: dict[Any, str] = {}
-        for path, sha in todo:
-            refs[task.remote(path, sha)] = path
+        for job in todo:
+            refs[task.remote(*job)] = job[0]
             if len(refs) >= in_flight:
                 break
         while refs:
@@ -334,6 +357,7 @@ def scan_library(
     workers: int | None = None,
     progress: ProgressCallback | None = None,
     ray_address: str | None = None,
+    lyrics: bool = True,
 ) -> ScanReport:
     """Analyse the audio files under ``directory`` and add them to ``catalog``.
 
@@ -354,6 +378,9 @@ def scan_library(
         :func:`rich_progress` for a bar with an ETA.
     ray_address : str, optional
         Ray cluster address (``"auto"`` or ``"ray://host:10001"``).
+    lyrics : bool
+        Transcribe the sung words of tracks with vocals (Whisper; slower). Lyrics files
+        next to the audio (``.lrc``, ``.txt``) are read either way.
 
     Returns
     -------
@@ -385,7 +412,7 @@ def scan_library(
     prefix = str(root) + os.sep
     report.missing = sum(1 for p in by_path if p.startswith(prefix) and p not in present)
 
-    jobs: list[tuple[str, str]] = []
+    jobs: list[tuple[str, str, bool]] = []
     stats: dict[str, os.stat_result] = {}
     queued: set[str] = set()
     for p in files:
@@ -414,7 +441,7 @@ def scan_library(
             continue
         queued.add(sha)
         stats[path] = st
-        jobs.append((path, sha))
+        jobs.append((path, sha, bool(lyrics)))
     log.info(
         "scan %s: %d files, %d unchanged, %d reused, %d to analyse",
         root, report.found, report.unchanged, report.reused, len(jobs),
@@ -443,6 +470,7 @@ def scan_library(
         close = getattr(results, "close", None)
         if close is not None:
             close()
+    _backfill_genres(catalog)
     report.seconds = time.perf_counter() - t0
     return report
 
@@ -458,6 +486,56 @@ def _write_result(catalog: Catalog, res: dict[str, Any], st: os.stat_result) -> 
             (row["id"], res["hop_s"], res["arousal"], res["valence"]),
         )
         _record_file(conn, res["path"], st, res["sha256"], row["id"])
+        conn.execute(
+            "INSERT OR REPLACE INTO track_genres (track_id, probs, model) VALUES (?, ?, ?)",
+            (
+                row["id"],
+                json.dumps({g: round(float(p), 4) for g, p in res["genres"].items()}),
+                res["genre_model"],
+            ),
+        )
+        if res.get("lyrics") is not None:
+            catalog.put_lyrics(row["id"], res["lyrics"])
+
+
+def _backfill_genres(catalog: Catalog) -> int:
+    """Genre probabilities for local tracks scanned before moodtune had a genre classifier.
+
+    Their stored features are enough (no audio is read). As in a new scan, a track whose
+    tag genre is not one of the six gets the classifier's top genre, and the tag moves to
+    the subgenre. Returns how many tracks were filled.
+    """
+    from moodtune.music.genre import default_genre_model, tag_to_genre
+
+    with catalog.transaction() as conn:
+        ids = [
+            r[0]
+            for r in conn.execute(
+                "SELECT id FROM tracks WHERE source = 'local' AND id NOT IN "
+                "(SELECT track_id FROM track_genres)"
+            )
+        ]
+    if not ids:
+        return 0
+    model = default_genre_model()
+    rows = []
+    updates = []
+    for track_id in ids:
+        row = catalog.get_track(track_id)
+        if row is None:
+            continue
+        probs = model.probabilities(row)
+        rows.append((track_id, probs, model.model_id))
+        tag = row.get("genre")
+        if not tag_to_genre(tag):  # as a new scan does: the tag becomes the subgenre
+            updates.append(
+                (max(probs, key=lambda g: probs[g]), tag or row.get("subgenre"), track_id)
+            )
+    with catalog.transaction() as conn:
+        catalog.put_genres(rows)
+        conn.executemany("UPDATE tracks SET genre = ?, subgenre = ? WHERE id = ?", updates)
+    log.info("filled the genres of %d earlier scanned tracks", len(rows))
+    return len(rows)
 
 
 def load_curve(catalog: Catalog, track_id: str) -> tuple[np.ndarray, np.ndarray, float] | None:
