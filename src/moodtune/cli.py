@@ -193,19 +193,36 @@ def _print_targets(targets: dict[str, Any] | None) -> None:
         out.print(f"  {targets['note']}", style="yellow", highlight=False)
 
 
+LlmOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--llm/--no-llm",
+        help="Describe the track with the LLM at MOODTUNE_LLM_URL (default: when it is set).",
+    ),
+]
+
+
 @app.command()
 def analyze(
     file: Annotated[Path, typer.Argument(help="A music file: mp3, ogg, opus, flac, wav, m4a.")],
     plot: Annotated[
         Path | None, typer.Option("--plot", help="Write the arousal/valence curve as a PNG.")
     ] = None,
+    lyrics: Annotated[
+        bool,
+        typer.Option(
+            "--lyrics/--no-lyrics",
+            help="Transcribe sung words with Whisper (a .lrc/.txt beside the file is read anyway).",
+        ),
+    ] = True,
+    llm: LlmOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Spotify-style features and a per-second arousal/valence curve of a music file."""
+    """Features, arousal/valence curve, genre, lyrics emotion and a description of a track."""
     from moodtune.service import get_service
 
-    analysis = get_service().analyze_track(file, plot=plot)
-    data = analysis.to_dict()
+    report = get_service().analyze_track(file, plot=plot, lyrics=lyrics, llm=llm)
+    data = report.to_dict()
     if as_json:
         print(json.dumps(data, ensure_ascii=False))
         return
@@ -218,6 +235,38 @@ def analyze(
         text = f"{value:+.3f}" if isinstance(value, float) else str(value)
         summary.add_row(key, text)
     out.print(summary)
+    genre = data["genre"]
+    out.print(f"\ngenre: [bold]{genre['label']}[/bold]  ({genre['model']})")
+    for name, p in sorted(genre["probabilities"].items(), key=lambda kv: -kv[1]):
+        out.print(f"  {name:<6} {_bar(p)} {p:6.1%}", highlight=False)
+    lyr = data["lyrics"]
+    if lyr is None:
+        out.print("\nlyrics: none (no vocals heard and no .lrc/.txt next to the file)")
+    else:
+        where = {"lrc": "from the .lrc file", "txt": "from the .txt file"}.get(
+            lyr["source"], "heard by Whisper"
+        )
+        out.print(
+            f"\nlyrics ({where}, {lyr['language'] or 'language unknown'}): "
+            f"[bold]{lyr['label']}[/bold]  valence {lyr['valence']:+.2f}  "
+            f"arousal {lyr['arousal']:+.2f}  confidence {lyr['confidence']:.2f}",
+            highlight=False,
+        )
+        words = lyr["text"] if len(lyr["text"]) <= 200 else lyr["text"][:197] + "..."
+        out.print(f"  “{words}”", style="dim", highlight=False)
+    point = data["emotion_point"]
+    out.print(
+        f"\nemotion point: valence {point['valence']:+.2f}  arousal {point['arousal']:+.2f}"
+        f"  (sound {point['audio']['valence']:+.2f}/{point['audio']['arousal']:+.2f}, "
+        f"lyrics share {point['lyrics_share']:.0%})",
+        highlight=False,
+    )
+    desc = data["description"]
+    out.print(f"\n{desc['text']}", highlight=False)
+    if desc["source"] == "llm":
+        out.print(f"  (described by {desc['model']})", style="dim")
+    elif desc.get("note"):
+        out.print(f"  ({desc['note']})", style="yellow", highlight=False)
     if plot:
         out.print(f"plot: {plot}")
 
@@ -228,9 +277,20 @@ def scan(
     workers: Annotated[int | None, typer.Option(help="Parallel workers (default: cores).")] = None,
     engine: Annotated[str, typer.Option(help="local | ray (needs moodtune[ray]).")] = "local",
     ray_address: Annotated[str | None, typer.Option(help="Ray cluster address.")] = None,
+    lyrics: Annotated[
+        bool,
+        typer.Option(
+            "--lyrics/--no-lyrics",
+            help="Transcribe sung words of tracks with vocals (.lrc/.txt files are read anyway).",
+        ),
+    ] = True,
     as_json: JsonOpt = False,
 ) -> None:
-    """Add a local music library to the catalog: analysed in parallel, incremental, resumable."""
+    """Add a local music library to the catalog: analysed in parallel, incremental, resumable.
+
+    Each track gets features, a per-second arousal/valence curve, genre probabilities and,
+    when it has words, the emotion of its lyrics.
+    """
     from moodtune.music.scan import rich_progress
     from moodtune.service import get_service
 
@@ -238,7 +298,12 @@ def scan(
         raise ParameterError(f"{directory} is not a folder; give the folder of your music")
     with rich_progress() as progress:
         report = get_service().scan(
-            directory, engine=engine, workers=workers, ray_address=ray_address, progress=progress
+            directory,
+            engine=engine,
+            workers=workers,
+            ray_address=ray_address,
+            progress=progress,
+            lyrics=lyrics,
         )
     data = report.to_dict()
     if as_json:
@@ -260,6 +325,10 @@ def scan(
 def similar(
     track: Annotated[str, typer.Argument(help="A catalog track id or a music file.")],
     n: Annotated[int, typer.Option("--n", "-n", help="How many tracks (1-100).")] = 10,
+    genre: Annotated[
+        list[str] | None,
+        typer.Option("--genre", "-g", help="Only these genres (repeatable), local tracks too."),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Find tracks like a catalog track or a music file."""
@@ -267,7 +336,7 @@ def similar(
 
     if not 1 <= n <= 100:
         raise ParameterError(f"n={n} is out of range; ask for 1 to 100 tracks")
-    info, tracks = get_service().similar(track, n=n)
+    info, tracks = get_service().similar(track, n=n, genres=genre or None)
     if as_json:
         print(json.dumps({"query": info, "tracks": [t.to_dict() for t in tracks]}))
         return
@@ -504,6 +573,49 @@ def evaluate_music_emotion(
 
     _require_dir(data)
     out.print(report_markdown(evaluate(data, out_dir)))
+
+
+@train_app.command("genre")
+def train_genre(
+    data: DataOpt,
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for genre_model.npz/.json.")],
+    seed: Annotated[int, typer.Option(help="Seed of the split and the models.")] = 0,
+) -> None:
+    """Train the genre classifier on TidyTuesday playlist genres (artist-disjoint split)."""
+    from moodtune.train.genre import train_genre as train
+
+    _require_dir(data)
+    with _progress_bar() as bar:
+        task = bar.add_task("genre models", total=None)
+
+        def progress(name: str, done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total, description=f"fitted {name}")
+
+        report = train(data, out_dir, seed=seed, progress=progress)
+    out.print(report["table"], highlight=False)
+    out.print(f"model: {report['model']}")
+
+
+@evaluate_app.command("genre")
+def evaluate_genre(
+    data: DataOpt,
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Where genre_confusion.png and the report go.")
+    ] = Path("reports"),
+    model: Annotated[
+        Path | None, typer.Option(help="A genre_model.npz (default: the shipped one).")
+    ] = None,
+) -> None:
+    """Accuracy, macro-F1 and a confusion matrix on an artist-disjoint test split."""
+    from moodtune.music.genre import GenreModel
+    from moodtune.train.genre import evaluate_genre as evaluate
+
+    _require_dir(data)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    result = evaluate(data, model=GenreModel.load(model) if model else None, out_dir=out_dir)
+    out.print(result["table"], highlight=False)
+    if result.get("png"):
+        out.print(f"plot: {result['png']}")
 
 
 @evaluate_app.command("recommender")

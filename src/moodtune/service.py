@@ -475,6 +475,7 @@ class Moodtune:
         workers: int | None = None,
         ray_address: str | None = None,
         progress: Any = None,
+        lyrics: bool = True,
     ) -> ScanReport:
         """Analyse a local music folder into the catalog (incremental, resumable)."""
         from moodtune.music.scan import scan_library
@@ -486,17 +487,24 @@ class Moodtune:
             workers=workers,
             ray_address=ray_address,
             progress=progress,
+            lyrics=lyrics,
         )
         with self._lock:
             self._table = None
             self._recommender = None
         return report
 
-    def similar(self, query: str | Path, *, n: int = 10) -> tuple[dict[str, Any], list[Any]]:
-        """Tracks like a catalog track (by id) or a music file (analysed on the fly)."""
+    def similar(
+        self, query: str | Path, *, n: int = 10, genres: list[str] | None = None
+    ) -> tuple[dict[str, Any], list[Any]]:
+        """Tracks like a catalog track (by id) or a music file (analysed on the fly).
+
+        ``genres`` keeps only tracks of those genres (scanned local tracks carry the
+        classifier's genre, or their tag's when it names one of the six).
+        """
         from moodtune.music.similar import similar_tracks
 
-        return similar_tracks(self.catalog(), query, n=n)
+        return similar_tracks(self.catalog(), query, n=n, genres=genres)
 
     # -- background music ----------------------------------------------------
     def mix_upload(
