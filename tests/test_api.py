@@ -308,8 +308,35 @@ def test_scanned_library_track_curve_audio_and_analyze(tmp_path: Path) -> None:
         )
         assert resp.status_code == 200, resp.text
         data = resp.json()
-        assert set(data) == {"features", "curve", "summary"}
+        assert set(data) == {
+            "features", "curve", "summary", "genre", "lyrics", "emotion_point", "description"
+        }  # fmt: skip
         assert data["features"]["duration_s"] == pytest.approx(8.0, abs=0.1)
+        assert data["genre"]["label"] in data["genre"]["probabilities"]
+        assert sum(data["genre"]["probabilities"].values()) == pytest.approx(1.0, abs=1e-3)
+        assert data["lyrics"] is None and data["emotion_point"]["lyrics_share"] == 0.0
+        assert data["description"]["source"] == "template"
+        assert "0:0" in data["description"]["text"]  # the template reads the 8 s curve
+        # the track view: genre, lyrics, emotion point and description too
+        assert track["genre"] in track["genre_info"]["probabilities"]
+        assert track["genre_info"]["source"] == "classifier"
+        assert track["lyrics"] is None
+        assert track["emotion_point"]["audio"]["valence"] == pytest.approx(
+            np.mean(track["curve"]["valence"]), abs=1e-3
+        )
+        assert track["description"]["source"] == "template" and track["description"]["text"]
+        # similar with a genre filter: only that genre, or a 422 naming the known ones
+        g = track["genre"]
+        only = c.get(f"/v1/tracks/{tid}/similar", params={"n": 5, "genre": g}).json()
+        assert all(svc.catalog().get_track(t["id"])["genre"] == g for t in only["tracks"])
+        bad = c.get(f"/v1/tracks/{tid}/similar", params={"genre": "polka"})
+        assert bad.status_code == 422 and "known genres" in bad.json()["detail"]
+        bad = c.post(
+            "/v1/tracks/analyze",
+            files={"audio": ("pad2.wav", (lib / "pad2.wav").read_bytes())},
+            data={"lyrics": "maybe"},
+        )
+        assert bad.status_code == 422 and "lyrics" in bad.json()["detail"]
 
 
 @pytest.mark.slow

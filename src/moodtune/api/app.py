@@ -22,9 +22,9 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -268,6 +268,13 @@ class RecommendRequest(EmotionRequest):
     genres: list[str] | None = Field(None, max_length=50, description="Allowed genres.")
     explicit: bool = Field(True, description="False leaves out explicit tracks.")
     max_duration_s: float | None = Field(None, gt=0, le=36_000)
+    llm: bool | None = Field(
+        None,
+        description=(
+            "Ask the server's LLM (MOODTUNE_LLM_URL) for the music targets; default: when the "
+            "server has one. The reply's `targets.source` says which targets were used."
+        ),
+    )
 
 
 class FeedbackRequest(BaseModel):
@@ -599,17 +606,33 @@ def create_app(
             n=opts.n,
             filters=filters,
             seed=opts.seed,
+            llm=opts.llm,
         )
         return _playlist_dict(result)
 
     @app.post("/v1/tracks/analyze", tags=["tracks"], openapi_extra=_UPLOAD_DOC)
     async def analyze(request: Request) -> dict[str, Any]:
-        """Features and the per-second arousal/valence curve of an uploaded music file."""
+        """Features, curve, genre, lyrics emotion and a description of an uploaded music file.
+
+        Multipart fields: ``audio`` (the music file) and optional ``lyrics`` (``false``
+        skips transcribing sung words) and ``llm`` (``true``/``false``: describe with the
+        server's LLM; default when it has one).
+        """
         form, upload = await _audio_form(request)
         data = await _read_upload(upload, max_bytes=max_upload_bytes)
         suffix = Path(upload.filename or "upload").suffix[:10]
         await upload.close()
-        return await infer(_analyze_bytes, svc, data, suffix=suffix, heavy=True)
+        lyrics = _form_bool(form.get("lyrics"), "lyrics")
+        llm = _form_bool(form.get("llm"), "llm")
+        return await infer(
+            _analyze_bytes,
+            svc,
+            data,
+            suffix=suffix,
+            lyrics=True if lyrics is None else lyrics,
+            llm=llm,
+            heavy=True,
+        )
 
     @app.post("/v1/mix", tags=["mix"], openapi_extra=_UPLOAD_DOC)
     async def mix(request: Request) -> Response:
@@ -653,17 +676,25 @@ def create_app(
         )
 
     @app.get("/v1/tracks/{track_id}", tags=["tracks"])
-    async def get_track(track_id: str) -> dict[str, Any]:
-        """One catalog track: its fields, features and stored arousal/valence curve."""
-        return await infer(_track_view, svc, track_id)
+    async def get_track(track_id: str, llm: bool | None = None) -> dict[str, Any]:
+        """One catalog track: fields, features, curve, genre, lyrics and a description.
+
+        ``genre`` is the catalog's genre name; ``genre_info`` adds its ``source``
+        (``catalog``, ``tag`` or ``classifier``) and the classifier's ``probabilities``.
+        ``description.source`` is ``llm`` or ``template`` (``llm=false`` never asks one).
+        """
+        _known(svc, track_id)
+        return await infer(_track_view, svc, track_id, llm=llm)
 
     @app.get("/v1/tracks/{track_id}/similar", tags=["tracks"])
-    async def similar(track_id: str, n: int = 10) -> dict[str, Any]:
-        """Tracks most like a catalog track."""
+    async def similar(
+        track_id: str, n: int = 10, genre: Annotated[list[str] | None, Query()] = None
+    ) -> dict[str, Any]:
+        """Tracks most like a catalog track (``genre`` repeatable: only those genres)."""
         if not 1 <= n <= 100:
             raise ParameterError(f"n={n} is out of range; ask for 1 to 100 tracks")
         _known(svc, track_id)
-        info, tracks = await infer(svc.similar, track_id, n=n)
+        info, tracks = await infer(svc.similar, track_id, n=n, genres=genre or None)
         rows = []
         for t in tracks:
             d = t.to_dict()
@@ -729,30 +760,31 @@ def _known(svc: Moodtune, track_id: str) -> dict[str, Any]:
     return row
 
 
-def _track_view(svc: Moodtune, track_id: str) -> dict[str, Any]:
-    from moodtune.music.scan import load_curve
+def _form_bool(value: Any, name: str) -> bool | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ParameterError(f"{name}={value!r} must be true or false")
 
-    row = dict(_known(svc, track_id))
+
+def _track_view(svc: Moodtune, track_id: str, *, llm: bool | None = None) -> dict[str, Any]:
+    row = svc.track_view(track_id, llm=llm)
     local = row.pop("local_path", None)
     has_audio = bool(local) and Path(str(local)).is_file()
     row["audio_url"] = f"/v1/tracks/{track_id}/audio" if has_audio else None
-    curve = load_curve(svc.catalog(), track_id)
-    row["curve"] = (
-        None
-        if curve is None
-        else {
-            "hop_s": float(curve[2]),
-            "arousal": [round(float(x), 4) for x in curve[0]],
-            "valence": [round(float(x), 4) for x in curve[1]],
-        }
-    )
     return row
 
 
-def _analyze_bytes(svc: Moodtune, data: bytes, *, suffix: str) -> dict[str, Any]:
+def _analyze_bytes(
+    svc: Moodtune, data: bytes, *, suffix: str, lyrics: bool = True, llm: bool | None = None
+) -> dict[str, Any]:
     safe = suffix if re.fullmatch(r"\.[A-Za-z0-9]{1,9}", suffix or "") else ".bin"
     with tempfile.TemporaryDirectory(prefix="moodtune-upload-") as tmp:
         path = Path(tmp) / f"upload{safe}"
         path.write_bytes(data)
-        out: dict[str, Any] = svc.analyze_track(path).to_dict()
+        out: dict[str, Any] = svc.analyze_track(path, lyrics=lyrics, llm=llm).to_dict()
     return out
