@@ -6,10 +6,14 @@ the system Chromium is launched). Screenshots go to ``artifacts/``.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import shutil
 import socket
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,7 +29,9 @@ if not Path(CHROMIUM).exists():
     pytest.skip(f"no Chromium at {CHROMIUM}: apt-get install chromium", allow_module_level=True)
 
 SPEECH = Path(__file__).parent / "data" / "speech"
+LYRICS = Path(__file__).parent / "data" / "lyrics"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+DOCS_IMG = Path(__file__).resolve().parent.parent / "docs" / "img"
 ARGS = [
     "--headless",
     "--no-sandbox",
@@ -43,30 +49,39 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The real app under uvicorn on a free loopback port, in a thread."""
-    from moodtune.api.app import create_app
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """The facade the server uses (its own home; no API key, no LLM)."""
     from moodtune.service import Moodtune
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MOODTUNE_HOME", str(tmp_path_factory.mktemp("web_home")))
         mp.delenv("MOODTUNE_API_KEY", raising=False)
+        mp.delenv("MOODTUNE_LLM_URL", raising=False)
         svc = Moodtune()
         svc.catalog()
-        port = _free_port()
-        config = uvicorn.Config(
-            create_app(svc, warm_up=False), host="127.0.0.1", port=port, log_level="warning"
-        )
-        srv = uvicorn.Server(config)
-        thread = threading.Thread(target=srv.run, daemon=True)
-        thread.start()
-        deadline = time.time() + 30
-        while not srv.started and time.time() < deadline:
-            time.sleep(0.05)
-        assert srv.started, "uvicorn did not start"
-        yield f"http://127.0.0.1:{port}"
-        srv.should_exit = True
-        thread.join(10)
+        yield svc
+
+
+@pytest.fixture(scope="module")
+def server(service: object) -> Iterator[str]:
+    """The real app under uvicorn on a free loopback port, in a thread."""
+    from moodtune.api.app import create_app
+
+    svc = service
+    port = _free_port()
+    config = uvicorn.Config(
+        create_app(svc, warm_up=False), host="127.0.0.1", port=port, log_level="warning"
+    )
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 30
+    while not srv.started and time.time() < deadline:
+        time.sleep(0.05)
+    assert srv.started, "uvicorn did not start"
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(10)
 
 
 @pytest.fixture(scope="module")
@@ -89,6 +104,12 @@ def _ids(page: object) -> list[str]:
 
 def _wait_requests(page: object, n: int) -> None:
     page.wait_for_selector(f'body[data-requests="{n}"]', timeout=120_000)  # type: ignore[attr-defined]
+
+
+def _get(url: str) -> dict[str, object]:
+    with urllib.request.urlopen(url, timeout=60) as resp:
+        data: dict[str, object] = json.loads(resp.read())
+    return data
 
 
 @pytest.mark.slow
@@ -120,6 +141,8 @@ def test_voice_upload_playlist_like_changes_it(server: str, browser: object) -> 
     first = _ids(page)
     assert len(first) == 8
     assert page.locator("#playlist a", has_text="Spotify").count() >= 1
+    targets = page.inner_text("#targets-line")
+    assert targets.startswith("music targets: built-in") and "BPM" in targets, targets
     page.screenshot(path=str(ARTIFACTS / "web_playlist.png"), full_page=True)
 
     page.locator("#playlist .like").nth(2).click()
@@ -134,6 +157,20 @@ def test_voice_upload_playlist_like_changes_it(server: str, browser: object) -> 
     page.locator("#playlist .title").first.click()
     page.wait_for_selector("#similar li", timeout=60_000)
     assert page.locator("#track-body dt").count() >= 5
+    # the words: the API's description and genre are shown as they are
+    view = _get(f"{server}/v1/tracks/{third[0]}")
+    desc, genre = view["description"], view["genre_info"]
+    assert isinstance(desc, dict) and isinstance(genre, dict)
+    assert page.inner_text("#track-desc") == desc["text"]
+    assert page.locator("#track-desc").is_visible()
+    assert "template" in page.inner_text("#track-desc-by")
+    assert page.inner_text("#genre-label") == genre["label"]
+    assert page.locator("#genre-label").is_visible()
+    assert page.locator("#track-genre .bar.genre").count() == len(genre["probabilities"]) == 6
+    top = max(genre["probabilities"].items(), key=lambda kv: kv[1])
+    first_bar = page.locator("#track-genre .bar.genre").first
+    assert first_bar.get_attribute("aria-label") == f"{top[0]} {round(100 * top[1])}%"
+    assert "No words known" in page.inner_text("#track-lyrics")  # a catalog track
     page.locator("#track-card").screenshot(path=str(ARTIFACTS / "web_track.png"))
     assert not errors, errors
     assert not external, external  # works offline: nothing outside this server
@@ -192,3 +229,49 @@ def test_microphone_recording(server: str, playwright: object, tmp_path: Path) -
         page.screenshot(path=str(ARTIFACTS / "web_recorded.png"))
     finally:
         b.close()
+
+
+@pytest.mark.slow
+def test_track_view_shows_lyrics_genre_and_description(
+    server: str, service: object, browser: object, tmp_path: Path
+) -> None:
+    """A scanned song with a .lrc file: lyrics emotion, genre bars and description."""
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    for name in ("sidecar_song.ogg", "sidecar_song.lrc"):
+        shutil.copy(LYRICS / name, lib / name)
+    assert service.scan(lib, workers=1).analysed == 1  # type: ignore[attr-defined]
+    # a scanned file's id: "local:" and the start of its SHA-256
+    track_id = "local:" + hashlib.sha256((lib / "sidecar_song.ogg").read_bytes()).hexdigest()[:16]
+    view = _get(f"{server}/v1/tracks/{track_id}")
+    lyrics = view["lyrics"]
+    assert isinstance(lyrics, dict) and lyrics["source"] == "lrc"
+    probs = lyrics["probabilities"]
+    assert isinstance(probs, dict)
+    page = browser.new_page(viewport={"width": 1000, "height": 1200})  # type: ignore[attr-defined]
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(server + "/")
+    page.evaluate("id => showTrack(id)", track_id)
+    page.wait_for_selector("#track-lyrics blockquote", timeout=60_000)
+    page.wait_for_selector("#similar", timeout=60_000)
+    assert page.inner_text("#lyrics-label") == max(probs, key=lambda k: probs[k])
+    assert "from the .lrc file" in page.inner_text("#track-lyrics")
+    assert "happy" in page.inner_text("#track-lyrics blockquote").lower()
+    point = view["emotion_point"]
+    assert isinstance(point, dict)
+    share = page.inner_text("#lyrics-share")
+    assert f"{round(100 * point['lyrics_share'])}%" in share
+    desc = view["description"]
+    assert isinstance(desc, dict)
+    assert page.inner_text("#track-desc") == desc["text"]
+    assert "from the curve" in page.inner_text("#track-desc-by")
+    assert page.locator("#curve").count() == 1
+    assert page.locator("#track-genre .bar.genre").count() == 6
+    DOCS_IMG.mkdir(parents=True, exist_ok=True)
+    page.locator("#track-card").screenshot(path=str(DOCS_IMG / "web_track_words.png"))
+    # narrow screens: the genre and lyrics columns stack, nothing overflows sideways
+    page.set_viewport_size({"width": 380, "height": 900})
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 380, width
+    assert not errors, errors

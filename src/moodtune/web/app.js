@@ -243,9 +243,24 @@ function renderMap(data) {
   map.append(me);
 }
 
+function targetsLine(targets) {
+  if (!targets) return "";
+  const by = targets.source === "llm"
+    ? `music targets: proposed by the LLM${targets.model ? " " + targets.model : ""}`
+    : "music targets: built-in";
+  const t = targets.targets || {};
+  const bits = [];
+  if (typeof t.valence === "number") bits.push(`valence ${t.valence.toFixed(2)}`);
+  if (typeof t.energy === "number") bits.push(`energy ${t.energy.toFixed(2)}`);
+  if (typeof t.tempo === "number") bits.push(`${Math.round(t.tempo)} BPM`);
+  const why = targets.source === "llm" ? targets.why : targets.note;
+  return by + (bits.length ? ` (${bits.join(", ")})` : "") + (why ? ` · ${why}` : "");
+}
+
 function renderPlaylist(data) {
   $("playlist-card").classList.remove("hidden");
   $("strategy-name").textContent = `(${data.strategy})`;
+  $("targets-line").textContent = targetsLine(data.targets);
   const list = $("playlist");
   list.textContent = "";
   for (const t of data.tracks) {
@@ -291,9 +306,11 @@ async function showTrack(id) {
   try {
     const t = await api(`/v1/tracks/${encodeURIComponent(id)}`);
     body.textContent = "";
-    $("track-h").textContent = `${t.name} — ${(t.artists || []).join(", ")}`;
+    const by = (t.artists || []).join(", ");
+    $("track-h").textContent = by ? `${t.name} — ${by}` : t.name;
+    body.append(trackWords(t));
     const feats = el("dl", { class: "features" });
-    const keys = ["genre", "year", "tempo", "key", "mode", "loudness", "valence", "energy", "danceability",
+    const keys = ["year", "tempo", "key", "mode", "loudness", "valence", "energy", "danceability",
                   "acousticness", "instrumentalness", "speechiness", "liveness", "duration_ms", "popularity"];
     for (const k of keys) {
       if (t[k] === null || t[k] === undefined || t[k] === "") continue;
@@ -321,6 +338,82 @@ async function showTrack(id) {
   } catch (e) {
     body.textContent = e.message;
   }
+}
+
+const GENRE_SOURCE = { catalog: "catalog genre", tag: "from the file's tag", classifier: "classifier's guess" };
+const LYRICS_SOURCE = { lrc: "from the .lrc file", txt: "from the .txt file", whisper: "heard by Whisper" };
+
+function topLabel(probs) {
+  let best = null;
+  for (const [k, p] of Object.entries(probs || {})) if (best === null || p > probs[best]) best = k;
+  return best;
+}
+
+function excerpt(text, limit) {
+  const flat = String(text || "").split(/\s+/).join(" ").trim();
+  if (flat.length <= limit) return flat;
+  const cut = flat.slice(0, limit);
+  const space = cut.lastIndexOf(" ");
+  return (space > limit / 2 ? cut.slice(0, space) : cut) + " …";
+}
+
+/* description, genre probabilities and lyrics emotion of a track (track view or analysis) */
+function trackWords(t) {
+  const box = el("div", { class: "words" });
+  const d = t.description;
+  if (d && d.text) {
+    const by = d.source === "llm"
+      ? `written by the LLM${d.model ? " " + d.model : ""}`
+      : (t.curve ? "from the curve (template)" : "from the features (template)");
+    const note = d.source !== "llm" && d.note ? ` · ${d.note}` : "";
+    box.append(el("p", { id: "track-desc", class: "desc" }, d.text),
+      el("p", { id: "track-desc-by", class: "hint small" }, by + note));
+  }
+  const cols = el("div", { class: "word-cols" });
+  const g = t.genre_info || t.genre;
+  if (g && typeof g === "object" && g.label) {
+    const sec = el("div", { id: "track-genre" });
+    sec.append(el("h3", {}, "Genre: ", el("strong", { id: "genre-label" }, g.label),
+      el("span", { class: "hint small" }, ` ${GENRE_SOURCE[g.source] || g.source || ""}`)));
+    const probs = Object.entries(g.probabilities || {}).sort((a, b) => b[1] - a[1]);
+    const grid = el("div", { class: "genre-bars" });
+    for (const [name, p] of probs) {
+      const pct = Math.round(p * 100);
+      const bar = el("div", { class: "bar genre", role: "meter", "aria-valuemin": "0", "aria-valuemax": "100",
+        "aria-valuenow": String(pct), "aria-label": `${name} ${pct}%`, title: `${name} ${pct}%` });
+      const fill = el("span");
+      fill.style.width = `${pct}%`;
+      bar.append(fill);
+      grid.append(el("span", { class: "genre-name" }, name), bar, el("span", { class: "pct" }, `${pct}%`));
+    }
+    sec.append(grid);
+    if (g.model) sec.append(el("p", { class: "hint small" }, `probabilities: ${g.model}`));
+    cols.append(sec);
+  }
+  const lyr = t.lyrics;
+  const sec = el("div", { id: "track-lyrics" });
+  if (lyr) {
+    const label = lyr.label || topLabel(lyr.probabilities) || "?";
+    const point = t.emotion_point;
+    sec.append(el("h3", {}, "Lyrics: ", el("strong", { id: "lyrics-label" }, label),
+      el("span", { class: "hint small" }, ` ${LYRICS_SOURCE[lyr.source] || lyr.source}` +
+        (lyr.language ? `, ${lyr.language}` : ""))));
+    const nums = [`valence ${Number(lyr.valence).toFixed(2)}`, `arousal ${Number(lyr.arousal).toFixed(2)}`,
+      `confidence ${Number(lyr.confidence).toFixed(2)}`];
+    sec.append(el("p", { class: "small" }, nums.join(" · ")));
+    if (lyr.text) sec.append(el("blockquote", { class: "lyrics-text" }, `“${excerpt(lyr.text, 180)}”`));
+    if (point && typeof point.lyrics_share === "number") {
+      sec.append(el("p", { id: "lyrics-share", class: "hint small" },
+        `The words make up ${Math.round(point.lyrics_share * 100)}% of the track's mood point ` +
+        `(valence ${point.valence.toFixed(2)}, arousal ${point.arousal.toFixed(2)}).`));
+    }
+  } else {
+    sec.append(el("h3", {}, "Lyrics"),
+      el("p", { class: "hint small" }, "No words known: an instrumental, or not scanned with lyrics."));
+  }
+  cols.append(sec);
+  box.append(cols);
+  return box;
 }
 
 function curveSvg(curve) {
