@@ -462,3 +462,21 @@ def test_shipped_model_loads_and_gives_sensible_answers() -> None:
     assert (
         Path(genre_mod.__file__).parent.parent / "models" / "genre_model.npz"
     ).stat().st_size < (200_000)
+
+
+def test_local_file_features_drop_a_length_too_short_to_trust() -> None:
+    from moodtune.music.genre import MIN_TRUSTED_DURATION_S, local_file_features
+
+    clip = {"energy": 0.5, "duration_s": 30.0}
+    out = local_file_features(clip)
+    assert out["duration_s"] is None and out["duration_ms"] is None and out["energy"] == 0.5
+    assert clip["duration_s"] == 30.0  # the caller's mapping is left alone
+    song = {"duration_ms": 1000.0 * (MIN_TRUSTED_DURATION_S + 100)}
+    assert local_file_features(song)["duration_ms"] == song["duration_ms"]
+    model = default_genre_model()
+    row = {"danceability": 0.5, "energy": 0.5, "loudness": -12, "mode": 1, "speechiness": 0.1,
+           "acousticness": 0.3, "instrumentalness": 0.8, "liveness": 0.1, "valence": 0.4,
+           "tempo": 120.0, "duration_s": 30.0}  # fmt: skip
+    # a 30 s clip reads as a rap interlude; without its length the answer spreads out
+    assert model.top(row) == "rap"
+    assert max(model.probabilities(local_file_features(row)).values()) < 0.5

@@ -592,7 +592,7 @@ def train_genre(
             bar.update(task, completed=done, total=total, description=f"fitted {name}")
 
         report = train(data, out_dir, seed=seed, progress=progress)
-    out.print(report["table"], highlight=False)
+    out.print(report["table"], highlight=False, soft_wrap=True)
     out.print(f"model: {report['model']}")
 
 
@@ -613,7 +613,7 @@ def evaluate_genre(
     _require_dir(data)
     out_dir.mkdir(parents=True, exist_ok=True)
     result = evaluate(data, model=GenreModel.load(model) if model else None, out_dir=out_dir)
-    out.print(result["table"], highlight=False)
+    out.print(result["table"], highlight=False, soft_wrap=True)
     if result.get("png"):
         out.print(f"plot: {result['png']}")
 

@@ -317,7 +317,7 @@ class Moodtune:
 
         y = load_music(path)
         analysis = analyze_signal(y, sr=VIBE_SR, path=str(path))
-        genre = self.genre_of(analysis.catalog_row(track_id="query"))
+        genre = self.genre_of(analysis.catalog_row(track_id="query"), local=True)
         found = lyrics_emotion(
             path,
             analysis.features,
@@ -347,12 +347,17 @@ class Moodtune:
             description=description,
         )
 
-    def genre_of(self, features: Mapping[str, Any]) -> dict[str, Any]:
-        """Genre probabilities of one track from its features (catalog column names)."""
-        from moodtune.music.genre import default_genre_model
+    def genre_of(self, features: Mapping[str, Any], *, local: bool = False) -> dict[str, Any]:
+        """Genre probabilities of one track from its features (catalog column names).
+
+        ``local``: the features are moodtune's estimates for a local file, whose length
+        is ignored when it is too short to be a whole song
+        (:func:`moodtune.music.genre.local_file_features`).
+        """
+        from moodtune.music.genre import default_genre_model, local_file_features
 
         model = default_genre_model()
-        probs = model.probabilities(features)
+        probs = model.probabilities(local_file_features(features) if local else features)
         return {
             "label": max(probs, key=lambda g: probs[g]),
             "source": "classifier",
@@ -438,7 +443,7 @@ class Moodtune:
                 "model": stored["model"],
             }
         else:
-            genre = self.genre_of(features)
+            genre = self.genre_of(features, local=row.get("source") == "local")
             if row.get("genre"):
                 genre["label"] = row["genre"]
                 genre["source"] = "catalog"

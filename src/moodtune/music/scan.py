@@ -193,14 +193,14 @@ def analyze_job(path: str, sha256: str, lyrics: bool = True) -> dict[str, Any]:
         :meth:`LyricsEmotion.to_dict` or None) or ``{"path", "sha256", "ok": False, "error"}``.
     """
     from moodtune.music.features import VIBE_SR, analyze_signal, load_music
-    from moodtune.music.genre import default_genre_model, tag_to_genre
+    from moodtune.music.genre import default_genre_model, local_file_features, tag_to_genre
     from moodtune.music.lyrics import lyrics_emotion
 
     try:
         y = load_music(path)
         res = analyze_signal(y, sr=VIBE_SR, path=path)
         model = default_genre_model()
-        genres = model.probabilities(res.catalog_row(track_id="query"))
+        genres = model.probabilities(local_file_features(res.catalog_row(track_id="query")))
         found = lyrics_emotion(path, res.features, y=y, transcribe=lyrics)
     except MoodtuneError as exc:
         return {"path": path, "sha256": sha256, "ok": False, "error": str(exc)}
@@ -505,7 +505,7 @@ def _backfill_genres(catalog: Catalog) -> int:
     tag genre is not one of the six gets the classifier's top genre, and the tag moves to
     the subgenre. Returns how many tracks were filled.
     """
-    from moodtune.music.genre import default_genre_model, tag_to_genre
+    from moodtune.music.genre import default_genre_model, local_file_features, tag_to_genre
 
     with catalog.transaction() as conn:
         ids = [
@@ -524,7 +524,7 @@ def _backfill_genres(catalog: Catalog) -> int:
         row = catalog.get_track(track_id)
         if row is None:
             continue
-        probs = model.probabilities(row)
+        probs = model.probabilities(local_file_features(row))
         rows.append((track_id, probs, model.model_id))
         tag = row.get("genre")
         if not tag_to_genre(tag):  # as a new scan does: the tag becomes the subgenre
