@@ -91,6 +91,20 @@ def test_catalog_import_and_stats(tmp_path):
     assert "line " in proc.stderr  # the fixture's bad rows are reported by line number
     stats = json.loads(run("catalog", "stats", "--json", env=env).stdout)
     assert stats["tracks"] > 0
+    # Kaggle rows have no genre: the classifier labels them so --genre filters work
+    assert f"{stats['tracks']} tracks without a genre got the genre classifier's" in " ".join(
+        proc.stdout.split()
+    )
+    six = {"edm", "latin", "pop", "r&b", "rap", "rock"}
+    with Catalog.open(tmp_path / "mine.sqlite") as cat:
+        table = cat.load_table()
+        assert set(table.genre) <= six
+        stored = cat.get_genres(str(table.id[0]))
+        assert stored is not None and set(stored["probabilities"]) == six
+    genre = str(table.genre[0])
+    rec = run("recommend", "--text", "happy", "--genre", genre, "--json", "-n", "1", env=env)
+    assert rec.returncode == 0, rec.stderr
+    assert json.loads(rec.stdout)["tracks"][0]["genre"] == genre
 
 
 def test_catalog_import_bad_file_changes_nothing(tmp_path):

@@ -372,6 +372,11 @@ def catalog_import(
     out.print(
         f"imported {file} ({report.fmt}): {report.added} added, {report.updated} updated, "
         f"{len(report.skipped)} skipped"
+        + (
+            f"; {report.genres_predicted} tracks without a genre got the genre classifier's"
+            if report.genres_predicted
+            else ""
+        )
     )
 
 

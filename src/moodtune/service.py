@@ -283,10 +283,41 @@ class Moodtune:
         from moodtune.catalog.importers import import_file
 
         report = import_file(self.catalog(), Path(path), fmt=fmt)
+        report.genres_predicted = self._classify_missing_genres()
         with self._lock:
             self._table = None
             self._recommender = None
         return report
+
+    def _classify_missing_genres(self) -> int:
+        """Give every catalog track without a genre the classifier's (e.g. Kaggle imports).
+
+        The probabilities go to ``track_genres`` and the top genre to the track's
+        ``genre``, so ``--genre`` filters work on them. Returns how many were classified.
+        """
+        import numpy as np
+
+        from moodtune.music.genre import default_genre_model
+
+        catalog = self.catalog()
+        table = catalog.load_table()
+        missing = np.flatnonzero(np.array([not str(g).strip() for g in table.genre], dtype=bool))
+        if missing.size == 0:
+            return 0
+        model = default_genre_model()
+        part = table.take(missing)
+        probs = model.predict_table(part)
+        ids = [str(i) for i in part.id]
+        rows = [
+            (tid, {g: float(x) for g, x in zip(model.genres, p, strict=True)}, model.model_id)
+            for tid, p in zip(ids, probs, strict=True)
+        ]
+        tops = [(model.genres[int(np.argmax(p))], tid) for tid, p in zip(ids, probs, strict=True)]
+        with catalog.transaction() as conn:
+            catalog.put_genres(rows)
+            conn.executemany("UPDATE tracks SET genre = ? WHERE id = ?", tops)
+        log.info("classified the genre of %d catalog tracks", len(rows))
+        return len(rows)
 
     # -- music analysis ------------------------------------------------------
     def analyze_track(
@@ -432,23 +463,23 @@ class Moodtune:
                 "valence": [round(float(x), 4) for x in valence],
             }
             sv, sa = float(np.mean(valence)), float(np.mean(arousal))
+        from moodtune.music.genre import tag_to_genre
+
+        local = row.get("source") == "local"
         stored = catalog.get_genres(track_id)
-        genre: dict[str, Any]
         if stored is not None:
-            probs = stored["probabilities"]
-            genre = {
-                "label": row.get("genre") or max(probs, key=lambda g: probs[g]),
-                "source": "tag" if row.get("genre") and row.get("subgenre") else "classifier",
-                "probabilities": probs,
-                "model": stored["model"],
-            }
+            probs, model_id = stored["probabilities"], stored["model"]
         else:
-            genre = self.genre_of(features, local=row.get("source") == "local")
-            if row.get("genre"):
-                genre["label"] = row["genre"]
-                genre["source"] = "catalog"
-        if stored is None and row.get("genre") and row.get("source") == "local":
-            genre["source"] = "tag"
+            guess = self.genre_of(features, local=local)
+            probs, model_id = guess["probabilities"], guess["model"]
+        label = row.get("genre") or max(probs, key=lambda g: probs[g])
+        if stored is None and row.get("genre"):
+            source = "catalog"  # e.g. the playlist genre of an imported Spotify table
+        elif local and row.get("subgenre") and tag_to_genre(row["subgenre"]) == label:
+            source = "tag"
+        else:
+            source = "classifier"
+        genre = {"label": label, "source": source, "probabilities": probs, "model": model_id}
         view["genre_info"] = genre
         lyrics = catalog.get_lyrics(track_id)
         view["lyrics"] = lyrics

@@ -130,6 +130,8 @@ class ImportReport:
         Data rows read (blank lines excluded).
     ignored_columns : list of str
         Columns of the file that moodtune does not store.
+    genres_predicted : int
+        Tracks without a genre that the genre classifier labelled after the import.
     """
 
     path: Path
@@ -139,12 +141,14 @@ class ImportReport:
     skipped: list[tuple[int, str]] = field(default_factory=list)
     rows: int = 0
     ignored_columns: list[str] = field(default_factory=list)
+    genres_predicted: int = 0
 
     def summary(self) -> str:
         """One line for humans: ``file (format): N added, M updated, K skipped``."""
         return (
             f"{self.path.name} ({self.fmt}): {self.added:,} added, {self.updated:,} updated, "
             f"{len(self.skipped):,} skipped"
+            + (f", {self.genres_predicted:,} genres predicted" if self.genres_predicted else "")
         )
 
 
