@@ -173,3 +173,22 @@ def test_scan_stores_genres_tag_genre_and_sidecar_lyrics(tmp_path: Path) -> None
         again = cat.get_track(other["id"])
         assert again["genre"] == other["genre"] and again["subgenre"] == "Soundtrack"
         assert cat.get_track(rock["id"])["genre"] == "rock"
+
+
+def crashy_job(path: str, sha: str, lyrics: bool) -> dict:
+    """A scan job that kills its worker process on files named crash*."""
+    if Path(path).name.startswith("crash"):
+        os._exit(3)
+    return {"path": path, "sha256": sha, "ok": True}
+
+
+def test_a_worker_crash_costs_only_its_own_file() -> None:
+    from moodtune.music.scan import _run_local
+
+    names = ["a", "b", "crash1", "c", "d", "e", "crash2", "f", "g"]
+    jobs = [(f"/music/{n}.ogg", n, False) for n in names]
+    results = {r["path"]: r for r in _run_local(jobs, 2, job_fn=crashy_job)}
+    assert set(results) == {j[0] for j in jobs}  # every file reported exactly once
+    failed = {Path(p).stem for p, r in results.items() if not r["ok"]}
+    assert failed == {"crash1", "crash2"}
+    assert "killed the worker" in results["/music/crash1.ogg"]["error"]

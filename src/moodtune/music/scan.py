@@ -249,40 +249,85 @@ def _worker_init() -> None:
         pass
 
 
-def _run_local(jobs: list[tuple[str, str, bool]], workers: int) -> Iterator[dict[str, Any]]:
+def _run_local(
+    jobs: list[tuple[str, str, bool]],
+    workers: int,
+    job_fn: Callable[..., dict[str, Any]] | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Run ``job_fn`` (default :func:`analyze_job`) over ``jobs`` in a process pool.
+
+    A worker that dies (out of memory, a crash in a codec) breaks the whole pool. The pool
+    is then rebuilt and the files that were in flight become suspects, each analysed again
+    alone: the one that kills its worker again is reported as failed and the others go on,
+    so one bad file costs only itself.
+    """
+    run_job: Callable[..., dict[str, Any]] = job_fn or analyze_job
     if workers <= 1:
         for job in jobs:
-            yield analyze_job(*job)
+            yield run_job(*job)
         return
     import multiprocessing as mp
+    from collections import deque
     from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
 
-    pool = ProcessPoolExecutor(
-        max_workers=workers, mp_context=mp.get_context("spawn"), initializer=_worker_init
-    )
-    todo = iter(jobs)
-    running: dict[Future[dict[str, Any]], str] = {}
+    def new_pool() -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            max_workers=workers, mp_context=mp.get_context("spawn"), initializer=_worker_init
+        )
+
+    pool = new_pool()
+    todo: deque[tuple[str, str, bool]] = deque(jobs)
+    suspects: deque[tuple[str, str, bool]] = deque()
+    running: dict[Future[dict[str, Any]], tuple[str, str, bool]] = {}
+    isolating = False  # one suspect runs alone, so a crash now is its own
     try:
-        for job in todo:
-            running[pool.submit(analyze_job, *job)] = job[0]
-            if len(running) >= 2 * workers:
-                break
-        while running:
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            for fut in done:
-                path = running.pop(fut)
-                try:
-                    result = fut.result()
-                except Exception as exc:  # a worker died (out of memory, crash in a codec)
-                    result = {"path": path, "ok": False, "error": f"worker failed: {exc}"}
-                nxt = next(todo, None)
-                if nxt is not None:
-                    running[pool.submit(analyze_job, *nxt)] = nxt[0]
-                yield result
+        while todo or suspects or running:
+            broken = False
+            try:
+                if suspects:
+                    if not running:
+                        job = suspects.popleft()
+                        isolating = True
+                        running[pool.submit(run_job, *job)] = job
+                else:
+                    isolating = False
+                    while todo and len(running) < 2 * workers:
+                        job = todo.popleft()
+                        running[pool.submit(run_job, *job)] = job
+            except BrokenProcessPool:  # it broke since we last looked
+                (suspects if isolating else todo).appendleft(job)
+                broken = True
+            if running and not broken:
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    job = running.pop(fut)
+                    try:
+                        result = fut.result()
+                    except BrokenProcessPool:
+                        broken = True
+                        if not isolating:
+                            suspects.append(job)
+                            continue
+                        result = {
+                            "path": job[0],
+                            "ok": False,
+                            "error": "its analysis killed the worker process (out of memory, "
+                            "or a crash while decoding)",
+                        }
+                    except Exception as exc:  # the job raised in the worker
+                        result = {"path": job[0], "ok": False, "error": f"worker failed: {exc}"}
+                    yield result
+            if broken:
+                log.warning("a scan worker died; restarting the pool and retrying its files")
+                suspects.extend(running.values())
+                running.clear()
+                pool.shutdown(wait=False, cancel_futures=True)
+                pool = new_pool()
     finally:
         pool.shutdown(wait=not running, cancel_futures=True)
         if running:  # interrupted: stop the workers now rather than finish their files
-            for proc in list(getattr(pool, "_processes", {}).values()):
+            for proc in list((getattr(pool, "_processes", None) or {}).values()):
                 proc.terminate()
 
 
