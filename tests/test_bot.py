@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import html
 import logging
+import shutil
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -17,7 +20,7 @@ from aiogram.types import Update  # noqa: E402
 
 from fake_telegram import FakeTelegram  # noqa: E402
 from moodtune.bot.app import build_bot, build_dispatcher, run_bot_async  # noqa: E402
-from moodtune.bot.handlers import SORRY, BotSettings  # noqa: E402
+from moodtune.bot.handlers import ANALYZE_HELP, SORRY, BotSettings  # noqa: E402
 from moodtune.bot.playlist import MESSAGE_LIMIT, split_message  # noqa: E402
 from moodtune.bot.store import UserStore  # noqa: E402
 from moodtune.errors import ParameterError  # noqa: E402
@@ -25,6 +28,9 @@ from moodtune.service import Moodtune  # noqa: E402
 
 TOKEN = "123456:TEST-token_abcdefghijklmnopqrstuvwxyz"
 SPEECH = Path(__file__).parent / "data" / "speech"
+LYRICS = Path(__file__).parent / "data" / "lyrics"
+GENRES = ("edm", "latin", "pop", "r&b", "rap", "rock")
+QUADRANTS = ("happy / excited", "tense / angry", "sad / depressed", "calm / relaxed")
 
 
 @pytest.fixture(scope="module")
@@ -172,6 +178,7 @@ def test_start_help_and_emo(service, store):
 
     drive(service, store, script)
     assert "voice note" in out["start"][0]["text"] and "/strategy" in out["help"][0]["text"]
+    assert "/analyze" in out["help"][0]["text"] and "ℹ️" in out["help"][0]["text"]
     assert "<b>happiness</b>" in out["emo"][0]["text"]
     assert "open.spotify.com" in out["emo"][0]["text"]
     assert "/emo what a day" in out["emo_empty"][0]["text"]
@@ -470,3 +477,189 @@ def test_mix_reply_to_a_voice_note_sends_the_mixed_audio(store, tmp_path):
     assert "LUFS" in sent["caption"] and "ducked" in sent["caption"]
     assert len(sent["_bytes"]) > 10_000
     assert "Reply with /mix" in out["help"][0]["text"]
+
+
+# -- track info and /analyze -------------------------------------------------------------
+def esc(text: str) -> str:
+    """Text as the bot escapes it in HTML."""
+    return html.escape(text, quote=False)
+
+
+@pytest.fixture
+def no_llm(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Descriptions come from the template (no LLM configured)."""
+    monkeypatch.delenv("MOODTUNE_LLM_URL", raising=False)
+
+
+def test_info_button_replies_with_genre_and_description(service, store, no_llm):
+    out: dict[str, Any] = {}
+
+    async def script(h: Harness) -> None:
+        out["playlist"] = (await h.text("I feel calm and peaceful tonight", user=81))[0]
+        rows = out["playlist"]["reply_markup"]["inline_keyboard"]
+        out["info_data"] = [row[2]["callback_data"] for row in rows]
+        out["info"] = await h.press(out["info_data"][1], user=81)
+        out["stale"] = await h.press("ti|no-such-track", user=81)
+
+    drive(service, store, script)
+    ids = track_ids(out["playlist"])
+    assert out["info_data"] == [f"ti|{i}" for i in ids]
+    assert all(len(d.encode()) <= 64 for d in out["info_data"])
+    assert "ℹ️ tells you about a track" in out["playlist"]["text"]
+    answers = [p for m, p in out["info"] if m == "answerCallbackQuery"]
+    assert answers, "the button's spinner is stopped"
+    sent = [p for m, p in out["info"] if m == "sendMessage"]
+    assert len(sent) == 1
+    text = sent[0]["text"]
+    assert sent[0]["parse_mode"] == "HTML"
+    view = service.track_view(ids[1], llm=False)
+    assert esc(view["name"]) in text
+    genre = view["genre_info"]
+    assert f"Genre: <b>{esc(genre['label'])}</b>" in text
+    ranked = sorted(genre["probabilities"].items(), key=lambda kv: -kv[1])
+    for name, p in ranked[:3]:
+        assert f"{esc(name)} {round(100 * p)}%" in text
+    assert esc(ranked[3][0]) + " " not in text.split("Genre:")[1].split("\n")[1]
+    assert f"📝 {esc(view['description']['text'])}" in text
+    assert "(template)" in text
+    assert "Lyrics: none known" in text  # a catalog track without words
+    stale = [p["text"] for m, p in out["stale"] if m == "sendMessage"]
+    assert stale and "not in the catalog" in stale[0]
+
+
+def test_info_button_shows_the_llm_description_when_one_is_configured(service, store, monkeypatch):
+    from fake_llm import FakeLLM
+
+    words = (
+        "A warm, steady song that glows from the first bar to the last. "
+        "It never rushes and ends as gently as it began."
+    )
+    out: dict[str, Any] = {}
+    with FakeLLM() as llm:
+        llm.script("json", {"description": words})
+        monkeypatch.setenv("MOODTUNE_LLM_URL", llm.url)
+        monkeypatch.setenv("MOODTUNE_LLM_MODEL", "fake-1")
+        monkeypatch.setenv("MOODTUNE_LLM_TIMEOUT", "5")
+
+        async def script(h: Harness) -> None:
+            calls = await h.press("ti|0DbRkFE2KAyNXnKzD9inpV", user=84)
+            out["text"] = [p["text"] for m, p in calls if m == "sendMessage"]
+
+        drive(service, store, script)
+        asked = len(llm.chats())
+    assert asked == 1
+    text = out["text"][0]
+    assert f"📝 {words}" in text
+    assert "<i>written by the LLM fake-1</i>" in text
+
+
+@pytest.mark.slow
+def test_info_button_on_a_scanned_song_shows_its_lyrics(store, tmp_path, no_llm):
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    for name in ("sidecar_song.ogg", "sidecar_song.lrc"):
+        shutil.copy(LYRICS / name, lib / name)
+    svc = Moodtune(catalog_path=tmp_path / "c.sqlite")
+    assert svc.scan(lib, workers=1).analysed == 1
+    track_id = "local:" + hashlib.sha256((lib / "sidecar_song.ogg").read_bytes()).hexdigest()[:16]
+    out: dict[str, Any] = {}
+
+    async def script(h: Harness) -> None:
+        calls = await h.press(f"ti|{track_id}", user=82)
+        out["text"] = [p["text"] for m, p in calls if m == "sendMessage"]
+
+    drive(svc, store, script)
+    assert len(out["text"]) == 1
+    text = out["text"][0]
+    view = svc.track_view(track_id, llm=False)
+    probs = view["lyrics"]["probabilities"]
+    assert f"Lyrics: <b>{max(probs, key=lambda k: probs[k])}</b> (from the .lrc file" in text
+    assert "I feel so happy" in text  # the excerpt
+    share = round(100 * view["emotion_point"]["lyrics_share"])
+    assert share > 0 and f"the words make up {share}% of the mood point" in text
+    assert f"Genre: <b>{view['genre_info']['label']}</b>" in text
+    assert "from the curve (template)" in text
+    assert esc(view["description"]["text"]) in text
+
+
+def _music_ogg(seconds: float = 12.0) -> bytes:
+    """A short synthesized piece: two tones, a pulse and a noisy beat."""
+    import numpy as np
+
+    from moodtune.audio.encode import encode_audio
+
+    sr = 22050
+    t = np.arange(int(seconds * sr)) / sr
+    beat = (np.sin(2 * np.pi * 2 * t) > 0.9).astype(float)
+    noise = np.random.default_rng(0).standard_normal(t.size)
+    music = (
+        0.2 * np.sin(2 * np.pi * 220 * t) * (1 + 0.5 * np.sin(2 * np.pi * 2 * t))
+        + 0.1 * np.sin(2 * np.pi * 330 * t)
+        + 0.3 * beat * noise
+    )
+    return encode_audio(music.astype(np.float32), sr=sr, fmt="ogg")
+
+
+def test_analyze_a_music_file_by_caption_and_by_reply(service, store, tmp_path, no_llm):
+    ogg = _music_ogg()
+    out: dict[str, Any] = {}
+
+    async def script(h: Harness) -> None:
+        h.tg.files["m1"] = ogg
+        doc = {
+            "file_id": "m1",
+            "file_unique_id": "um1",
+            "file_name": "groove.ogg",
+            "mime_type": "audio/ogg",
+            "file_size": len(ogg),
+        }
+        calls = await h.feed(h._message(83, document=doc, caption="/analyze"))
+        out["caption"] = [p for m, p in calls if m == "sendMessage"]
+        out["typing"] = [p for m, p in calls if m == "sendChatAction"]
+        audio = {"file_id": "m1", "file_unique_id": "um1", "duration": 12, "title": "Groove"}
+        replied = {
+            "message_id": 3,
+            "date": 1_700_000_000,
+            "chat": {"id": 83, "type": "private"},
+            "audio": audio,
+        }
+        calls = await h.feed(h._message(83, text="/analyze", reply_to_message=replied))
+        out["reply"] = [p for m, p in calls if m == "sendMessage"]
+        out["bare"] = await h.text("/analyze", user=83)
+        long_audio = dict(audio, duration=21 * 60)
+        out["gets_before"] = len(h.tg.sent("getFile"))
+        out["long"] = await h.feed(h._message(83, audio=long_audio, caption="/analyze"))
+        out["gets_after"] = len(h.tg.sent("getFile"))
+        h.tg.files["bad"] = b"OggS" + bytes(range(256)) * 8
+        bad = dict(doc, file_id="bad", file_unique_id="ubad", file_size=None)
+        calls = await h.feed(h._message(83, document=bad, caption="/analyze"))
+        out["bad"] = [p for m, p in calls if m == "sendMessage"]
+
+    drive(service, store, script)
+    # the same file analysed directly
+    path = tmp_path / "groove.ogg"
+    path.write_bytes(ogg)
+    report = service.analyze_track(path, llm=False).to_dict()
+    label = report["genre"]["label"]
+    assert label in GENRES
+    assert len(out["caption"]) == 1 and out["typing"]
+    text = out["caption"][0]["text"]
+    assert text.startswith("🔎 <b>groove.ogg</b>")
+    assert f"Genre: <b>{esc(label)}</b> (classifier's guess)" in text
+    probs = report["genre"]["probabilities"]
+    assert f"{esc(label)} {round(100 * probs[label])}%" in text
+    point = report["emotion_point"]
+    quadrants = [q for q in QUADRANTS if f"Mood: <b>{q}</b>" in text]
+    assert len(quadrants) == 1
+    assert f"valence {point['valence']:+.2f}, arousal {point['arousal']:+.2f}" in text
+    assert f"📝 {esc(report['description']['text'])}" in text
+    assert "Lyrics: none known" in text  # no words in a synthesized piece
+    # replying /analyze to the audio message gives the same analysis, titled by the tag
+    assert len(out["reply"]) == 1
+    assert out["reply"][0]["text"].startswith("🔎 <b>Groove</b>")
+    assert out["reply"][0]["text"].split("\n", 1)[1] == text.split("\n", 1)[1]
+    assert out["bare"][0]["text"] == ANALYZE_HELP
+    long = [p["text"] for m, p in out["long"] if m == "sendMessage"]
+    assert "21.0 minutes" in long[0] and "at most 20 minutes" in long[0]
+    assert out["gets_after"] == out["gets_before"]  # refused without downloading
+    assert out["bad"][0]["text"].startswith("🤔 I couldn't use that:")

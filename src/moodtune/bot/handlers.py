@@ -33,6 +33,7 @@ from aiogram.types import (
 from moodtune.audio.decode import MAX_SECONDS
 from moodtune.bot.playlist import STRATEGY_HELP, format_playlist, playlist_for, split_message
 from moodtune.bot.store import UserStore
+from moodtune.bot.tracks import analyze_bytes, format_analysis, format_track_info
 from moodtune.config import DEFAULT_TRACKS
 from moodtune.errors import (
     BusyError,
@@ -51,15 +52,19 @@ log = logging.getLogger(__name__)
 #: The Bot API's limit for files a bot may download (getFile), in bytes.
 BOT_API_DOWNLOAD_LIMIT = 20 * 1024 * 1024
 
-#: Callback data prefixes (``fb|like|<track id>``, ``st|<strategy>``).
+#: Callback data prefixes (``fb|like|<track id>``, ``st|<strategy>``, ``ti|<track id>``).
 FEEDBACK_PREFIX = "fb|"
 STRATEGY_PREFIX = "st|"
+INFO_PREFIX = "ti|"
 
 #: Telegram's limit on callback data, in bytes.
 CALLBACK_LIMIT = 64
 
-#: Tracks that get like/skip buttons (Telegram caps a keyboard at about 100 buttons).
+#: Tracks that get like/skip/info buttons (Telegram caps a keyboard at about 100 buttons).
 MAX_BUTTON_ROWS = 20
+
+#: Longest music file /analyze listens to, in seconds (the download limit caps it too).
+MAX_MUSIC_SECONDS = 20 * 60.0
 
 HELP = (
     "🎵 <b>moodtune</b> hears how you feel and picks music for it.\n\n"
@@ -68,12 +73,14 @@ HELP = (
     "hear — from your voice, your words and both together — and a playlist with "
     "Spotify links.\n\n"
     "/emo <i>text</i> — the same for a typed text\n"
+    "/analyze — send a music file with the caption /analyze (or reply /analyze to one): "
+    "its genre, mood, the emotion of its lyrics and a description\n"
     "/strategy — how the playlist moves: "
     + ", ".join(f"<b>{s}</b> ({STRATEGY_HELP[s]})" for s in STRATEGIES)
     + "\n/help — this message\n\n"
     "👍 and ⏭ under a playlist steer the next one: liked tracks pull it towards them, "
-    "skipped tracks are left out. Voice messages up to {minutes} minutes and files up to "
-    "{mb} MB."
+    "skipped tracks are left out; ℹ️ tells you about a track. Voice messages up to "
+    "{minutes} minutes, music up to {music_minutes} minutes and files up to {mb} MB."
 )
 
 SORRY = "😔 Sorry, something went wrong on my side. Please try again in a moment."
@@ -91,6 +98,8 @@ class BotSettings:
         Largest file accepted (the Bot API lets bots download at most 20 MB).
     max_seconds : float
         Longest voice/audio/video accepted, in seconds.
+    max_music_seconds : float
+        Longest music file /analyze accepts, in seconds.
     max_concurrent : int
         Messages analysed at the same time; others wait their turn.
     """
@@ -98,6 +107,7 @@ class BotSettings:
     n_tracks: int = DEFAULT_TRACKS
     max_file_bytes: int = BOT_API_DOWNLOAD_LIMIT
     max_seconds: float = MAX_SECONDS
+    max_music_seconds: float = MAX_MUSIC_SECONDS
     max_concurrent: int = 2
 
 
@@ -116,8 +126,10 @@ class BotContext:
 
 def help_text(settings: BotSettings) -> str:
     """The /start and /help reply."""
-    return HELP.replace("{minutes}", f"{settings.max_seconds / 60:g}").replace(
-        "{mb}", f"{settings.max_file_bytes / 2**20:g}"
+    return (
+        HELP.replace("{minutes}", f"{settings.max_seconds / 60:g}")
+        .replace("{music_minutes}", f"{settings.max_music_seconds / 60:g}")
+        .replace("{mb}", f"{settings.max_file_bytes / 2**20:g}")
     )
 
 
@@ -164,7 +176,7 @@ def _user_key(message: Message) -> str:
 
 
 def feedback_keyboard(playlist: PlaylistResult) -> InlineKeyboardMarkup | None:
-    """One row per track: 👍 like and ⏭ skip buttons.
+    """One row per track: 👍 like, ⏭ skip and ℹ️ info buttons.
 
     Only the first :data:`MAX_BUTTON_ROWS` tracks get buttons; tracks whose id does not
     fit Telegram's 64-byte callback data get none.
@@ -182,6 +194,7 @@ def feedback_keyboard(playlist: PlaylistResult) -> InlineKeyboardMarkup | None:
             [
                 InlineKeyboardButton(text=f"👍 {i}. {short}", callback_data=like),
                 InlineKeyboardButton(text=f"⏭ {i}", callback_data=skip),
+                InlineKeyboardButton(text=f"ℹ️ {i}", callback_data=f"{INFO_PREFIX}{track_id}"),
             ]
         )
     return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
@@ -202,6 +215,16 @@ def strategy_keyboard(current: str) -> InlineKeyboardMarkup:
     )
 
 
+async def _typing(bot: Bot | None, chat_id: int) -> None:
+    """Show "typing…" while the models run (cosmetic: failures are ignored)."""
+    if bot is None:
+        return
+    try:
+        await bot.send_chat_action(chat_id, ChatAction.TYPING)
+    except Exception:  # cosmetic; the reply matters
+        log.debug("send_chat_action failed", exc_info=True)
+
+
 async def reply_with_playlist(
     message: Message,
     ctx: BotContext,
@@ -213,11 +236,7 @@ async def reply_with_playlist(
     user = _user_key(message)
     strategy = ctx.store.strategy(user)
     async with ctx.semaphore:
-        if message.bot is not None:
-            try:
-                await message.bot.send_chat_action(message.chat.id, ChatAction.TYPING)
-            except Exception:  # cosmetic; the reply matters
-                log.debug("send_chat_action failed", exc_info=True)
+        await _typing(message.bot, message.chat.id)
         playlist = await asyncio.to_thread(
             playlist_for,
             ctx.service,
@@ -246,17 +265,27 @@ async def reply_with_playlist(
     )
 
 
-def _too_big(settings: BotSettings, size: int | None, seconds: float | None) -> str | None:
-    """The refusal for a file over the limits, or None when it may be downloaded."""
+def _too_big(
+    settings: BotSettings,
+    size: int | None,
+    seconds: float | None,
+    *,
+    max_seconds: float | None = None,
+) -> str | None:
+    """The refusal for a file over the limits, or None when it may be downloaded.
+
+    ``max_seconds`` overrides :attr:`BotSettings.max_seconds` (music has its own limit).
+    """
+    longest = settings.max_seconds if max_seconds is None else max_seconds
     if size is not None and size > settings.max_file_bytes:
         return (
             f"🙏 Sorry, that file is {size / 2**20:.1f} MB; I can only take files up to "
             f"{settings.max_file_bytes / 2**20:g} MB. Could you send a shorter one?"
         )
-    if seconds is not None and seconds > settings.max_seconds:
+    if seconds is not None and seconds > longest:
         return (
             f"🙏 Sorry, that recording is {seconds / 60:.1f} minutes long; I listen to at "
-            f"most {settings.max_seconds / 60:g} minutes. Could you send a shorter one?"
+            f"most {longest / 60:g} minutes. Could you send a shorter one?"
         )
     return None
 
@@ -269,9 +298,10 @@ async def _download(
     size: int | None,
     seconds: float | None,
     what: str,
+    max_seconds: float | None = None,
 ) -> bytes | None:
     """Fetch a file from Telegram within the limits; None after a polite refusal."""
-    refusal = _too_big(ctx.settings, size, seconds)
+    refusal = _too_big(ctx.settings, size, seconds, max_seconds=max_seconds)
     if refusal is not None:
         log.info(
             "%s from user %s refused: size=%s duration=%s", what, _user_key(message), size, seconds
@@ -369,6 +399,85 @@ async def on_mix(message: Message, ctx: BotContext) -> None:
                 BufferedInputFile(mixed, filename="moodtune-mix.m4a"), caption=caption
             )
         log.info("user %s: /mix of a %s with %s", user, kind, name)
+
+
+ANALYZE_HELP = (
+    "Send a music file with the caption /analyze, or reply /analyze to one, and I will "
+    "tell you its genre, its mood, the emotion of its lyrics and how it moves."
+)
+
+
+@dataclass(frozen=True)
+class _Sound:
+    """A message's sound file to download: what it is, its limits and its names."""
+
+    what: str
+    file_id: str
+    size: int | None
+    seconds: float | None
+    file_name: str | None
+    mime: str | None
+    title: str | None
+
+
+def _music_of(message: Message | None) -> _Sound | None:
+    """The sound file of a message (audio, voice, video, audio/video document), or None."""
+    if message is None:
+        return None
+    if message.audio is not None:
+        a = message.audio
+        title = " — ".join(x for x in (a.title, a.performer) if x) or a.file_name
+        return _Sound("audio", a.file_id, a.file_size, a.duration, a.file_name, a.mime_type, title)
+    if message.voice is not None:
+        v = message.voice
+        return _Sound("voice", v.file_id, v.file_size, v.duration, None, v.mime_type, None)
+    if message.video is not None:
+        m = message.video
+        return _Sound(
+            "video", m.file_id, m.file_size, m.duration, m.file_name, m.mime_type, m.file_name
+        )
+    d = message.document
+    if d is not None:
+        mime = d.mime_type or ""
+        if mime.startswith(("audio/", "video/")) or mime == "application/ogg":
+            return _Sound(
+                "audio document", d.file_id, d.file_size, None, d.file_name, mime, d.file_name
+            )
+    return None
+
+
+async def on_analyze(message: Message, ctx: BotContext) -> None:
+    """``/analyze`` as the caption of a music file, or as a reply to one: describe the track."""
+    found = _music_of(message) or _music_of(message.reply_to_message)
+    if found is None:
+        await _safe_answer(message, ANALYZE_HELP)
+        return
+    async with _polite(message, f"/analyze of a {found.what}"):
+        data = await _download(
+            message,
+            ctx,
+            file_id=found.file_id,
+            size=found.size,
+            seconds=found.seconds,
+            what=found.what,
+            max_seconds=ctx.settings.max_music_seconds,
+        )
+        if data is None:
+            return
+        async with ctx.semaphore:
+            await _typing(message.bot, message.chat.id)
+            report = await asyncio.to_thread(
+                analyze_bytes, ctx.service, data, filename=found.file_name, mime=found.mime
+            )
+        for chunk in split_message(format_analysis(report, name=found.title)):
+            await message.answer(chunk, link_preview_options=LinkPreviewOptions(is_disabled=True))
+        log.info(
+            "user %s: /analyze of a %s -> %s, %s",
+            _user_key(message),
+            found.what,
+            report["genre"]["label"],
+            report["description"]["source"],
+        )
 
 
 # -- commands ------------------------------------------------------------------
@@ -505,6 +614,38 @@ def _store_feedback(service: Moodtune, user: str, track_id: str, kind: str) -> s
     return str(track.get("name") or track_id) if track else track_id
 
 
+async def on_track_info(query: CallbackQuery, ctx: BotContext) -> None:
+    """ℹ️ under a playlist: the track's genre, mood, lyrics emotion and description."""
+    track_id = (query.data or "")[len(INFO_PREFIX) :]
+    if not track_id:
+        await query.answer("That button is out of date.")
+        return
+    try:  # stop the button's spinner now: a description may take the LLM a while
+        await query.answer()
+    except Exception:
+        log.debug("could not answer the callback", exc_info=True)
+    user = str(query.from_user.id)
+    chat_id = query.message.chat.id if query.message is not None else query.from_user.id
+    try:
+        async with ctx.semaphore:
+            await _typing(query.bot, chat_id)
+            view = await asyncio.to_thread(ctx.service.track_view, track_id)
+        text = format_track_info(view)
+    except MoodtuneError as exc:
+        level = logging.INFO if isinstance(exc, ParameterError) else logging.ERROR
+        log.log(level, "track info %s for user %s failed: %s", track_id, user, exc)
+        text = friendly(exc)
+    except Exception:
+        log.exception("track info %s for user %s failed unexpectedly", track_id, user)
+        text = SORRY
+    assert query.bot is not None
+    for chunk in split_message(text):
+        await query.bot.send_message(
+            chat_id, chunk, link_preview_options=LinkPreviewOptions(is_disabled=True)
+        )
+    log.info("user %s: info on %s", user, track_id)
+
+
 async def on_strategy_button(query: CallbackQuery, ctx: BotContext) -> None:
     """A strategy button: store it and confirm."""
     choice = (query.data or "")[len(STRATEGY_PREFIX) :]
@@ -546,6 +687,7 @@ def build_router() -> Router:
     router.message.register(on_emo, Command("emo"))
     router.message.register(on_strategy, Command("strategy"))
     router.message.register(on_mix, Command("mix"))
+    router.message.register(on_analyze, Command("analyze"))
     router.message.register(on_unknown_command, F.text.startswith("/"))
     router.message.register(on_text, F.text)
     router.message.register(on_voice, F.voice)
@@ -556,5 +698,6 @@ def build_router() -> Router:
     router.message.register(on_other)
     router.callback_query.register(on_feedback, F.data.startswith(FEEDBACK_PREFIX))
     router.callback_query.register(on_strategy_button, F.data.startswith(STRATEGY_PREFIX))
+    router.callback_query.register(on_track_info, F.data.startswith(INFO_PREFIX))
     router.errors.register(on_error)
     return router

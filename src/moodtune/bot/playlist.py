@@ -110,7 +110,7 @@ def format_playlist(playlist: PlaylistResult) -> str:
         if track.get("reason"):
             lines.append(f"    <i>{html.escape(str(track['reason']))}</i>")
     lines.append("")
-    lines.append("👍 / ⏭ below steer your next playlist.")
+    lines.append("👍 / ⏭ below steer your next playlist; ℹ️ tells you about a track.")
     return "\n".join(lines)
 
 

@@ -387,7 +387,7 @@ function trackWords(t) {
       grid.append(el("span", { class: "genre-name" }, name), bar, el("span", { class: "pct" }, `${pct}%`));
     }
     sec.append(grid);
-    if (g.model) sec.append(el("p", { class: "hint small" }, `probabilities: ${g.model}`));
+    if (g.model) sec.append(el("p", { class: "hint small" }, `bars: the genre classifier ${g.model}`));
     cols.append(sec);
   }
   const lyr = t.lyrics;
