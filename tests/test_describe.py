@@ -154,3 +154,20 @@ def test_bad_input():
         describe_track({}, np.zeros(5), np.zeros(5), hop_s=0)
     with pytest.raises(ParameterError, match="same length"):
         describe_track({}, np.zeros(5), np.zeros(4))
+
+
+def test_flat_excerpt_names_its_length_once() -> None:
+    flat = np.zeros(6)
+    text = describe_track({"tempo": 119.0, "mode": 1, "duration_s": 6.0}, flat, flat + 0.3)
+    assert text.count("0:06") == 1 and "excerpt" in text
+
+
+def test_only_a_sure_genre_is_named_in_descriptions() -> None:
+    from moodtune.service import _sure_genre
+
+    probs = {"rap": 0.31, "pop": 0.29, "edm": 0.2, "latin": 0.1, "r&b": 0.05, "rock": 0.05}
+    guess = {"label": "rap", "source": "classifier", "probabilities": probs}
+    assert _sure_genre(guess) is None
+    assert _sure_genre({**guess, "probabilities": {**probs, "rap": 0.7}}) == "rap"
+    assert _sure_genre({**guess, "source": "catalog"}) == "rap"  # the catalog says so
+    assert _sure_genre({**guess, "source": "tag"}) == "rap"

@@ -127,6 +127,18 @@ class TrackReport:
         }
 
 
+#: Below this probability the classifier's genre is left out of a track's description.
+SURE_GENRE: float = 0.5
+
+
+def _sure_genre(genre: Mapping[str, Any]) -> str | None:
+    """The genre to name in a description: a catalog or tag genre, or a confident guess."""
+    if genre.get("source") in ("catalog", "tag"):
+        return str(genre["label"])
+    p = float(genre.get("probabilities", {}).get(genre.get("label"), 0.0))
+    return str(genre["label"]) if p >= SURE_GENRE else None
+
+
 def _round(x: Any, nd: int = 4) -> Any:
     try:
         return round(float(x), nd)
@@ -363,7 +375,7 @@ class Moodtune:
             analysis.arousal,
             analysis.valence,
             analysis.hop_s,
-            genre=genre["label"],
+            genre=_sure_genre(genre),
             llm=llm,
         )
         if plot is not None:
@@ -499,7 +511,7 @@ class Moodtune:
             point["lyrics"] = {k: lyrics[k] for k in ("valence", "arousal", "confidence", "source")}
         view["emotion_point"] = point
         view["description"] = self.describe(
-            features, arousal, valence, float(hop_s), genre=genre["label"], llm=llm
+            features, arousal, valence, float(hop_s), genre=_sure_genre(genre), llm=llm
         )
         return view
 

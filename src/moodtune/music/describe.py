@@ -322,7 +322,10 @@ def describe_track(
     elif not flat and shift <= -VALENCE_SHIFT:
         sentences.append("The mood darkens as it goes.")
     sentences.append(
-        _kind_sentence(features, genre, None if flat else overall, duration or total_s)
+        # a flat curve's first sentence already gave the length
+        _kind_sentence(
+            features, genre, None if flat else overall, None if flat else duration or total_s
+        )
     )
     return " ".join(sentences[:3])
 
