@@ -120,6 +120,39 @@ def test_track_and_similar_on_default_catalog(client: TestClient) -> None:
     assert_problem(client.get(f"/v1/tracks/{tid}/audio"), 404, "no local audio")
 
 
+def test_catalog_track_words_and_the_llm(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("openai")
+    from fake_llm import FakeLLM
+
+    tid = client.post("/v1/recommend", json={"text": "happy!", "n": 1}).json()["tracks"][0]["id"]
+    track = client.get(f"/v1/tracks/{tid}").json()
+    info = track["genre_info"]
+    assert info["source"] == "catalog" and info["label"] == track["genre"]
+    assert set(info["probabilities"]) == {"edm", "latin", "pop", "r&b", "rap", "rock"}
+    assert track["description"]["source"] == "template" and track["lyrics"] is None
+    with FakeLLM() as llm:
+        monkeypatch.setenv("MOODTUNE_LLM_URL", llm.url)
+        monkeypatch.setenv("MOODTUNE_LLM_TIMEOUT", "2")
+        llm.script("json", {"valence": 0.9, "energy": 0.9, "tempo": 150, "why": "party"})
+        body = client.post("/v1/recommend", json={"text": "I feel great!", "n": 3}).json()
+        assert body["targets"]["source"] == "llm" and body["targets"]["why"] == "party"
+        assert body["targets"]["targets"]["tempo"] == 150.0
+        body = client.post("/v1/recommend", json={"text": "I feel great!", "llm": False}).json()
+        assert body["targets"]["source"] == "builtin"
+        llm.script("status", None, status=500)
+        body = client.post("/v1/recommend", json={"text": "I feel great!", "n": 3}).json()
+        assert body["targets"]["source"] == "builtin" and "500" in body["targets"]["note"]
+        assert len(body["tracks"]) == 3
+        text = "Bright and bouncy from start to end. A feel-good tune for a sunny day."
+        llm.script("json", {"description": text})
+        desc = client.get(f"/v1/tracks/{tid}").json()["description"]
+        assert desc["text"] == text and desc["source"] == "llm"
+        desc = client.get(f"/v1/tracks/{tid}", params={"llm": "false"}).json()["description"]
+        assert desc["source"] == "template"
+
+
 @pytest.mark.parametrize(
     ("kwargs", "status", "pattern"),
     [
