@@ -160,6 +160,12 @@ def test_scan_stores_genres_tag_genre_and_sidecar_lyrics(tmp_path: Path) -> None
         assert lyr is not None and lyr["source"] == "lrc" and "sun is shining" in lyr["text"]
         assert lyr["valence"] > 0  # happy words
         assert cat.get_lyrics(rock["id"]) is None
+        # --genre filters see the local tracks' genres
+        from moodtune.recommend import Filters, Recommender
+
+        rec = Recommender(cat.load_table())
+        picks = rec.recommend(0.0, 0.0, n=3, filters=Filters(genres=frozenset({"rock"})))
+        assert [str(rec.table.id[p.index]) for p in picks] == [rock["id"]]
         # a catalog scanned before the classifier: its genres are filled on the next scan
         with cat.transaction() as conn:
             conn.execute("DELETE FROM track_genres")
