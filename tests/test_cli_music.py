@@ -64,7 +64,10 @@ def test_analyze_json_shape_and_plot(tmp_path, env):
     proc = run("analyze", str(path), "--json", "--plot", str(png), env=env)
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
-    assert set(data) == {"features", "curve", "summary"}
+    assert set(data) == {
+        "features", "curve", "summary", "genre", "lyrics", "emotion_point", "description"
+    }  # fmt: skip
+    assert data["lyrics"] is None  # clicks have no words
     features = set(data["features"])
     assert {"tempo", "key", "mode", "loudness", "energy", "valence", "danceability"} <= features
     assert {"acousticness", "instrumentalness", "speechiness", "liveness", "duration_s"} <= features

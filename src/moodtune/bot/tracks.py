@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from moodtune.music.describe import format_time
 from moodtune.music.features import quadrant
 
 if TYPE_CHECKING:
@@ -140,8 +141,7 @@ def format_track_info(view: Mapping[str, Any]) -> str:
     if view.get("tempo"):
         facts.append(f"{round(float(view['tempo']))} BPM")
     if view.get("duration_ms"):
-        seconds = int(float(view["duration_ms"]) / 1000)
-        facts.append(f"{seconds // 60}:{seconds % 60:02d}")
+        facts.append(format_time(float(view["duration_ms"]) / 1000))
     if facts:
         lines.append(_e(" · ".join(facts)))
     genre = view.get("genre_info")
@@ -166,8 +166,7 @@ def format_analysis(report: Mapping[str, Any], *, name: str | None = None) -> st
     if features.get("mode") is not None:
         facts.append("major" if int(features["mode"]) == 1 else "minor")
     if features.get("duration_s"):
-        seconds = int(float(features["duration_s"]))
-        facts.append(f"{seconds // 60}:{seconds % 60:02d}")
+        facts.append(format_time(float(features["duration_s"])))
     if facts:
         lines.append(_e(" · ".join(facts)))
     genre = report.get("genre")
