@@ -171,3 +171,10 @@ def test_only_a_sure_genre_is_named_in_descriptions() -> None:
     assert _sure_genre({**guess, "probabilities": {**probs, "rap": 0.7}}) == "rap"
     assert _sure_genre({**guess, "source": "catalog"}) == "rap"  # the catalog says so
     assert _sure_genre({**guess, "source": "tag"}) == "rap"
+
+
+def test_extremes_with_the_same_mood_name_it_once() -> None:
+    t = np.arange(60.0)
+    arousal = -0.45 + 0.12 * np.sin(t / 3.0)  # small waves, all "calm"
+    text = describe_track({}, arousal, np.full(60, 0.1))
+    assert "both calm" in text and "calm; quietest" not in text

@@ -283,11 +283,8 @@ def describe_track(
         if total_s < 15 and n > 1:
             first = f"A short {format_time(total_s)} excerpt that stays {overall} throughout."
     elif turns >= WAVES:
-        first = (
-            f"Swells and drops {turns} times (most intense around {at_peak}, "
-            f"{mood_phrase(peak_v, peak_a)}; quietest around {at_low}, "
-            f"{mood_phrase(low_v, low_a)}) and {_ending(end, end_a)}."
-        )
+        ext = _extremes(at_peak, peak_v, peak_a, at_low, low_v, low_a)
+        first = f"Swells and drops {turns} times ({ext}) and {_ending(end, end_a)}."
     elif inner and peak_a - start_a >= MOVE and peak_a - end_a >= MOVE:
         first = (
             f"Starts {start}, builds to {_article(mood_phrase(peak_v, peak_a))} peak at "
@@ -311,9 +308,9 @@ def describe_track(
         )
     else:
         first = (
-            f"Starts {start} and moves back and forth (most intense around {at_peak}, "
-            f"{mood_phrase(peak_v, peak_a)}; quietest around {at_low}, "
-            f"{mood_phrase(low_v, low_a)}), then {_ending(end, end_a)}."
+            f"Starts {start} and moves back and forth "
+            f"({_extremes(at_peak, peak_v, peak_a, at_low, low_v, low_a)}), "
+            f"then {_ending(end, end_a)}."
         )
     sentences = [first]
     shift = end_v - start_v
@@ -328,6 +325,16 @@ def describe_track(
         )
     )
     return " ".join(sentences[:3])
+
+
+def _extremes(
+    at_peak: str, peak_v: float, peak_a: float, at_low: str, low_v: float, low_a: float
+) -> str:
+    """``most intense around 1:40, lively; quietest around 3:10, sad`` (a phrase said once)."""
+    peak, low = mood_phrase(peak_v, peak_a), mood_phrase(low_v, low_a)
+    if peak == low:
+        return f"most intense around {at_peak} and quietest around {at_low}, both {peak}"
+    return f"most intense around {at_peak}, {peak}; quietest around {at_low}, {low}"
 
 
 def _article(phrase: str) -> str:

@@ -373,8 +373,10 @@ function trackWords(t) {
   const g = t.genre_info || t.genre;
   if (g && typeof g === "object" && g.label) {
     const sec = el("div", { id: "track-genre" });
+    const unsure = g.source === "classifier" && ((g.probabilities || {})[g.label] || 0) < 0.5;
+    const said = `${GENRE_SOURCE[g.source] || g.source || ""}${unsure ? ", uncertain" : ""}`;
     sec.append(el("h3", {}, "Genre: ", el("strong", { id: "genre-label" }, g.label),
-      el("span", { class: "hint small" }, ` ${GENRE_SOURCE[g.source] || g.source || ""}`)));
+      el("span", { class: "hint small" }, ` ${said}`)));
     const probs = Object.entries(g.probabilities || {}).sort((a, b) => b[1] - a[1]);
     const grid = el("div", { class: "genre-bars" });
     for (const [name, p] of probs) {
