@@ -290,3 +290,20 @@ def test_sung_clips_emotion(sung_results):
         assert happy.valence > sad.valence
         assert sad.valence < 0 < happy.valence
         assert happy.label == "happiness" and sad.label == "sadness"
+
+
+@pytest.mark.slow
+def test_a_short_voice_over_music_has_its_words_read() -> None:
+    """A 4-5 s voice-over on a band (a blogger's clip) is under MIN_VOCAL_S of voice, but
+    its features say voice, so Whisper still reads it."""
+    from moodtune.audio.decode import load_audio
+    from moodtune.music.features import analyze_signal, load_music
+
+    voice = load_audio(Path(__file__).parent / "data" / "speech" / "en_sad.ogg", sr=16000)
+    band = load_music(DATA / "instrumental.ogg")[: voice.shape[0]]
+    y = (voice + 0.3 * band / max(1e-6, float(np.max(np.abs(band))))).astype(np.float32)
+    features = analyze_signal(y, sr=16000).features
+    assert L.vocal_seconds(y) < L.MIN_VOCAL_S
+    found = L.lyrics_emotion(None, features, y=y)
+    assert found is not None and found.source == "whisper" and found.language == "en"
+    assert "lonely" in found.text.lower() and found.emotion.valence < 0
