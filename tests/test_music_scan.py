@@ -198,3 +198,36 @@ def test_a_worker_crash_costs_only_its_own_file() -> None:
     failed = {Path(p).stem for p, r in results.items() if not r["ok"]}
     assert failed == {"crash1", "crash2"}
     assert "killed the worker" in results["/music/crash1.ogg"]["error"]
+
+
+def test_gone_files_are_not_offered_and_come_back(tmp_path: Path) -> None:
+    from moodtune.service import Moodtune
+
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    for i in range(3):
+        (lib / f"s{i}.flac").write_bytes(
+            encode_audio(_clip(4.0, 90 + 15 * i, i), sr=SR, fmt="flac")
+        )
+    shutil.copy(lib / "s2.flac", lib / "s2_copy.flac")
+    svc = Moodtune(catalog_path=tmp_path / "c.sqlite")
+    assert svc.scan(lib, workers=1, lyrics=False).analysed == 3
+    cat = svc.catalog()
+    ids = {cat.get_track(str(t))["name"]: str(t) for t in cat.load_table().id}
+    svc.scan(lib, workers=1)  # the copy is recorded as a second file of s2
+    (lib / "s0.flac").unlink()
+    (lib / "s2.flac").unlink()
+    rep = svc.scan(lib, workers=1)
+    assert rep.missing == 2 and rep.analysed == 0
+    gone = cat.get_track(ids["s0"])
+    assert gone is not None and gone["local_path"] is None  # the analysis stays
+    assert cat.get_track(ids["s2"])["local_path"] == str((lib / "s2_copy.flac").resolve())
+    offered = {t["id"] for t in svc.recommend_for(text="happy", n=10).tracks}
+    assert ids["s0"] not in offered and ids["s1"] in offered and ids["s2"] in offered
+    _, similar = svc.similar(ids["s1"], n=5)
+    assert ids["s0"] not in {t.id for t in similar}
+    # s0 comes back under a new name
+    (lib / "back.flac").write_bytes(encode_audio(_clip(4.0, 90, 0), sr=SR, fmt="flac"))
+    rep = svc.scan(lib, workers=1)
+    assert cat.get_track(ids["s0"])["local_path"] == str((lib / "back.flac").resolve())
+    assert ids["s0"] in {t["id"] for t in svc.recommend_for(text="happy", n=10).tracks}

@@ -587,12 +587,18 @@ class Moodtune:
         )
 
     def _get_recommender(self) -> tuple[TrackTable, Recommender]:
+        import numpy as np
+
         from moodtune.recommend import Recommender
 
         catalog = self.catalog()
         with self._lock:
             if self._recommender is None or self._table is None:
-                self._table = catalog.load_table()
+                table = catalog.load_table()
+                playable = table.playable()
+                if not playable.all():  # local tracks whose files are gone
+                    table = table.take(np.flatnonzero(playable))
+                self._table = table
                 self._recommender = Recommender(self._table)
             return self._table, self._recommender
 

@@ -82,6 +82,16 @@ class TrackTable:
     def __len__(self) -> int:
         return int(self.id.shape[0])
 
+    def playable(self) -> np.ndarray:
+        """Boolean mask of the tracks a listener can play.
+
+        Every catalog track counts (it links to a streaming service, or names one), except
+        scanned local tracks (ids ``local:…``) whose file is gone (no ``local_path``).
+        """
+        ids = np.asarray(self.id).astype(str)
+        paths = np.asarray(self.local_path).astype(str)
+        return ~(np.char.startswith(ids, "local:") & (paths == ""))
+
     def take(self, index: np.ndarray) -> TrackTable:
         """Return the rows at ``index`` as a new table."""
         return TrackTable(**{f.name: getattr(self, f.name)[index] for f in fields(self)})

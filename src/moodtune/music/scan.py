@@ -66,7 +66,9 @@ class ScanReport:
     failed : list of (path, reason)
         Files that could not be analysed (not written to the catalog).
     missing : int
-        Files the catalog knows under this folder that are gone (their tracks are kept).
+        Files the catalog knows under this folder that are gone. Their tracks keep their
+        analysis but lose their ``local_path`` (unless another copy exists), so they are
+        no longer recommended; a file that comes back is recognised by its content.
     interrupted : bool
         The scan was stopped (Ctrl-C); what was written stays, a rerun continues.
     seconds : float
@@ -455,7 +457,11 @@ def scan_library(
     by_path, by_sha = _known_files(catalog)
     present = {str(p) for p in files}
     prefix = str(root) + os.sep
-    report.missing = sum(1 for p in by_path if p.startswith(prefix) and p not in present)
+    gone = [p for p in by_path if p.startswith(prefix) and p not in present]
+    report.missing = len(gone)
+    if gone:
+        _forget_files(catalog, gone)
+        by_path, by_sha = _known_files(catalog)
 
     jobs: list[tuple[str, str, bool]] = []
     stats: dict[str, os.stat_result] = {}
@@ -541,6 +547,31 @@ def _write_result(catalog: Catalog, res: dict[str, Any], st: os.stat_result) -> 
         )
         if res.get("lyrics") is not None:
             catalog.put_lyrics(row["id"], res["lyrics"])
+
+
+def _forget_files(catalog: Catalog, paths: list[str]) -> None:
+    """Forget files that are gone from a scanned folder.
+
+    Their analysis stays (a file that comes back is recognised by its content), but a
+    track with no file left loses its ``local_path``, so playlists, ``similar`` and the mix
+    no longer offer a song that cannot be played. A track with another copy points at it.
+    """
+    with catalog.transaction() as conn:
+        for path in paths:
+            row = conn.execute(
+                "SELECT track_id FROM music_files WHERE path = ?", (path,)
+            ).fetchone()
+            conn.execute("DELETE FROM music_files WHERE path = ?", (path,))
+            if row is None:
+                continue
+            other = conn.execute(
+                "SELECT path FROM music_files WHERE track_id = ? ORDER BY path LIMIT 1", row
+            ).fetchone()
+            conn.execute(
+                "UPDATE tracks SET local_path = ? WHERE id = ? AND local_path = ?",
+                (None if other is None else other[0], row[0], path),
+            )
+    log.info("forgot %d files that are gone from the library", len(paths))
 
 
 def _backfill_genres(catalog: Catalog) -> int:

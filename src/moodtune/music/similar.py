@@ -204,6 +204,9 @@ def similar_tracks(
     if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 1000:
         raise ParameterError(f"n={n!r} must be an integer from 1 to 1000")
     table = catalog.load_table()
+    playable = table.playable()
+    if not playable.all():  # scanned tracks whose files are gone
+        table = table.take(np.flatnonzero(playable))
     if len(table) == 0:
         raise CatalogError("the catalog is empty; add music with `moodtune scan DIR`")
     ids = np.asarray(table.id).astype(str)
