@@ -217,6 +217,23 @@ def test_empty_sidecar_falls_back_and_short_text_is_none(tmp_path):
     assert L.lyrics_emotion(audio, INSTRUMENTAL_FEATURES, asr=_NoASR()) is None  # 2 words
 
 
+def test_bad_sidecars_are_ignored_not_fatal(tmp_path, caplog):
+    audio = tmp_path / "x.ogg"
+    shutil.copy(DATA / "instrumental.ogg", audio)
+    rng = np.random.default_rng(0)
+    (tmp_path / "x.lrc").write_bytes(rng.integers(0, 256, 3000, dtype=np.uint8).tobytes())
+    with pytest.raises(ParameterError, match="not a text file"):
+        L.read_lyrics_file(tmp_path / "x.lrc")
+    with caplog.at_level("WARNING"):
+        assert L.lyrics_emotion(audio, INSTRUMENTAL_FEATURES, asr=_NoASR()) is None
+    assert "not a text file" in caplog.text
+    (tmp_path / "x.lrc").unlink()
+    (tmp_path / "x.txt").write_text("la " * 100_000, encoding="utf-8")  # 300 kB
+    assert L.lyrics_emotion(audio, INSTRUMENTAL_FEATURES, asr=_NoASR()) is None
+    (tmp_path / "x.txt").write_bytes("Грустно мне\tодной\r\nсовсем".encode("cp1251"))
+    assert L.read_lyrics_file(tmp_path / "x.txt") == "Грустно мне одной\nсовсем"
+
+
 def test_long_lyrics_are_chunked():
     backend = _FixedText("sadness")
     text = "\n".join(f"line number {i} of a very long sad song" for i in range(200))

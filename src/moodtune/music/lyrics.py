@@ -324,7 +324,11 @@ def read_lyrics_file(path: str | Path, *, max_bytes: int = MAX_LYRICS_BYTES) -> 
         data = p.read_bytes()
     except OSError as exc:
         raise ParameterError(f"cannot read lyrics file {p}: {exc}") from exc
-    return parse_lyrics(_decode_lyrics(data, p))
+    text = _decode_lyrics(data, p)
+    control = sum(1 for ch in text if ord(ch) < 32 and ch not in "\t\n\r")
+    if "\x00" in text or control > max(2, len(text) // 200):
+        raise ParameterError(f"lyrics file {p} is not a text file (it holds binary data)")
+    return parse_lyrics(text)
 
 
 # ------------------------------------------------------------------------- transcripts
@@ -577,17 +581,24 @@ def lyrics_emotion(
         None when there is no sidecar with words and no vocals to transcribe (or
         ``transcribe`` is off), or fewer than :data:`MIN_WORDS` words were found.
 
+    A sidecar that cannot be used (over the size limit, unreadable, binary) is logged and
+    ignored, as if there were none.
+
     Raises
     ------
     ParameterError
-        A sidecar over the size limit or unreadable, or bad audio.
+        Bad audio or features.
     """
     if not isinstance(features, Mapping):
         raise ParameterError(f"features must be a mapping, got {type(features).__name__}")
     text, language, source = "", None, ""
     sidecar = find_sidecar(path) if path is not None else None
     if sidecar is not None:
-        text = read_lyrics_file(sidecar)
+        try:
+            text = read_lyrics_file(sidecar)
+        except ParameterError as exc:  # a bad lyrics file must not cost the song's analysis
+            logger.warning("%s; ignoring it", exc)
+            text = ""
         if text:
             source = sidecar.suffix.lower().lstrip(".")
         else:
