@@ -483,3 +483,36 @@ def test_mix_endpoint_returns_a_measured_mix(tmp_path: Path) -> None:
         )
         assert_problem(bad, 422, "not in the catalog")
         assert_problem(c.post("/v1/mix", json={"text": "hi"}), 415, "multipart")
+
+
+def test_recommend_for_a_given_emotion(client: TestClient) -> None:
+    first = client.post("/v1/recommend", json={"text": "I am so sad and lonely", "seed": 1}).json()
+    probs = first["emotion"]["probabilities"]
+    again = client.post("/v1/recommend", json={"emotion": {"probabilities": probs}, "seed": 1})
+    assert again.status_code == 200, again.text
+    data = again.json()
+    assert data["emotion"]["label"] == first["emotion"]["label"]
+    assert data["emotion"]["valence"] == pytest.approx(first["emotion"]["valence"], abs=1e-3)
+    assert [t["id"] for t in data["tracks"]] == [t["id"] for t in first["tracks"]]
+    point = client.post(
+        "/v1/recommend", json={"emotion": {"valence": 0.7, "arousal": 0.6}, "n": 5}
+    ).json()
+    assert point["emotion"]["valence"] == pytest.approx(0.7)
+    assert point["emotion"]["label"] in ("happiness", "surprise")
+    assert sum(t["valence"] for t in point["tracks"]) / 5 > 0.6  # bright music
+    assert_problem(
+        client.post("/v1/recommend", json={"text": "hi", "emotion": {"valence": 0, "arousal": 0}}),
+        422,
+        "not several",
+    )
+    assert_problem(
+        client.post("/v1/recommend", json={"emotion": {"valence": 0.2}}), 422, "both valence"
+    )
+    assert_problem(
+        client.post("/v1/recommend", json={"emotion": {"probabilities": {"joy": 1}}}),
+        422,
+        "unknown emotion labels",
+    )
+    assert_problem(
+        client.post("/v1/recommend", json={"emotion": {"valence": 3, "arousal": 0}}), 422, ""
+    )

@@ -189,3 +189,17 @@ def test_feedback_steers_the_next_playlist():
         service.add_feedback("u1", liked, "love")
     with pytest.raises(ParameterError, match="not in the catalog"):
         service.add_feedback("u1", "nope", "like")
+
+
+def test_recommend_for_a_valence_arousal_point():
+    calm = run("recommend", "--valence", "0.5", "--arousal", "-0.7", "--json", "-n", "8")
+    assert calm.returncode == 0, calm.stderr
+    data = json.loads(calm.stdout)
+    assert data["parts"].keys() == {"given"} and data["emotion"]["arousal"] == -0.7
+    tracks = data["tracks"]
+    assert sum(t["energy"] for t in tracks) / len(tracks) < 0.4  # calm music for a calm point
+    assert_one_line_error(run("recommend", "--valence", "0.5"), 2, "both valence and arousal")
+    assert_one_line_error(
+        run("recommend", "--text", "hi", "--valence", "0", "--arousal", "0"), 2, "not both"
+    )
+    assert_one_line_error(run("recommend", "--valence", "1.5", "--arousal", "0"), 2, "[-1, 1]")

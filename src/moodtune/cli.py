@@ -66,7 +66,7 @@ def _print_emotion(result: Any) -> None:
     if result.transcript is not None:
         said = result.transcript or "(no words heard: the voice alone decides)"
         out.print(f"[bold]Transcript[/] ({result.language}): {said}", highlight=False)
-    else:
+    elif "given" not in result.parts:
         out.print(f"[bold]Language[/]: {result.language}")
     rows = list(result.parts.items())
     if len(result.parts) > 1:
@@ -123,13 +123,24 @@ def recommend(
             help="Ask the LLM at MOODTUNE_LLM_URL for the music targets (default: when set).",
         ),
     ] = None,
+    valence: Annotated[
+        float | None,
+        typer.Option(help="Instead of a message: a mood's valence, -1..1 (with --arousal)."),
+    ] = None,
+    arousal: Annotated[
+        float | None, typer.Option(help="Instead of a message: a mood's arousal, -1..1.")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Recommend a playlist for the mood of a voice message or a text."""
+    """Recommend a playlist for the mood of a voice message, a text, or a valence/arousal point."""
     from moodtune.recommend import Filters
     from moodtune.service import get_service
 
-    _need_message(file, text)
+    point = valence is not None or arousal is not None
+    if point and (file is not None or text is not None):
+        raise ParameterError("give a message or --valence/--arousal, not both")
+    if not point:
+        _need_message(file, text)
     filters = Filters(
         year_min=year_min,
         year_max=year_max,
@@ -137,16 +148,27 @@ def recommend(
         explicit=not no_explicit,
         max_duration_s=max_duration,
     )
-    playlist = get_service().recommend_for(
-        text=text,
-        audio=file,
-        language=language,
-        strategy=strategy,
-        n=n,
-        filters=filters,
-        seed=seed,
-        llm=llm,
-    )
+    svc = get_service()
+    if point:
+        playlist = svc.recommend(
+            svc.emotion_given(valence=valence, arousal=arousal),
+            strategy=strategy,
+            n=n,
+            filters=filters,
+            seed=seed,
+            llm=llm,
+        )
+    else:
+        playlist = svc.recommend_for(
+            text=text,
+            audio=file,
+            language=language,
+            strategy=strategy,
+            n=n,
+            filters=filters,
+            seed=seed,
+            llm=llm,
+        )
     result = playlist.emotion
     if as_json:
         print(json.dumps(playlist.to_dict(), ensure_ascii=False))

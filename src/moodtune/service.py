@@ -653,6 +653,62 @@ class Moodtune:
         skipped = [t for t, k in latest.items() if k == "skip"]
         return liked, skipped
 
+    def emotion_given(
+        self,
+        *,
+        probabilities: Mapping[str, float] | None = None,
+        valence: float | None = None,
+        arousal: float | None = None,
+    ) -> EmotionResult:
+        """An emotion the caller already has, ready for :meth:`recommend`.
+
+        Give ``probabilities`` (``{label: p}``, e.g. an earlier result's, so a playlist
+        can be refreshed without hearing the message again; missing labels count as 0),
+        or a circumplex point ``valence`` and ``arousal`` (from your own model). A point's
+        label probabilities fall off with the distance to each label's coordinates.
+
+        Raises
+        ------
+        ParameterError
+            Neither or both given, unknown labels, or values out of range.
+        """
+        import math
+
+        import numpy as np
+
+        from moodtune.types import CIRCUMPLEX_ARRAY, LABELS
+
+        point = valence is not None or arousal is not None
+        if (probabilities is None) == (not point):
+            raise ParameterError(
+                "give the emotion as probabilities, or as valence and arousal; not both"
+            )
+        if probabilities is not None:
+            unknown = sorted(set(probabilities) - set(LABELS))
+            if unknown:
+                raise ParameterError(f"unknown emotion labels {unknown}; use {', '.join(LABELS)}")
+            probs = [float(probabilities.get(lab, 0.0)) for lab in LABELS]
+            est = EmotionEstimate.from_probabilities(probs, source="given")
+        else:
+            if valence is None or arousal is None:
+                raise ParameterError("give both valence and arousal")
+            v, a = float(valence), float(arousal)
+            if not (math.isfinite(v) and math.isfinite(a) and -1 <= v <= 1 and -1 <= a <= 1):
+                raise ParameterError(
+                    f"valence={valence!r}, arousal={arousal!r} must lie in [-1, 1]"
+                )
+            d2 = np.sum((CIRCUMPLEX_ARRAY - np.array([v, a])) ** 2, axis=1)
+            weights = np.exp(-d2 / 0.1)
+            shaped = EmotionEstimate.from_probabilities(weights / weights.sum(), source="given")
+            est = EmotionEstimate(
+                probabilities=shaped.probabilities,
+                valence=v,
+                arousal=a,
+                confidence=shaped.confidence,
+                source="given",
+            )
+        return EmotionResult(emotion=est, language="unknown", parts={"given": est})
+
     def emotion_of(
         self,
         *,

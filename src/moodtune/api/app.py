@@ -257,8 +257,31 @@ class EmotionRequest(_Options):
     text: str | None = Field(None, description="A typed message (ru or en), up to 5000 chars.")
 
 
+class GivenEmotion(BaseModel):
+    """An emotion the client already has: a distribution over the 7 labels, or a point."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    probabilities: dict[str, float] | None = Field(
+        None,
+        description=(
+            "{label: p} over anger, disgust, fear, happiness, neutral, sadness, surprise (as "
+            "`emotion.probabilities` of an earlier reply; missing labels count as 0)."
+        ),
+    )
+    valence: float | None = Field(None, ge=-1, le=1, description="Circumplex valence.")
+    arousal: float | None = Field(None, ge=-1, le=1, description="Circumplex arousal.")
+
+
 class RecommendRequest(EmotionRequest):
-    """JSON body of ``POST /v1/recommend`` (or the form fields beside an ``audio`` file)."""
+    """JSON body of ``POST /v1/recommend`` (or the form fields beside an ``audio`` file).
+
+    Give one of ``text``, an ``audio`` upload, or ``emotion`` (a distribution or a
+    valence/arousal point you already have, e.g. to refresh a playlist after feedback
+    without sending the voice message again).
+    """
+
+    emotion: GivenEmotion | None = None
 
     strategy: Literal["match", "uplift", "calm", "energize"] = "match"
     n: int = Field(10, ge=1, le=100, description="Playlist length.")
@@ -289,7 +312,7 @@ class FeedbackRequest(BaseModel):
 
 def _form_schema(model: type[BaseModel]) -> dict[str, Any]:
     schema = model.model_json_schema()
-    props = {k: v for k, v in schema["properties"].items() if k != "text"}
+    props = {k: v for k, v in schema["properties"].items() if k not in ("text", "emotion")}
     props["audio"] = {"type": "string", "format": "binary", "description": "A voice message."}
     return {"type": "object", "properties": props, "required": ["audio"]}
 
@@ -587,7 +610,12 @@ def create_app(
         from moodtune.recommend import Filters
 
         opts, audio = await _parse(request, RecommendRequest, max_bytes=max_upload_bytes)
-        _need_one(opts.text, audio)
+        given = opts.emotion
+        if given is not None:
+            if opts.text is not None or audio is not None:
+                raise ParameterError("send one of 'text', 'audio' or 'emotion', not several")
+        else:
+            _need_one(opts.text, audio)
         filters = Filters(
             year_min=opts.year_min,
             year_max=opts.year_max,
@@ -595,19 +623,35 @@ def create_app(
             explicit=opts.explicit,
             max_duration_s=opts.max_duration_s,
         )
-        result = await infer(
-            svc.recommend_for,
-            heavy=audio is not None,
-            text=opts.text,
-            audio=audio,
-            language=opts.language,
-            user=opts.user,
-            strategy=opts.strategy,
-            n=opts.n,
-            filters=filters,
-            seed=opts.seed,
-            llm=opts.llm,
-        )
+        if given is not None:
+            emotion = svc.emotion_given(
+                probabilities=given.probabilities, valence=given.valence, arousal=given.arousal
+            )
+            result = await infer(
+                svc.recommend,
+                emotion,
+                heavy=False,
+                user=opts.user,
+                strategy=opts.strategy,
+                n=opts.n,
+                filters=filters,
+                seed=opts.seed,
+                llm=opts.llm,
+            )
+        else:
+            result = await infer(
+                svc.recommend_for,
+                heavy=audio is not None,
+                text=opts.text,
+                audio=audio,
+                language=opts.language,
+                user=opts.user,
+                strategy=opts.strategy,
+                n=opts.n,
+                filters=filters,
+                seed=opts.seed,
+                llm=opts.llm,
+            )
         return _playlist_dict(result)
 
     @app.post("/v1/tracks/analyze", tags=["tracks"], openapi_extra=_UPLOAD_DOC)
