@@ -145,10 +145,22 @@ def test_voice_upload_playlist_like_changes_it(server: str, browser: object) -> 
     assert targets.startswith("music targets: built-in") and "BPM" in targets, targets
     page.screenshot(path=str(ARTIFACTS / "web_playlist.png"), full_page=True)
 
+    uploads: list[str] = []
+    page.on(
+        "request",
+        lambda r: (
+            uploads.append(r.headers.get("content-type", ""))
+            if r.url.endswith("/v1/recommend")
+            else None
+        ),
+    )
     page.locator("#playlist .like").nth(2).click()
     _wait_requests(page, 2)
     second = _ids(page)
     assert second != first, "a like should change the next playlist"
+    # the refresh sends the emotion already heard, not the voice message again
+    assert uploads and all(ct.startswith("application/json") for ct in uploads), uploads
+    assert transcript == page.inner_text("#transcript")  # what was heard stays on screen
     page.locator("#playlist .skip").first.click()
     _wait_requests(page, 3)
     third = _ids(page)

@@ -9,6 +9,8 @@ const LABELS = ["anger", "disgust", "fear", "happiness", "sadness", "surprise", 
 let recorder = null;
 let recordedBlob = null;
 let lastRequest = null; // a function building a fresh fetch init for the last query
+let lastQuery = null; // {strategy, n} of the last query
+let lastEmotion = null; // the emotion heard last: feedback refreshes from it, not the audio
 let requestCount = 0;
 
 function userId() {
@@ -109,6 +111,7 @@ function buildRequest() {
   if (!audio && !text) throw new Error("Record, upload a voice message, or type a few words.");
   if (n < 1 || n > 100) throw new Error("Ask for 1 to 100 tracks.");
   const user = userId();
+  lastQuery = { strategy, n };
   if (audio) {
     const name = file ? file.name : "recording.webm";
     return () => {
@@ -127,15 +130,22 @@ function buildRequest() {
   });
 }
 
-async function run(makeInit) {
+async function run(makeInit, { refresh = false } = {}) {
   const go = $("go");
   go.disabled = true;
   $("error").textContent = "";
-  $("busy").textContent = "Listening and choosing music…";
+  $("busy").textContent = refresh ? "Choosing music…" : "Listening and choosing music…";
   try {
     const data = await api("/v1/recommend", makeInit());
     requestCount += 1;
-    render(data);
+    if (refresh) {  // same emotion: keep what was heard on screen, redraw the playlist
+      renderMap(data);
+      renderPlaylist(data);
+      document.body.dataset.requests = String(requestCount);
+    } else {
+      lastEmotion = data.emotion;
+      render(data);
+    }
     $("busy").textContent = `Playlist ready (${data.tracks.length} tracks).`;
   } catch (e) {
     $("error").textContent = e.message;
@@ -291,7 +301,13 @@ async function feedback(trackId, kind, button) {
       body: JSON.stringify({ user: userId(), track_id: trackId, kind }),
     });
     if (button) button.setAttribute("aria-pressed", "true");
-    if (lastRequest) await run(lastRequest);
+    if (lastEmotion && lastQuery) {
+      // the emotion is already known: ask for a new playlist without sending the voice again
+      const body = JSON.stringify({ emotion: { probabilities: lastEmotion.probabilities },
+        strategy: lastQuery.strategy, n: lastQuery.n, user: userId() });
+      await run(() => ({ method: "POST", headers: { "Content-Type": "application/json" }, body }),
+        { refresh: true });
+    } else if (lastRequest) await run(lastRequest);
   } catch (e) {
     $("error").textContent = e.message;
   }
