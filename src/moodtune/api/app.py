@@ -623,21 +623,19 @@ def create_app(
             explicit=opts.explicit,
             max_duration_s=opts.max_duration_s,
         )
+        common: dict[str, Any] = {
+            "user": opts.user,
+            "strategy": opts.strategy,
+            "n": opts.n,
+            "filters": filters,
+            "seed": opts.seed,
+            "llm": opts.llm,
+        }
         if given is not None:
             emotion = svc.emotion_given(
                 probabilities=given.probabilities, valence=given.valence, arousal=given.arousal
             )
-            result = await infer(
-                svc.recommend,
-                emotion,
-                heavy=False,
-                user=opts.user,
-                strategy=opts.strategy,
-                n=opts.n,
-                filters=filters,
-                seed=opts.seed,
-                llm=opts.llm,
-            )
+            result = await infer(svc.recommend, emotion, heavy=False, **common)
         else:
             result = await infer(
                 svc.recommend_for,
@@ -645,12 +643,7 @@ def create_app(
                 text=opts.text,
                 audio=audio,
                 language=opts.language,
-                user=opts.user,
-                strategy=opts.strategy,
-                n=opts.n,
-                filters=filters,
-                seed=opts.seed,
-                llm=opts.llm,
+                **common,
             )
         return _playlist_dict(result)
 
