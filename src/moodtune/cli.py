@@ -258,7 +258,9 @@ def analyze(
         summary.add_row(key, text)
     out.print(summary)
     genre = data["genre"]
-    out.print(f"\ngenre: [bold]{genre['label']}[/bold]  ({genre['model']})")
+    unsure = genre["probabilities"][genre["label"]] < 0.5 and genre["source"] == "classifier"
+    hedge = ", an uncertain guess" if unsure else ""
+    out.print(f"\ngenre: [bold]{genre['label']}[/bold]  ({genre['model']}{hedge})")
     for name, p in sorted(genre["probabilities"].items(), key=lambda kv: -kv[1]):
         out.print(f"  {name:<6} {_bar(p)} {p:6.1%}", highlight=False)
     lyr = data["lyrics"]
