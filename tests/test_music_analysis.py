@@ -152,3 +152,42 @@ def test_model_round_trip(tmp_path: Path) -> None:
     for p, q in zip(m.predict(x), m2.predict(x), strict=True):
         np.testing.assert_allclose(p, q)
     assert m.coef[0, m.descriptors.index("level_db")] > 0  # louder is more aroused
+
+
+def test_plot_marks_the_lyrics_and_blended_points(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("matplotlib")
+    from matplotlib.figure import Figure
+
+    from moodtune.music.lyrics import LyricsEmotion, track_emotion_point
+    from moodtune.music.plot import plot_analysis
+    from moodtune.types import LABELS, EmotionEstimate
+
+    legends: list[list[str]] = []
+    save = Figure.savefig
+
+    def spy(self: Figure, *args: object, **kwargs: object) -> None:
+        legends.append(
+            [
+                t.get_text()
+                for ax in self.axes
+                if ax.get_legend()
+                for t in ax.get_legend().get_texts()
+            ]
+        )
+        save(self, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", spy)
+    src = tmp_path / "c.wav"
+    src.write_bytes(encode_audio(clicks(100, 5), sr=SR, fmt="wav"))
+    analysis = analyze_file(src)
+    sad = EmotionEstimate.from_probabilities([0.95 if lab == "sadness" else 0.01 for lab in LABELS])
+    lyrics = LyricsEmotion(source="lrc", language="en", text="I cry alone", emotion=sad)
+    point = track_emotion_point(0.0, 0.0, lyrics)
+    plot_analysis(analysis, tmp_path / "plain.png")
+    plot_analysis(analysis, tmp_path / "words.png", emotion_point=point)
+    plain, words = legends
+    assert "sound (mean)" in plain and not any("lyrics" in t for t in plain)
+    assert "lyrics (sadness)" in words
+    assert f"sound + lyrics ({point['lyrics_share']:.0%} words)" in words

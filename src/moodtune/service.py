@@ -381,7 +381,7 @@ class Moodtune:
         if plot is not None:
             from moodtune.music.plot import plot_analysis
 
-            plot_analysis(analysis, Path(plot), title=Path(path).stem)
+            plot_analysis(analysis, Path(plot), title=Path(path).stem, emotion_point=point)
         return TrackReport(
             analysis=analysis,
             genre=genre,

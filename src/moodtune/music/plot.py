@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -20,7 +21,13 @@ _QUADRANT_COLOURS = {
 }
 
 
-def plot_analysis(analysis: TrackAnalysis, path: Path, *, title: str = "") -> Path:
+def plot_analysis(
+    analysis: TrackAnalysis,
+    path: Path,
+    *,
+    title: str = "",
+    emotion_point: Mapping[str, Any] | None = None,
+) -> Path:
     """Draw the curve over time and its path through the circumplex, as a PNG.
 
     Left: arousal and valence (y, [-1, 1]) over time (x, s), on bands coloured by the
@@ -34,6 +41,10 @@ def plot_analysis(analysis: TrackAnalysis, path: Path, *, title: str = "") -> Pa
         PNG to write (folders are created).
     title : str
         Shown above the plot with the main features.
+    emotion_point : mapping, optional
+        The track's point with its lyrics
+        (:func:`moodtune.music.lyrics.track_emotion_point`); when it has lyrics, the
+        lyrics' point and the blended point are drawn beside the sound's mean.
 
     Returns
     -------
@@ -101,7 +112,20 @@ def plot_analysis(analysis: TrackAnalysis, path: Path, *, title: str = "") -> Pa
         )  # fmt: skip
     ax2.plot(v, a, color="0.4", lw=0.8, alpha=0.7)
     sc = ax2.scatter(v, a, c=t, cmap="viridis", s=14, zorder=3)
-    ax2.scatter([np.mean(v)], [np.mean(a)], marker="*", s=220, c="black", zorder=4, label="mean")
+    ax2.scatter(
+        [np.mean(v)], [np.mean(a)], marker="*", s=220, c="black", zorder=4, label="sound (mean)"
+    )
+    lyr = (emotion_point or {}).get("lyrics")
+    if emotion_point is not None and lyr:
+        share = float(emotion_point.get("lyrics_share", 0.0))
+        ax2.scatter([lyr["valence"]], [lyr["arousal"]], marker="^", s=110, c="#c2185b",
+                    zorder=4, label=f"lyrics ({lyr.get('label', '')})")  # fmt: skip
+        ax2.scatter([emotion_point["valence"]], [emotion_point["arousal"]], marker="D", s=80,
+                    c="white", edgecolors="black", zorder=5,
+                    label=f"sound + lyrics ({share:.0%} words)")  # fmt: skip
+        arrow = {"arrowstyle": "->", "color": "black", "lw": 1.2}
+        blended = (emotion_point["valence"], emotion_point["arousal"])
+        ax2.annotate("", xy=blended, xytext=(np.mean(v), np.mean(a)), arrowprops=arrow, zorder=4)
     ax2.set_xlim(-1.05, 1.05)
     ax2.set_ylim(-1.05, 1.05)
     ax2.set_aspect("equal")
