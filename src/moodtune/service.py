@@ -139,6 +139,15 @@ def _sure_genre(genre: Mapping[str, Any]) -> str | None:
     return str(genre["label"]) if p >= SURE_GENRE else None
 
 
+def _llm_wanted(llm: bool | None) -> bool:
+    """Whether to ask the LLM: as asked, or (None) whenever ``MOODTUNE_LLM_URL`` is set."""
+    if llm is None:
+        import os
+
+        return bool(os.environ.get("MOODTUNE_LLM_URL", "").strip())
+    return bool(llm)
+
+
 def _round(x: Any, nd: int = 4) -> Any:
     try:
         return round(float(x), nd)
@@ -423,14 +432,10 @@ class Moodtune:
         ``llm=None`` asks the LLM only when ``MOODTUNE_LLM_URL`` is set; any LLM trouble
         gives the template, and ``note`` says why.
         """
-        import os
-
         from moodtune.llm.describe import describe_with_llm
         from moodtune.music.describe import describe_track
 
-        if llm is None:
-            llm = bool(os.environ.get("MOODTUNE_LLM_URL", "").strip())
-        if llm:
+        if _llm_wanted(llm):
             out: dict[str, Any] = describe_with_llm(
                 features, arousal, valence, hop_s, genre=genre
             ).to_dict()
@@ -807,16 +812,12 @@ class Moodtune:
         does (the transcript then never leaves the machine); ``True`` tries and reports
         why it fell back when no LLM is configured.
         """
-        import os
-
         from moodtune.llm.proposal import TargetProposal, propose_targets
         from moodtune.recommend.strategies import end_point
         from moodtune.recommend.targets import va_to_feature_targets
 
         est = emotion.emotion
-        if llm is None:
-            llm = bool(os.environ.get("MOODTUNE_LLM_URL", "").strip())
-        if llm:
+        if _llm_wanted(llm):
             return propose_targets(
                 est.valence,
                 est.arousal,

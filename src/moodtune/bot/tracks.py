@@ -142,14 +142,7 @@ def format_track_info(view: Mapping[str, Any]) -> str:
         facts.append(f"{round(float(view['tempo']))} BPM")
     if view.get("duration_ms"):
         facts.append(format_time(float(view["duration_ms"]) / 1000))
-    if facts:
-        lines.append(_e(" · ".join(facts)))
-    genre = view.get("genre_info")
-    if isinstance(genre, Mapping):
-        lines += _genre_lines(genre)
-    lines += _mood_line(view.get("emotion_point"))
-    lines += _lyrics_lines(view.get("lyrics"), view.get("emotion_point"))
-    lines += _description_lines(view.get("description"), curve=view.get("curve") is not None)
+    lines += _words_lines(facts, view.get("genre_info"), view, curve=view.get("curve") is not None)
     return "\n".join(lines)
 
 
@@ -167,15 +160,21 @@ def format_analysis(report: Mapping[str, Any], *, name: str | None = None) -> st
         facts.append("major" if int(features["mode"]) == 1 else "minor")
     if features.get("duration_s"):
         facts.append(format_time(float(features["duration_s"])))
-    if facts:
-        lines.append(_e(" · ".join(facts)))
-    genre = report.get("genre")
+    lines += _words_lines(facts, report.get("genre"), report, curve=True)
+    return "\n".join(lines)
+
+
+def _words_lines(
+    facts: list[str], genre: Any, data: Mapping[str, Any], *, curve: bool
+) -> list[str]:
+    """The facts line, then genre, mood, lyrics and description of a track view or report."""
+    lines = [_e(" · ".join(facts))] if facts else []
     if isinstance(genre, Mapping):
         lines += _genre_lines(genre)
-    lines += _mood_line(report.get("emotion_point"))
-    lines += _lyrics_lines(report.get("lyrics"), report.get("emotion_point"))
-    lines += _description_lines(report.get("description"), curve=True)
-    return "\n".join(lines)
+    lines += _mood_line(data.get("emotion_point"))
+    lines += _lyrics_lines(data.get("lyrics"), data.get("emotion_point"))
+    lines += _description_lines(data.get("description"), curve=curve)
+    return lines
 
 
 def upload_suffix(filename: str | None, mime: str | None) -> str:
