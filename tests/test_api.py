@@ -209,9 +209,12 @@ def test_other_routes_bad_input(client: TestClient) -> None:
     assert_problem(client.post("/v1/feedback", json=fb | {"kind": "love"}), 422, "kind")
     assert_problem(client.post("/v1/feedback", json={"user": "u"}), 422, "track_id")
     assert_problem(client.post("/v1/tracks/analyze", json={"x": 1}), 415, "multipart")
-    assert_problem(
-        client.post("/v1/tracks/analyze", files={"audio": ("x.mp3", b"\x00" * 5000)}), 415, ""
+    bad = assert_problem(
+        client.post("/v1/tracks/analyze", files={"audio": ("x.mp3", b"\x00" * 5000)}),
+        415,
+        "the uploaded file",
     )
+    assert "moodtune-upload" not in bad["detail"]  # no server temp path in the answer
     assert_problem(client.get("/v1/nothing"), 404, "")
 
 

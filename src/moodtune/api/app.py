@@ -823,5 +823,11 @@ def _analyze_bytes(
     with tempfile.TemporaryDirectory(prefix="moodtune-upload-") as tmp:
         path = Path(tmp) / f"upload{safe}"
         path.write_bytes(data)
-        out: dict[str, Any] = svc.analyze_track(path, lyrics=lyrics, llm=llm).to_dict()
+        try:
+            out: dict[str, Any] = svc.analyze_track(path, lyrics=lyrics, llm=llm).to_dict()
+        except MoodtuneError as exc:  # name the upload, not the server's temporary file
+            message = str(exc).replace(str(path), "the uploaded file")
+            if message == str(exc):
+                raise
+            raise type(exc)(message) from exc
     return out
