@@ -91,21 +91,35 @@ def test_recommend_text_filters_and_seed(client: TestClient) -> None:
     assert vals[-1] > vals[0]  # the uplift path rises
 
 
-def test_feedback_changes_the_next_playlist(client: TestClient) -> None:
-    req = {"text": "I feel so sad and lonely", "n": 5, "user": "api-user-1"}
-    first = [t["id"] for t in client.post("/v1/recommend", json=req).json()["tracks"]]
-    resp = client.post(
-        "/v1/feedback", json={"user": "api-user-1", "track_id": first[0], "kind": "skip"}
-    )
+def session(client: TestClient) -> tuple[str, dict[str, str]]:
+    """A new listener id and the header that proves it."""
+    resp = client.post("/v1/session")
     assert resp.status_code == 201, resp.text
-    assert resp.json()["skipped"] == 1
+    body = resp.json()
+    return body["user"], {"Authorization": f"Bearer {body['token']}"}
+
+
+def test_feedback_changes_the_next_playlist(client: TestClient) -> None:
+    user1, auth1 = session(client)
+    _, auth2 = session(client)
+    req = {"text": "I feel so sad and lonely", "n": 5, "user": user1}
+    first = [
+        t["id"] for t in client.post("/v1/recommend", json=req, headers=auth1).json()["tracks"]
+    ]
+    resp = client.post("/v1/feedback", json={"track_id": first[0], "kind": "skip"}, headers=auth1)
+    assert resp.status_code == 201, resp.text
+    assert resp.json()["skipped"] == 1 and resp.json()["user"] == user1
     resp = client.post(
-        "/v1/feedback", json={"user": "api-user-1", "track_id": first[1], "kind": "like"}
+        "/v1/feedback", json={"user": user1, "track_id": first[1], "kind": "like"}, headers=auth1
     )
     assert resp.json()["liked"] == 1
-    second = [t["id"] for t in client.post("/v1/recommend", json=req).json()["tracks"]]
+    second = [
+        t["id"] for t in client.post("/v1/recommend", json=req, headers=auth1).json()["tracks"]
+    ]
     assert first[0] not in second and second != first
-    other = client.post("/v1/recommend", json=req | {"user": "api-user-2"}).json()
+    other = client.post(
+        "/v1/recommend", json={k: v for k, v in req.items() if k != "user"}, headers=auth2
+    ).json()
     assert [t["id"] for t in other["tracks"]] == first  # another user is not affected
 
 
@@ -192,6 +206,11 @@ def test_emotion_bad_input(client: TestClient, kwargs: dict, status: int, patter
         ({"text": "hi", "year_min": "x"}, "year_min"),
         ({"text": "hi", "max_duration_s": -1}, "max_duration_s"),
         ({"text": "hi", "user": ""}, "user"),
+        ({"text": "hi", "n": True}, "n"),
+        ({"text": "hi", "seed": False}, "seed"),
+        ({"emotion": {"probabilities": {"sadness": 1e308}}}, "probabilities"),
+        ({"emotion": {"probabilities": {"sadness": -0.5}}}, "probabilities"),
+        ({"emotion": {"probabilities": {"sadness": 0}}}, "at least one above 0"),
     ],
 )
 def test_recommend_bad_parameters(client: TestClient, body: dict, pattern: str) -> None:
@@ -204,10 +223,13 @@ def test_other_routes_bad_input(client: TestClient) -> None:
     assert_problem(client.get("/v1/tracks/x/similar", params={"n": 0}), 422, "n=0")
     assert_problem(client.get("/v1/tracks/x/similar", params={"n": "a"}), 422, "n")
     assert_problem(client.get("/v1/tracks/%2Fetc%2Fpasswd/similar"), 404, "not found")
-    fb = {"user": "u", "track_id": "nope", "kind": "like"}
-    assert_problem(client.post("/v1/feedback", json=fb), 404, "not in the catalog")
-    assert_problem(client.post("/v1/feedback", json=fb | {"kind": "love"}), 422, "kind")
-    assert_problem(client.post("/v1/feedback", json={"user": "u"}), 422, "track_id")
+    user, auth = session(client)
+    fb = {"track_id": "nope", "kind": "like"}
+    assert_problem(client.post("/v1/feedback", json=fb, headers=auth), 404, "not in the catalog")
+    assert_problem(
+        client.post("/v1/feedback", json=fb | {"kind": "love"}, headers=auth), 422, "kind"
+    )
+    assert_problem(client.post("/v1/feedback", json={}, headers=auth), 422, "track_id")
     assert_problem(client.post("/v1/tracks/analyze", json={"x": 1}), 415, "multipart")
     bad = assert_problem(
         client.post("/v1/tracks/analyze", files={"audio": ("x.mp3", b"\x00" * 5000)}),
@@ -309,7 +331,8 @@ def test_voice_upload_emotion_and_recommend(client: TestClient) -> None:
     resp = client.post(
         "/v1/recommend",
         files={"audio": ("en_sad.ogg", audio, "audio/ogg")},
-        data={"strategy": "uplift", "n": "4", "genres": "rock,pop", "user": "voice-user"},
+        data={"strategy": "uplift", "n": "4", "genres": "rock,pop"},
+        headers=session(client)[1],
     )
     assert resp.status_code == 200, resp.text
     assert resp.json()["strategy"] == "uplift" and len(resp.json()["tracks"]) == 4
@@ -332,7 +355,7 @@ def test_scanned_library_track_curve_audio_and_analyze(tmp_path: Path) -> None:
         info, _ = svc.similar(lib / "pad1.wav", n=1)
         tid = info["id"]
         track = c.get(f"/v1/tracks/{tid}").json()
-        assert track["audio_url"] == f"/v1/tracks/{tid}/audio"
+        assert track["audio_url"].startswith(f"/v1/tracks/{tid}/audio?exp=")
         assert len(track["curve"]["arousal"]) == len(track["curve"]["valence"]) >= 7
         audio = c.get(track["audio_url"])
         assert audio.status_code == 200 and audio.content == (lib / "pad1.wav").read_bytes()

@@ -129,10 +129,11 @@ def test_generic_format(catalog):
     assert report.fmt == "generic"
     assert report.added == 3
     assert [line for line, _ in report.skipped] == [4, 5, 7]
-    assert report.ignored_columns == ["comment"]
+    # an import never points the server at a file: local_path is ignored (scan sets it)
+    assert report.ignored_columns == ["local_path", "comment"]
     rain = catalog.get_track("local-rain")
     assert rain["artists"] == ["Alice", "Bob"]
-    assert rain["local_path"] == "/music/rainy.ogg"
+    assert rain["local_path"] is None
     assert rain["url"] is None  # not a Spotify id
     assert rain["explicit"] == 0 and rain["genre"] == "ambient" and rain["year"] == 2020
     assert rain["acousticness"] is None

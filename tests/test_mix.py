@@ -343,6 +343,12 @@ def test_recommended_track_from_catalog(
                 {"id": "far", "name": "no file", "valence": 0.95, **base},
             ]
         )
+        # only files a scan recorded under a library root are played
+        cat.add_library_root(tone_file.parent)
+        for tid in ("sad", "joy"):
+            copy = tone_file.with_name(f"{tid}.wav")
+            copy.write_bytes(tone_file.read_bytes())
+            cat.record_file(copy.resolve(), track_id=tid, size=1, mtime_ns=1, sha256=tid * 8)
     service = Moodtune(catalog_path=db)
     probs = np.full(len(LABELS), 0.01)
     probs[list(LABELS).index("happiness")] = 1.0

@@ -72,6 +72,20 @@ class MissingDependencyError(MoodtuneError):
     """An optional extra is needed for this feature: the message names the pip command."""
 
 
+class AuthError(MoodtuneError):
+    """A request names a user without a credential that proves it (or the credential is bad)."""
+
+    exit_code = 2
+    http_status = 401
+
+
+class ForbiddenError(MoodtuneError):
+    """The credential is valid but belongs to someone else than the user named."""
+
+    exit_code = 2
+    http_status = 403
+
+
 class BusyError(MoodtuneError):
     """The inference pool is full: retry later."""
 

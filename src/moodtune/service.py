@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from moodtune.audio.decode import MAX_SECONDS as MAX_VOICE_SECONDS
 from moodtune.config import DEFAULT_TRACKS, MAX_TRACKS, MIN_TRACKS
-from moodtune.errors import ParameterError
+from moodtune.errors import MoodtuneError, ParameterError
 from moodtune.text import clean_text, get_backend
 from moodtune.text.lang import LANGUAGES, detect_language
 from moodtune.types import EmotionEstimate
@@ -31,6 +32,12 @@ if TYPE_CHECKING:
     from moodtune.speech.emotion import SpeakerStats
 
 log = logging.getLogger(__name__)
+
+
+#: Listeners whose voice statistics stay in memory (least recently heard dropped first).
+VOICE_STATS_IN_MEMORY = 256
+#: Listeners whose voice statistics the catalog database keeps (most recent first).
+VOICE_STATS_STORED = 10_000
 
 
 @dataclass
@@ -182,7 +189,7 @@ class Moodtune:
         self.text_backend = text_backend
         self.speech_backend = speech_backend
         self.max_voice_seconds = max_voice_seconds
-        self._speakers: dict[str, SpeakerStats] = {}
+        self._speakers: OrderedDict[str, SpeakerStats] = OrderedDict()  # LRU, bounded
         self._lock = threading.Lock()
         self._catalog: Catalog | None = None
         self._table: TrackTable | None = None
@@ -206,6 +213,7 @@ class Moodtune:
     # -- emotion -------------------------------------------------------------
     def emotion_from_text(self, text: str) -> EmotionResult:
         """Return the emotion of a typed message (Russian or English)."""
+        _check_unicode(text)
         cleaned = clean_text(text)
         estimate = get_backend(self.text_backend).predict(cleaned)
         return EmotionResult(
@@ -269,16 +277,39 @@ class Moodtune:
     def _speaker_stats(
         self, user: str | None, speech: Any, states: Any, y: Any
     ) -> SpeakerStats | None:
-        """Update and return the user's running voice statistics (None without a user)."""
+        """Update and return the user's running voice statistics (None without a user).
+
+        At most :data:`VOICE_STATS_IN_MEMORY` listeners are held in memory (least
+        recently heard dropped first); every update is stored with the listener in the
+        catalog database, which keeps the :data:`VOICE_STATS_STORED` most recent, so a
+        restart or an eviction loses nothing that matters.
+        """
         head = getattr(speech, "head", None)
         if user is None or head is None:
             return None
         from moodtune.speech.emotion import SpeakerStats
 
+        features = head.features(states, y)
+        catalog = self.catalog()
         with self._lock:
-            stats = self._speakers.setdefault(user, SpeakerStats())
-            stats.update(head.features(states, y))
-            return stats
+            stats = self._speakers.pop(user, None)
+            if stats is None:
+                stored = catalog.get_voice_stats(user)
+                try:
+                    stats = SpeakerStats.from_dict(stored) if stored else SpeakerStats()
+                except (ValueError, TypeError, MoodtuneError):
+                    log.warning("stored voice statistics of a listener are unusable; reset")
+                    stats = SpeakerStats()
+            try:
+                stats.update(features)
+            except ParameterError:  # e.g. a new head with another feature width
+                stats = SpeakerStats()
+                stats.update(features)
+            self._speakers[user] = stats
+            while len(self._speakers) > VOICE_STATS_IN_MEMORY:
+                self._speakers.popitem(last=False)
+        catalog.put_voice_stats(user, stats.to_dict(), keep=VOICE_STATS_STORED)
+        return stats
 
     # -- catalog -------------------------------------------------------------
     def catalog(self) -> Catalog:
@@ -693,6 +724,11 @@ class Moodtune:
             if unknown:
                 raise ParameterError(f"unknown emotion labels {unknown}; use {', '.join(LABELS)}")
             probs = [float(probabilities.get(lab, 0.0)) for lab in LABELS]
+            if not all(math.isfinite(p) and 0.0 <= p <= 1.0 for p in probs) or sum(probs) <= 0:
+                raise ParameterError(
+                    "probabilities must be numbers from 0 to 1, at least one above 0 "
+                    f"(got {dict(probabilities)})"
+                )
             est = EmotionEstimate.from_probabilities(probs, source="given")
         else:
             if valence is None or arousal is None:
@@ -858,6 +894,17 @@ def check_playlist_request(*, strategy: str, n: int) -> None:
 
 _service: Moodtune | None = None
 _service_lock = threading.Lock()
+
+
+def _check_unicode(text: str) -> None:
+    """Refuse text that is not valid Unicode (a lone surrogate such as U+D800)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ParameterError(
+            f"the text holds an invalid character at position {exc.start} (an unpaired "
+            "surrogate); send valid Unicode text"
+        ) from None
 
 
 def get_service() -> Moodtune:

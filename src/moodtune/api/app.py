@@ -23,17 +23,21 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
+from urllib.parse import parse_qs, unquote
 
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from moodtune import config
+from moodtune.api.security import Signer, owned_user
 from moodtune.errors import (
+    AuthError,
     BusyError,
     InputTooLargeError,
     MoodtuneError,
@@ -46,10 +50,10 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-#: Largest request body accepted (uploads included), in bytes.
-MAX_UPLOAD_BYTES = 25_000_000
+#: Largest request body accepted (uploads included), in bytes (``config.limits()``).
+MAX_UPLOAD_BYTES = config.limits().upload_bytes
 #: Largest JSON body accepted, in bytes.
-MAX_JSON_BYTES = 64_000
+MAX_JSON_BYTES = config.limits().json_bytes
 #: Seconds a client is told to wait after a 503.
 RETRY_AFTER_S = 2
 #: Environment variable holding the optional API key.
@@ -62,6 +66,7 @@ PROBLEM_JSON = "application/problem+json"
 _TITLES = {
     400: "Bad request",
     401: "Unauthorized",
+    403: "Forbidden",
     404: "Not found",
     405: "Method not allowed",
     413: "Content too large",
@@ -151,17 +156,36 @@ def _too_large(limit: int) -> str:
 
 
 class ApiKeyMiddleware:
-    """Require ``X-API-Key`` on every ``/v1/`` route when a key is set."""
+    """Require ``X-API-Key`` on every ``/v1/`` route when keys are set.
 
-    def __init__(self, app: ASGIApp, *, api_key: str) -> None:
+    The server-wide key and every per-user key (``MOODTUNE_USER_KEYS``) are accepted.
+    A track's audio route also passes with a valid signed link (``?exp=&sig=``), which
+    is what the web page's ``<audio>`` players use: they cannot send a header.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        api_key: str | None,
+        user_keys: dict[str, str] | None = None,
+        signer: Signer | None = None,
+    ) -> None:
         self.app = app
-        self.api_key = api_key.encode()
+        self.keys = [k.encode() for k in ([api_key] if api_key else []) + list(user_keys or {})]
+        self.signer = signer
+
+    def _known_key(self, given: bytes) -> bool:
+        ok = False
+        for key in self.keys:  # compare with every key: no early exit
+            ok |= hmac.compare_digest(given, key)
+        return ok
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Pass the request on, or answer 401 without the right key."""
+        """Pass the request on, or answer 401 without a right key or signature."""
         if scope["type"] == "http" and scope["path"].startswith("/v1/"):
             given = dict(scope.get("headers", [])).get(b"x-api-key", b"")
-            if not hmac.compare_digest(given, self.api_key):
+            if not self._known_key(given) and not self._signed_audio(scope):
                 resp = problem(
                     401,
                     "this server needs an API key: send it in the X-API-Key header",
@@ -171,6 +195,20 @@ class ApiKeyMiddleware:
                 await resp(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+    def _signed_audio(self, scope: Scope) -> bool:
+        match = _AUDIO_PATH.fullmatch(scope["path"])
+        if match is None or self.signer is None or scope.get("method") not in ("GET", "HEAD"):
+            return False
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        track_id = unquote(match.group(1))
+        return self.signer.audio_ok(
+            track_id, (query.get("exp") or [None])[0], (query.get("sig") or [None])[0]
+        )
+
+
+#: ``/v1/tracks/<id>/audio``.
+_AUDIO_PATH = re.compile(r"/v1/tracks/([^/]+)/audio")
 
 
 # -- the bounded inference pool -------------------------------------------------------
@@ -242,19 +280,44 @@ class InferencePool:
 
 
 # -- request models --------------------------------------------------------------------
+def _no_bool(value: Any) -> Any:
+    """Refuse JSON ``true``/``false`` where a number is meant (``n: true`` is not 1)."""
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not true/false")
+    return value
+
+
+#: An integer that JSON booleans do not pass for.
+Int = Annotated[int, BeforeValidator(_no_bool)]
+#: A finite number that JSON booleans do not pass for.
+Number = Annotated[float, BeforeValidator(_no_bool), Field(allow_inf_nan=False)]
+#: A probability: a finite number in [0, 1].
+Probability = Annotated[float, BeforeValidator(_no_bool), Field(ge=0, le=1, allow_inf_nan=False)]
+
+
 class _Options(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     language: Literal["auto", "ru", "en"] = Field("auto", description="Language of the voice.")
     user: str | None = Field(
-        None, min_length=1, max_length=200, description="User or session id (feedback, voice)."
+        None,
+        min_length=1,
+        max_length=200,
+        description=(
+            "Your listener id, as POST /v1/session gave it (optional: the credential already "
+            "says who you are; naming another id is refused)."
+        ),
     )
 
 
 class EmotionRequest(_Options):
     """JSON body of ``POST /v1/emotion`` (or the form fields beside an ``audio`` file)."""
 
-    text: str | None = Field(None, description="A typed message (ru or en), up to 5000 chars.")
+    text: str | None = Field(
+        None,
+        description="A typed message (ru or en), up to 5000 chars.",
+        examples=["I feel sad and lonely today"],
+    )
 
 
 class GivenEmotion(BaseModel):
@@ -262,15 +325,18 @@ class GivenEmotion(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    probabilities: dict[str, float] | None = Field(
+    probabilities: dict[str, Probability] | None = Field(
         None,
+        max_length=7,
         description=(
             "{label: p} over anger, disgust, fear, happiness, neutral, sadness, surprise (as "
-            "`emotion.probabilities` of an earlier reply; missing labels count as 0)."
+            "`emotion.probabilities` of an earlier reply; each in [0, 1], missing labels "
+            "count as 0, at least one above 0)."
         ),
+        examples=[{"sadness": 0.7, "neutral": 0.3}],
     )
-    valence: float | None = Field(None, ge=-1, le=1, description="Circumplex valence.")
-    arousal: float | None = Field(None, ge=-1, le=1, description="Circumplex arousal.")
+    valence: Number | None = Field(None, ge=-1, le=1, description="Circumplex valence.")
+    arousal: Number | None = Field(None, ge=-1, le=1, description="Circumplex arousal.")
 
 
 class RecommendRequest(EmotionRequest):
@@ -284,13 +350,13 @@ class RecommendRequest(EmotionRequest):
     emotion: GivenEmotion | None = None
 
     strategy: Literal["match", "uplift", "calm", "energize"] = "match"
-    n: int = Field(10, ge=1, le=100, description="Playlist length.")
-    seed: int | None = Field(None, ge=0, le=2**32 - 1, description="Seed (reproducible).")
-    year_min: int | None = Field(None, ge=1, le=9999)
-    year_max: int | None = Field(None, ge=1, le=9999)
+    n: Int = Field(10, ge=1, le=100, description="Playlist length.")
+    seed: Int | None = Field(None, ge=0, le=2**32 - 1, description="Seed (reproducible).")
+    year_min: Int | None = Field(None, ge=1, le=9999)
+    year_max: Int | None = Field(None, ge=1, le=9999)
     genres: list[str] | None = Field(None, max_length=50, description="Allowed genres.")
     explicit: bool = Field(True, description="False leaves out explicit tracks.")
-    max_duration_s: float | None = Field(None, gt=0, le=36_000)
+    max_duration_s: Number | None = Field(None, gt=0, le=36_000)
     llm: bool | None = Field(
         None,
         description=(
@@ -305,13 +371,52 @@ class FeedbackRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    user: str = Field(..., min_length=1, max_length=200, description="User or session id.")
+    user: str | None = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        description="Your listener id (optional; must be the credential's own).",
+    )
     track_id: str = Field(..., min_length=1, max_length=200)
     kind: Literal["like", "skip"]
 
 
-def _form_schema(model: type[BaseModel]) -> dict[str, Any]:
+def _inline_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """``model``'s JSON schema with its ``$defs`` inlined.
+
+    An ``openapi_extra`` schema lands inside the OpenAPI document, where a
+    ``#/$defs/...`` reference would point at the document's root and not resolve.
+    """
     schema = model.model_json_schema()
+    defs = schema.pop("$defs", {})
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                target = dict(defs[ref.removeprefix("#/$defs/")])
+                rest = {k: v for k, v in node.items() if k != "$ref"}
+                return walk(target | rest)
+            return {k: walk(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    out: dict[str, Any] = walk(schema)
+    return out
+
+
+def _json_doc(model: type[BaseModel]) -> dict[str, Any]:
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": _inline_schema(model)}},
+        }
+    }
+
+
+def _form_schema(model: type[BaseModel]) -> dict[str, Any]:
+    schema = _inline_schema(model)
     props = {k: v for k, v in schema["properties"].items() if k not in ("text", "emotion")}
     props["audio"] = {"type": "string", "format": "binary", "description": "A voice message."}
     return {"type": "object", "properties": props, "required": ["audio"]}
@@ -322,7 +427,7 @@ def _body_doc(model: type[BaseModel]) -> dict[str, Any]:
         "requestBody": {
             "required": True,
             "content": {
-                "application/json": {"schema": model.model_json_schema()},
+                "application/json": {"schema": _inline_schema(model)},
                 "multipart/form-data": {"schema": _form_schema(model)},
             },
         }
@@ -346,7 +451,11 @@ _UPLOAD_DOC: dict[str, Any] = {
 
 _PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"description": _TITLES[code], "content": {PROBLEM_JSON: {}}}
-    for code in (400, 401, 413, 415, 422, 503)
+    for code in (400, 401, 403, 413, 415, 422, 503)
+}
+#: The 404 of the track routes (an unknown id, or a track without a served file).
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"description": _TITLES[404], "content": {PROBLEM_JSON: {}}}
 }
 
 
@@ -386,15 +495,7 @@ async def _parse(
     """Read a JSON body or a multipart form with an ``audio`` file into ``model``."""
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype == "application/json":
-        raw = await request.body()
-        if len(raw) > MAX_JSON_BYTES:
-            raise InputTooLargeError(f"the JSON body is over {MAX_JSON_BYTES} bytes")
-        try:
-            data = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise _BadRequest(f"the body is not valid JSON: {exc}") from None
-        if not isinstance(data, dict):
-            raise _BadRequest('the JSON body must be an object such as {"text": "..."}')
+        data = await _json_body(request)
         try:
             return model.model_validate(data), None
         except ValidationError as exc:
@@ -433,6 +534,57 @@ async def _parse(
     )
 
 
+async def _json_body(request: Request) -> dict[str, Any]:
+    """The request's JSON object: bounded, parseable, not too deep, valid Unicode (else 4xx)."""
+    raw = await request.body()
+    if len(raw) > MAX_JSON_BYTES:
+        raise InputTooLargeError(
+            f"the JSON body is {len(raw):,} bytes, over the limit of {MAX_JSON_BYTES:,} bytes"
+        )
+    if _nesting(raw) > MAX_JSON_DEPTH:
+        raise _BadRequest(f"the JSON body is nested deeper than {MAX_JSON_DEPTH} levels")
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise _BadRequest(f"the body is not valid JSON: {exc}") from None
+    try:  # a lone surrogate ("\ud800") parses but is no Unicode text
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise _BadRequest(
+            "the JSON body holds an unpaired surrogate (\\ud800-\\udfff escape); send valid "
+            "Unicode text"
+        ) from None
+    if not isinstance(data, dict):
+        raise _BadRequest('the JSON body must be an object such as {"text": "..."}')
+    return data
+
+
+#: Deepest JSON nesting accepted (request bodies are flat objects).
+MAX_JSON_DEPTH = 16
+
+
+def _nesting(raw: bytes) -> int:
+    """Deepest ``[``/``{`` nesting of a JSON text, outside strings (no parsing, no recursion)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return deepest
+
+
 class _BadRequest(MoodtuneError):
     """A request that cannot even be parsed."""
 
@@ -459,6 +611,8 @@ def create_app(
     warm_up: bool = True,
     light_workers: int = 2,
     light_queue: int = 8,
+    user_keys: dict[str, str] | None = None,
+    secret: bytes | None = None,
 ) -> FastAPI:
     """Build the moodtune HTTP API.
 
@@ -480,6 +634,11 @@ def create_app(
     light_workers, light_queue : int
         The same for the cheap lane (typed text, catalog look-ups, feedback), kept
         apart so that text requests do not wait behind voice messages.
+    user_keys : dict, optional
+        Per-user API keys ``{key: user}``; default: ``$MOODTUNE_USER_KEYS``.
+    secret : bytes, optional
+        Signing secret of session tokens and audio links; default:
+        :func:`moodtune.config.secret_key`.
     """
     if service is None:
         from moodtune.service import get_service
@@ -488,6 +647,9 @@ def create_app(
     svc: Moodtune = service
     if api_key is None:
         api_key = os.environ.get(API_KEY_ENV) or None
+    if user_keys is None:
+        user_keys = config.user_keys()
+    signer = Signer(secret)
     pool = InferencePool(max_workers=max_workers, queue=queue)
     light = InferencePool(max_workers=light_workers, queue=light_queue)
     state: dict[str, Any] = {"ready": False, "warm_error": None, "started": time.time()}
@@ -529,6 +691,7 @@ def create_app(
     app.state.pool = pool
     app.state.light_pool = light
     app.state.service = svc
+    app.state.signer = signer
 
     # -- error handlers: the ONE place exceptions become HTTP ---------------------------
     @app.exception_handler(MoodtuneError)
@@ -557,17 +720,32 @@ def create_app(
     async def infer(fn: Callable[..., T], *args: Any, heavy: bool = False, **kwargs: Any) -> T:
         return await (pool if heavy else light).run(fn, *args, **kwargs)
 
-    def _track_links(track: dict[str, Any], local_path: str | None) -> dict[str, Any]:
-        has_audio = bool(local_path) and Path(str(local_path)).is_file()
-        track["audio_url"] = f"/v1/tracks/{track['id']}/audio" if has_audio else None
+    def credential_user(request: Request) -> str | None:
+        """The listener id the request's credential proves (per-user key or session token)."""
+        key = request.headers.get("x-api-key")
+        if key and key in user_keys:
+            return user_keys[key]
+        auth = request.headers.get("authorization", "")
+        scheme, _, token = auth.partition(" ")
+        if auth and scheme.lower() == "bearer" and token.strip():
+            return signer.session_user(token)
+        if auth:
+            raise AuthError("send the session token as 'Authorization: Bearer <token>'")
+        return None
+
+    def listener(request: Request, claimed: str | None) -> str | None:
+        return owned_user(claimed, credential_user(request))
+
+    def _track_links(track: dict[str, Any]) -> dict[str, Any]:
+        track.pop("local_path", None)  # a server path never leaves the server
+        served = svc.catalog().playable_path(str(track["id"]))
+        track["audio_url"] = signer.audio_url(str(track["id"])) if served else None
         return track
 
     def _playlist_dict(result: Any) -> dict[str, Any]:
         data: dict[str, Any] = result.to_dict()
-        catalog = svc.catalog()
         for t in data["tracks"]:
-            row = catalog.get_track(t["id"]) or {}
-            _track_links(t, row.get("local_path"))
+            _track_links(t)
         return data
 
     # -- routes ---------------------------------------------------------------------
@@ -593,13 +771,14 @@ def create_app(
         """Emotion of a voice message (multipart ``audio``) or a text (JSON ``text``)."""
         opts, audio = await _parse(request, EmotionRequest, max_bytes=max_upload_bytes)
         _need_one(opts.text, audio)
+        user = listener(request, opts.user)
         result = await infer(
             svc.emotion_of,
             heavy=audio is not None,
             text=opts.text,
             audio=audio,
             language=opts.language,
-            user=opts.user,
+            user=user,
         )
         out: dict[str, Any] = result.to_dict()
         return out
@@ -616,6 +795,7 @@ def create_app(
                 raise ParameterError("send one of 'text', 'audio' or 'emotion', not several")
         else:
             _need_one(opts.text, audio)
+        user = listener(request, opts.user)
         filters = Filters(
             year_min=opts.year_min,
             year_max=opts.year_max,
@@ -624,7 +804,7 @@ def create_app(
             max_duration_s=opts.max_duration_s,
         )
         common: dict[str, Any] = {
-            "user": opts.user,
+            "user": user,
             "strategy": opts.strategy,
             "n": opts.n,
             "filters": filters,
@@ -684,6 +864,10 @@ def create_app(
         data = await _read_upload(upload, max_bytes=max_upload_bytes)
         filename = upload.filename or "voice.ogg"
         await upload.close()
+        named = form.get("user")
+        user = listener(
+            request, named.strip() if isinstance(named, str) and named.strip() else None
+        )
 
         def field(name: str) -> str | None:
             value = form.get(name)
@@ -702,17 +886,17 @@ def create_app(
             track=field("track"),
             strategy=field("strategy") or "match",
             loudness=loudness,
-            user=field("user"),
+            user=user,
             heavy=True,
         )
-        summary = {k: v for k, v in result.to_dict().items() if k != "output"}
+        summary = result.public_dict()  # no transcript, no server path
         return Response(
             body,
             media_type=result.media_type,
             headers={"X-Moodtune-Mix": json.dumps(summary, ensure_ascii=True, default=str)},
         )
 
-    @app.get("/v1/tracks/{track_id}", tags=["tracks"])
+    @app.get("/v1/tracks/{track_id}", tags=["tracks"], responses=_NOT_FOUND)
     async def get_track(track_id: str, llm: bool | None = None) -> dict[str, Any]:
         """One catalog track: fields, features, curve, genre, lyrics and a description.
 
@@ -721,9 +905,9 @@ def create_app(
         ``description.source`` is ``llm`` or ``template`` (``llm=false`` never asks one).
         """
         _known(svc, track_id)
-        return await infer(_track_view, svc, track_id, llm=llm)
+        return _track_links(await infer(svc.track_view, track_id, llm=llm))
 
-    @app.get("/v1/tracks/{track_id}/similar", tags=["tracks"])
+    @app.get("/v1/tracks/{track_id}/similar", tags=["tracks"], responses=_NOT_FOUND)
     async def similar(
         track_id: str, n: int = 10, genre: Annotated[list[str] | None, Query()] = None
     ) -> dict[str, Any]:
@@ -732,35 +916,73 @@ def create_app(
             raise ParameterError(f"n={n} is out of range; ask for 1 to 100 tracks")
         _known(svc, track_id)
         info, tracks = await infer(svc.similar, track_id, n=n, genres=genre or None)
-        rows = []
-        for t in tracks:
-            d = t.to_dict()
-            rows.append(_track_links(d, d.pop("local_path", None)))
+        rows = [_track_links(t.to_dict()) for t in tracks]
         return {"query": info, "tracks": rows}
 
     @app.get(
         "/v1/tracks/{track_id}/audio",
         tags=["tracks"],
         response_class=FileResponse,
-        responses={200: {"content": {"audio/*": {}}}},
+        responses={200: {"content": {"audio/*": {}}}, **_NOT_FOUND},
     )
-    async def track_audio(track_id: str) -> FileResponse:
-        """The local audio file of a scanned track (404 when it has none)."""
-        row = _known(svc, track_id)
-        path = row.get("local_path")
-        if not path or not Path(str(path)).is_file():
-            raise StarletteHTTPException(404, f"track {track_id!r} has no local audio file")
-        media = mimetypes.guess_type(str(path))[0] or "application/octet-stream"
-        return FileResponse(str(path), media_type=media)
+    async def track_audio(
+        track_id: str,
+        exp: Annotated[str | None, Query(max_length=20)] = None,
+        sig: Annotated[str | None, Query(max_length=100)] = None,
+    ) -> FileResponse:
+        """The audio file of a scanned track (404 when it has none).
 
-    @app.post("/v1/feedback", tags=["recommend"], status_code=201)
-    async def feedback(body: FeedbackRequest) -> dict[str, Any]:
-        """Store a like or a skip; the user's next playlists follow it."""
+        Only files a ``moodtune scan`` found and analysed, inside a scanned library
+        folder, are served: never a path from an import. Use the ``audio_url`` of a reply
+        (signed, valid for ``MOODTUNE_AUDIO_URL_TTL`` seconds); on a server with an API
+        key, the signature replaces the key.
+        """
+        _known(svc, track_id)
+        path = svc.catalog().playable_path(track_id)
+        if path is None:
+            raise StarletteHTTPException(404, f"track {track_id!r} has no local audio file")
+        media = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        return FileResponse(path, media_type=media)
+
+    @app.post(
+        "/v1/session",
+        tags=["meta"],
+        status_code=201,
+        responses={201: {"description": "A new listener id and its token."}},
+    )
+    async def session() -> dict[str, Any]:
+        """A new listener id and its signed token.
+
+        Send the token as ``Authorization: Bearer <token>``: feedback, voice statistics
+        and playlist memory then belong to this id, and nobody else can act as it.
+        """
+        user, token = signer.new_session()
+        return {"user": user, "token": token, "header": f"Authorization: Bearer {token}"}
+
+    @app.post(
+        "/v1/feedback",
+        tags=["recommend"],
+        status_code=201,
+        openapi_extra=_json_doc(FeedbackRequest),
+        responses=_NOT_FOUND,
+    )
+    async def feedback(request: Request) -> dict[str, Any]:
+        """Store a like or a skip; your next playlists follow it (needs a credential)."""
+        try:
+            body = FeedbackRequest.model_validate(await _json_body(request))
+        except ValidationError as exc:
+            raise ParameterError(_validation_detail(exc)) from None
+        user = listener(request, body.user)
+        if user is None:
+            raise AuthError(
+                "feedback needs a credential: get a session token from POST /v1/session and "
+                "send it as 'Authorization: Bearer <token>' (or use your per-user API key)"
+            )
         _known(svc, body.track_id)
-        await infer(svc.add_feedback, body.user, body.track_id, body.kind)
-        liked, skipped = svc.feedback_ids(body.user)
+        await infer(svc.add_feedback, user, body.track_id, body.kind)
+        liked, skipped = svc.feedback_ids(user)
         return {
-            "user": body.user,
+            "user": user,
             "track_id": body.track_id,
             "kind": body.kind,
             "liked": len(liked),
@@ -775,8 +997,8 @@ def create_app(
         async def index() -> FileResponse:
             return FileResponse(WEB_DIR / "index.html", media_type="text/html")
 
-    if api_key:
-        app.add_middleware(ApiKeyMiddleware, api_key=api_key)
+    if api_key or user_keys:
+        app.add_middleware(ApiKeyMiddleware, api_key=api_key, user_keys=user_keys, signer=signer)
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_upload_bytes)
     return app
 
@@ -806,14 +1028,6 @@ def _form_bool(value: Any, name: str) -> bool | None:
     if text in ("0", "false", "no", "off"):
         return False
     raise ParameterError(f"{name}={value!r} must be true or false")
-
-
-def _track_view(svc: Moodtune, track_id: str, *, llm: bool | None = None) -> dict[str, Any]:
-    row = svc.track_view(track_id, llm=llm)
-    local = row.pop("local_path", None)
-    has_audio = bool(local) and Path(str(local)).is_file()
-    row["audio_url"] = f"/v1/tracks/{track_id}/audio" if has_audio else None
-    return row
 
 
 def _analyze_bytes(

@@ -44,6 +44,7 @@ from typing import Any
 
 import numpy as np
 
+from moodtune import config
 from moodtune.errors import (
     CorruptMediaError,
     InputTooLargeError,
@@ -55,10 +56,10 @@ logger = logging.getLogger(__name__)
 
 #: Default sample rate of decoded audio, in Hz (what Whisper and the VAD expect).
 SAMPLE_RATE = 16000
-#: Default longest voice message accepted, in seconds.
-MAX_SECONDS = 300.0
-#: Default largest file accepted, in bytes.
-MAX_BYTES = 50_000_000
+#: Default longest voice message accepted, in seconds (``config.limits().voice_seconds``).
+MAX_SECONDS = config.limits().voice_seconds
+#: Default largest file accepted, in bytes (``config.limits().file_bytes``).
+MAX_BYTES = config.limits().file_bytes
 #: Decoded audio shorter than this share of the declared duration counts as truncated.
 _TRUNCATED_SHARE = 0.9
 #: FFmpeg demuxers that read pictures or text, not media a person records.

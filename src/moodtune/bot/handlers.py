@@ -30,6 +30,7 @@ from aiogram.types import (
     Message,
 )
 
+from moodtune import config
 from moodtune.audio.decode import MAX_SECONDS
 from moodtune.bot.playlist import STRATEGY_HELP, format_playlist, playlist_for, split_message
 from moodtune.bot.store import UserStore
@@ -63,8 +64,8 @@ CALLBACK_LIMIT = 64
 #: Tracks that get like/skip/info buttons (Telegram caps a keyboard at about 100 buttons).
 MAX_BUTTON_ROWS = 20
 
-#: Longest music file /analyze listens to, in seconds (the download limit caps it too).
-MAX_MUSIC_SECONDS = 20 * 60.0
+#: Longest music file /analyze listens to, in seconds (``config.limits().music_seconds``).
+MAX_MUSIC_SECONDS = config.limits().music_seconds
 
 HELP = (
     "🎵 <b>moodtune</b> hears how you feel and picks music for it.\n\n"
@@ -105,7 +106,7 @@ class BotSettings:
     """
 
     n_tracks: int = DEFAULT_TRACKS
-    max_file_bytes: int = BOT_API_DOWNLOAD_LIMIT
+    max_file_bytes: int = min(BOT_API_DOWNLOAD_LIMIT, config.limits().upload_bytes)
     max_seconds: float = MAX_SECONDS
     max_music_seconds: float = MAX_MUSIC_SECONDS
     max_concurrent: int = 2

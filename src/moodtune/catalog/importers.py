@@ -101,7 +101,12 @@ TIDY_PLAYLIST_COLUMNS: tuple[str, ...] = (
 #: Columns the generic format requires.
 GENERIC_REQUIRED: tuple[str, ...] = ("id", "name", "artists")
 #: Every column the generic format reads (the catalog's own columns, ``source`` excepted).
-GENERIC_COLUMNS: tuple[str, ...] = tuple(c for c in TRACK_COLUMNS if c != "source")
+#: Columns a generic CSV may set. ``local_path`` is not one: an import must never point
+#: the server at a file (local files come only from `moodtune scan`, see
+#: :meth:`Catalog.playable_path`).
+GENERIC_COLUMNS: tuple[str, ...] = tuple(
+    c for c in TRACK_COLUMNS if c not in ("source", "local_path")
+)
 
 #: Cell values read as "unknown".
 MISSING = frozenset({"", "nan", "na", "n/a", "null", "none"})

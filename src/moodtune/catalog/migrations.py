@@ -142,6 +142,22 @@ MIGRATIONS: tuple[Migration, ...] = (
             BEGIN DELETE FROM table_cache; END;
         """,
     ),
+    Migration(
+        version=5,
+        description="library roots a scan was run on; per-listener voice statistics",
+        sql="""
+        CREATE TABLE library_roots (
+            path  TEXT PRIMARY KEY NOT NULL,               -- resolved absolute folder
+            added REAL NOT NULL                            -- Unix time, seconds
+        );
+        CREATE TABLE voice_stats (
+            user    TEXT PRIMARY KEY NOT NULL,             -- listener id (bound to a credential)
+            data    BLOB NOT NULL,                         -- zlib-compressed JSON of SpeakerStats
+            updated REAL NOT NULL                          -- Unix time, seconds
+        );
+        CREATE INDEX voice_stats_updated ON voice_stats (updated);
+        """,
+    ),
 )
 
 #: The schema version this moodtune writes and understands.

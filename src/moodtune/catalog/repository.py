@@ -31,6 +31,7 @@ import math
 import sqlite3
 import threading
 import time
+import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -796,11 +797,135 @@ class Catalog:
             ).fetchall()
         return [{"track_id": t, "kind": k, "created": c} for t, k, c in rows]
 
+    # ------------------------------------------------------------------ served files
+    def add_library_root(self, root: Path | str) -> Path:
+        """Record a folder a scan was run on; only files under such roots are ever served.
+
+        Returns the resolved folder (symlinks followed).
+        """
+        real = Path(root).expanduser().resolve()
+        with self.transaction() as conn, self._errors("write"):
+            conn.execute(
+                "INSERT OR IGNORE INTO library_roots (path, added) VALUES (?, ?)",
+                (str(real), time.time()),
+            )
+        return real
+
+    def library_roots(self) -> list[Path]:
+        """Folders a scan was run on, plus ``$MOODTUNE_LIBRARY`` (``os.pathsep``-separated)."""
+        with self._lock, self._errors("read"):
+            rows = self._conn.execute("SELECT path FROM library_roots ORDER BY path").fetchall()
+        roots = [Path(r[0]) for r in rows] + config.library_roots()
+        out: list[Path] = []
+        for root in roots:
+            try:
+                real = root.expanduser().resolve(strict=True)
+            except OSError:
+                continue
+            if real.is_dir() and real not in out:
+                out.append(real)
+        return out
+
+    def playable_path(self, track_id: str) -> Path | None:
+        """The file to play for a track, or None: never a path that came from an import.
+
+        Only files that a scan found and analysed (the ``music_files`` table) count, and
+        only when the file, with every symlink resolved, is a regular file inside one of
+        :meth:`library_roots`. A track's ``local_path`` column is not trusted: imports
+        can write anything there.
+        """
+        with self._lock, self._errors("read"):
+            rows = self._conn.execute(
+                "SELECT path FROM music_files WHERE track_id = ? ORDER BY scanned DESC",
+                (track_id,),
+            ).fetchall()
+        if not rows:
+            return None
+        roots = self.library_roots()
+        for (path,) in rows:
+            real = _served_file(path, roots)
+            if real is not None:
+                return real
+        return None
+
+    def record_file(
+        self, path: Path | str, *, track_id: str, size: int, mtime_ns: int, sha256: str
+    ) -> None:
+        """Record that a scan found and analysed ``path`` as ``track_id``."""
+        with self.transaction() as conn, self._errors("write"):
+            conn.execute(
+                "INSERT OR REPLACE INTO music_files (path, size, mtime_ns, sha256, track_id, "
+                "scanned) VALUES (?, ?, ?, ?, ?, ?)",
+                (str(path), int(size), int(mtime_ns), sha256, track_id, time.time()),
+            )
+
+    def playable_ids(self) -> set[str]:
+        """Ids of the tracks :meth:`playable_path` would serve a file for."""
+        with self._lock, self._errors("read"):
+            rows = self._conn.execute("SELECT track_id, path FROM music_files").fetchall()
+        roots = self.library_roots()
+        return {t for t, p in rows if _served_file(p, roots) is not None}
+
+    # ------------------------------------------------------------------ voice statistics
+    def get_voice_stats(self, user: str) -> dict[str, Any] | None:
+        """A listener's stored voice statistics (``SpeakerStats.to_dict()``), or None."""
+        with self._lock, self._errors("read"):
+            row = self._conn.execute(
+                "SELECT data FROM voice_stats WHERE user = ?", (user,)
+            ).fetchone()
+        if row is None:
+            return None
+        try:
+            data = json.loads(zlib.decompress(row[0]))
+        except (zlib.error, ValueError):
+            log.warning("catalog %s: unreadable voice statistics of a listener", self.path)
+            return None
+        return data if isinstance(data, dict) else None
+
+    def put_voice_stats(self, user: str, stats: Mapping[str, Any], *, keep: int) -> None:
+        """Store a listener's voice statistics; keep only the ``keep`` most recent listeners."""
+        if not user:
+            raise ParameterError("voice statistics need a user id")
+        blob = zlib.compress(json.dumps(stats, separators=(",", ":")).encode(), 6)
+        with self.transaction() as conn, self._errors("write"):
+            conn.execute(
+                "INSERT INTO voice_stats (user, data, updated) VALUES (?, ?, ?) "
+                "ON CONFLICT(user) DO UPDATE SET data = excluded.data, "
+                "updated = excluded.updated",
+                (user, blob, time.time()),
+            )
+            conn.execute(
+                "DELETE FROM voice_stats WHERE user NOT IN "
+                "(SELECT user FROM voice_stats ORDER BY updated DESC LIMIT ?)",
+                (max(1, int(keep)),),
+            )
+
+    def voice_stats_count(self) -> int:
+        """Listeners with stored voice statistics."""
+        with self._lock, self._errors("read"):
+            return int(self._conn.execute("SELECT COUNT(*) FROM voice_stats").fetchone()[0])
+
     @property
     def schema_version(self) -> int:
         """The schema version of the open database."""
         with self._lock, self._errors("read"):
             return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def _served_file(path: str, roots: list[Path]) -> Path | None:
+    """``path`` resolved, if it is a regular file inside one of ``roots``; else None."""
+    p = Path(path)
+    if not p.is_absolute():
+        return None
+    try:
+        real = p.resolve(strict=True)
+    except (OSError, RuntimeError):
+        return None
+    if not real.is_file():
+        return None
+    if any(real.is_relative_to(root) for root in roots):
+        return real
+    return None
 
 
 def _join_artists(stored: str) -> str:

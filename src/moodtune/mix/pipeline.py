@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from moodtune.errors import CatalogError, NoSpeechError, ParameterError
+from moodtune import config
+from moodtune.errors import CatalogError, MoodtuneError, NoSpeechError, ParameterError
 from moodtune.mix.envelope import DuckingParams
 from moodtune.mix.render import (
     AUDIO_FORMATS,
@@ -39,10 +41,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: Longest voice track or video accepted for mixing, in seconds.
-MAX_MIX_SECONDS = 900.0
-#: Largest input file accepted for mixing, in bytes (videos are large).
-MAX_MIX_BYTES = 1_000_000_000
+#: Longest voice track or video accepted for mixing, in seconds (``config.limits()``).
+MAX_MIX_SECONDS = config.limits().mix_seconds
+#: Largest input file accepted for mixing, in bytes (``config.limits().file_bytes``).
+MAX_MIX_BYTES = config.limits().file_bytes
 #: Loudness targets accepted, in LUFS.
 LOUDNESS_RANGE = (-36.0, -6.0)
 #: MIME type of each output extension (for an HTTP response or a bot upload).
@@ -57,6 +59,10 @@ MEDIA_TYPES: dict[str, str] = {
 }
 #: Extensions taken as video input.
 VIDEO_INPUTS = frozenset({".mp4", ".mov", ".webm", ".mkv", ".m4v"})
+
+
+#: An absolute POSIX path inside a message (quoted or not).
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.])/(?:[^\s'\"/]+/)+[^\s'\",;:]+")
 
 
 @dataclass
@@ -125,6 +131,22 @@ class MixResult:
             out["emotion"] = self.emotion.to_dict()
         return out
 
+    def public_dict(self) -> dict[str, Any]:
+        """:meth:`to_dict` without anything private to the server or the speaker.
+
+        For a response header or a chat: no output path, no music file path and no
+        transcript (only the emotion's label, probabilities and point).
+        """
+        out = self.to_dict()
+        out.pop("output", None)
+        out["track"] = {k: v for k, v in self.track.items() if k != "local_path"}
+        emotion = out.get("emotion")
+        if isinstance(emotion, dict):
+            emotion.pop("transcript", None)
+            emotion.pop("message", None)
+            emotion.pop("parts", None)
+        return out
+
 
 def _check_request(
     input_path: Path, output: Path | None, strategy: str, loudness: float
@@ -188,13 +210,13 @@ def _pick_track(
             return {"id": None, "name": p.stem, "local_path": str(p)}, None
         row = service.catalog().get_track(track)
         if row is not None:
-            path = row.get("local_path") or ""
-            if not path:
+            served = service.catalog().playable_path(track)
+            if served is None:
                 raise ParameterError(
                     f"catalog track {track!r} has no local audio file; scan its folder with "
                     "`moodtune scan` or pass --track FILE"
                 )
-            return {"id": track, "name": row.get("name"), "local_path": path}, None
+            return {"id": track, "name": row.get("name"), "local_path": str(served)}, None
         raise ParameterError(
             f"--track {track!r} is neither a catalog id nor an existing music file"
         )
@@ -202,9 +224,8 @@ def _pick_track(
     from moodtune.recommend.reasons import MOOD_WORDS
 
     table = service.catalog().load_table()
-    local = np.array(
-        [bool(p) and Path(str(p)).is_file() for p in table.local_path.tolist()], dtype=bool
-    )
+    playable = service.catalog().playable_ids()  # scanned files under a library root only
+    local = np.array([str(t) in playable for t in table.id.tolist()], dtype=bool)
     if not local.any():
         raise CatalogError(
             f"the catalog has no track with a local audio file ({len(table):,} tracks, none "
@@ -223,7 +244,7 @@ def _pick_track(
     info = {
         "id": str(sub.id[i]),
         "name": str(sub.name[i]),
-        "local_path": str(sub.local_path[i]),
+        "local_path": str(service.catalog().playable_path(str(sub.id[i]))),
         "reason": picks[0].reason,
     }
     return info, emotion
@@ -425,15 +446,23 @@ def mix_bytes(
         if output_ext is not None:
             ext = output_ext if output_ext.startswith(".") else f".{output_ext}"
             out = Path(tmpdir) / f"mix{ext.lower()}"
-        result = mix_for(
-            service,
-            src,
-            track=track,
-            strategy=strategy,
-            output=out,
-            loudness=loudness,
-            user=user,
-        )
+        try:
+            result = mix_for(
+                service,
+                src,
+                track=track,
+                strategy=strategy,
+                output=out,
+                loudness=loudness,
+                user=user,
+            )
+        except MoodtuneError as exc:  # name the upload, never the server's temporary files
+            message = str(exc).replace(str(src), "the uploaded file")
+            message = message.replace(tmpdir, "a temporary folder")
+            message = _ABSOLUTE_PATH.sub("a file on the server", message)  # e.g. the music
+            if message == str(exc):
+                raise
+            raise type(exc)(message) from None
         return result.output.read_bytes(), result
 
 

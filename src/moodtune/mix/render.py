@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from moodtune import config
 from moodtune.errors import CorruptMediaError, ParameterError, UnsupportedMediaError
 from moodtune.mix.envelope import DuckingParams, ducking_gain_db, gain_curve, segments_to_activity
 
@@ -53,8 +54,8 @@ VIDEO_FORMATS: dict[str, tuple[str, str]] = {
 _CHUNK = 1 << 18
 #: Filter context on each side of a chunk (scipy's 4x polyphase filter spans 81 taps).
 _CONTEXT = 64
-#: Longest music file read, in seconds.
-MAX_MUSIC_SECONDS = 1800.0
+#: Longest music file read, in seconds (``config.limits().music_seconds``).
+MAX_MUSIC_SECONDS = config.limits().music_seconds
 
 
 # --------------------------------------------------------------------------- measuring

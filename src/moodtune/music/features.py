@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from moodtune import config
 from moodtune.audio.decode import load_audio
 from moodtune.errors import ParameterError
 from moodtune.music.emotion import (
@@ -29,10 +30,10 @@ from moodtune.music.vibe import raw_outputs as vibe_raw_outputs
 
 log = logging.getLogger(__name__)
 
-#: Longest track analysed, s (2 hours: DJ mixes and live sets still fit in memory).
-MAX_MUSIC_SECONDS = 7200.0
-#: Largest file read, bytes.
-MAX_MUSIC_BYTES = 1_000_000_000
+#: Longest track analysed, s (``config.limits().music_seconds``, shared by every interface).
+MAX_MUSIC_SECONDS = config.limits().music_seconds
+#: Largest file read, bytes (``config.limits().file_bytes``).
+MAX_MUSIC_BYTES = config.limits().file_bytes
 #: Shortest track analysed, s.
 MIN_MUSIC_SECONDS = 2.0
 #: Length of the excerpt vibenet's track-level features come from, s.

@@ -451,6 +451,7 @@ def scan_library(
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ParameterError(f"workers={workers!r} must be a positive integer")
     root = root.resolve()
+    catalog.add_library_root(root)  # only files under a scanned root are ever served
     report = ScanReport(directory=str(root), engine=engine, workers=workers)
     files = find_audio_files(root)
     report.found = len(files)

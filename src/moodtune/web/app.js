@@ -13,26 +13,41 @@ let lastQuery = null; // {strategy, n} of the last query
 let lastEmotion = null; // the emotion heard last: feedback refreshes from it, not the audio
 let requestCount = 0;
 
-function userId() {
-  let id = localStorage.getItem("moodtune-user");
-  if (!id) {
-    id = "web-" + Math.random().toString(36).slice(2, 12);
-    localStorage.setItem("moodtune-user", id);
-  }
-  return id;
+// The visitor's identity: a listener id the server signed (POST /v1/session), kept in
+// localStorage and proved with "Authorization: Bearer <token>" on every call.
+function storedSession() {
+  try { return JSON.parse(localStorage.getItem("moodtune-session") || "null"); } catch (e) { return null; }
+}
+
+async function ensureSession() {
+  if (storedSession()) return;
+  const resp = await fetch("/v1/session", { method: "POST", headers: headers() });
+  if (!resp.ok) return; // e.g. 401 without the API key: the caller's request says why
+  const body = await resp.json();
+  localStorage.setItem("moodtune-session", JSON.stringify({ user: body.user, token: body.token }));
 }
 
 function headers(extra) {
   const h = Object.assign({}, extra || {});
   const key = $("apikey").value || localStorage.getItem("moodtune-apikey");
   if (key) h["X-API-Key"] = key;
+  const s = storedSession();
+  if (s) h["Authorization"] = "Bearer " + s.token;
   return h;
 }
 
-async function api(path, init) {
+async function api(path, init, retried) {
   init = init || {};
+  await ensureSession();
   init.headers = headers(init.headers);
   const resp = await fetch(path, init);
+  if (resp.status === 401 && !retried && storedSession()) {
+    const text = await resp.clone().text();
+    if (text.includes("session token")) { // the server's secret changed: get a new id
+      localStorage.removeItem("moodtune-session");
+      return api(path, init, true);
+    }
+  }
   let body = null;
   try { body = await resp.json(); } catch (e) { body = null; }
   if (!resp.ok) {
@@ -110,8 +125,7 @@ function buildRequest() {
   const audio = file || (text ? null : recordedBlob);
   if (!audio && !text) throw new Error("Record, upload a voice message, or type a few words.");
   if (n < 1 || n > 100) throw new Error("Ask for 1 to 100 tracks.");
-  const user = userId();
-  lastQuery = { strategy, n };
+  lastQuery = { strategy, n }; // who is asking travels in the Authorization header
   if (audio) {
     const name = file ? file.name : "recording.webm";
     return () => {
@@ -119,14 +133,13 @@ function buildRequest() {
       form.append("audio", audio, name);
       form.append("strategy", strategy);
       form.append("n", String(n));
-      form.append("user", user);
       return { method: "POST", body: form };
     };
   }
   return () => ({
     method: "POST",
     headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ text, strategy, n, user }),
+    body: JSON.stringify({ text, strategy, n }),
   });
 }
 
@@ -298,13 +311,13 @@ async function feedback(trackId, kind, button) {
   try {
     await api("/v1/feedback", {
       method: "POST", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ user: userId(), track_id: trackId, kind }),
+      body: JSON.stringify({ track_id: trackId, kind }),
     });
     if (button) button.setAttribute("aria-pressed", "true");
     if (lastEmotion && lastQuery) {
       // the emotion is already known: ask for a new playlist without sending the voice again
       const body = JSON.stringify({ emotion: { probabilities: lastEmotion.probabilities },
-        strategy: lastQuery.strategy, n: lastQuery.n, user: userId() });
+        strategy: lastQuery.strategy, n: lastQuery.n });
       await run(() => ({ method: "POST", headers: { "Content-Type": "application/json" }, body }),
         { refresh: true });
     } else if (lastRequest) await run(lastRequest);
