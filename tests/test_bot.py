@@ -264,10 +264,10 @@ def test_oversized_and_overlong_files_get_a_polite_refusal(service, store):
         out["photo_doc"] = await h.media("document", b"%PDF", mime_type="application/pdf")
 
     tg = drive(service, store, script)
-    assert "25.0 MB" in out["big"][0]["text"] and "20 MB" in out["big"][0]["text"]
+    assert "26.2 MB" in out["big"][0]["text"] and "up to 20 MB" in out["big"][0]["text"]
     assert "5.0 minutes" in out["long"][0]["text"] and "at most 5 minutes" in out["long"][0]["text"]
     assert out["calls_before"] == 0  # refused without downloading
-    assert "21.0 MB" in out["doc"][0]["text"]
+    assert "22.0 MB" in out["doc"][0]["text"]
     assert "voice, audio or video" in out["photo_doc"][0]["text"]
     assert all(t.startswith("🙏") for t in tg.texts())
 
@@ -626,7 +626,7 @@ def test_analyze_a_music_file_by_caption_and_by_reply(service, store, tmp_path, 
         calls = await h.feed(h._message(83, text="/analyze", reply_to_message=replied))
         out["reply"] = [p for m, p in calls if m == "sendMessage"]
         out["bare"] = await h.text("/analyze", user=83)
-        long_audio = dict(audio, duration=21 * 60)
+        long_audio = dict(audio, duration=31 * 60)
         out["gets_before"] = len(h.tg.sent("getFile"))
         out["long"] = await h.feed(h._message(83, audio=long_audio, caption="/analyze"))
         out["gets_after"] = len(h.tg.sent("getFile"))
@@ -660,6 +660,6 @@ def test_analyze_a_music_file_by_caption_and_by_reply(service, store, tmp_path, 
     assert out["reply"][0]["text"].split("\n", 1)[1] == text.split("\n", 1)[1]
     assert out["bare"][0]["text"] == ANALYZE_HELP
     long = [p["text"] for m, p in out["long"] if m == "sendMessage"]
-    assert "21.0 minutes" in long[0] and "at most 20 minutes" in long[0]
+    assert "31.0 minutes" in long[0] and "at most 30 minutes" in long[0]
     assert out["gets_after"] == out["gets_before"]  # refused without downloading
     assert out["bad"][0]["text"].startswith("🤔 I couldn't use that:")

@@ -107,7 +107,9 @@ def limits() -> Limits:
 
 
 def describe_bytes(n: int) -> str:
-    """``20971520`` -> ``"20 MB"`` (decimal megabytes, rounded to one decimal when needed)."""
+    """``20_000_000`` -> ``"20 MB"``, ``64_000`` -> ``"64 KB"`` (decimal units)."""
+    if n < 1_000_000:
+        return f"{n / 1e3:.0f} KB"
     mb = n / 1e6
     return f"{mb:.0f} MB" if abs(mb - round(mb)) < 0.05 or mb >= 100 else f"{mb:.1f} MB"
 

@@ -152,7 +152,10 @@ class BodyLimitMiddleware:
 
 
 def _too_large(limit: int) -> str:
-    return f"the request body is over the limit of {limit / 1e6:.1f} MB; send a shorter file"
+    return (
+        f"the request body is over the limit of {config.describe_bytes(limit)} "
+        "(MOODTUNE_MAX_UPLOAD_MB); send a shorter file"
+    )
 
 
 class ApiKeyMiddleware:
@@ -997,7 +1000,7 @@ def create_app(
         async def index() -> FileResponse:
             return FileResponse(WEB_DIR / "index.html", media_type="text/html")
 
-    if api_key or user_keys:
+    if api_key:  # a closed server: the shared key or any per-user key opens it
         app.add_middleware(ApiKeyMiddleware, api_key=api_key, user_keys=user_keys, signer=signer)
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_upload_bytes)
     return app

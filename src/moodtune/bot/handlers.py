@@ -130,7 +130,7 @@ def help_text(settings: BotSettings) -> str:
     return (
         HELP.replace("{minutes}", f"{settings.max_seconds / 60:g}")
         .replace("{music_minutes}", f"{settings.max_music_seconds / 60:g}")
-        .replace("{mb}", f"{settings.max_file_bytes / 2**20:g}")
+        .replace("{mb}", f"{settings.max_file_bytes / 1e6:g}")
     )
 
 
@@ -280,8 +280,8 @@ def _too_big(
     longest = settings.max_seconds if max_seconds is None else max_seconds
     if size is not None and size > settings.max_file_bytes:
         return (
-            f"🙏 Sorry, that file is {size / 2**20:.1f} MB; I can only take files up to "
-            f"{settings.max_file_bytes / 2**20:g} MB. Could you send a shorter one?"
+            f"🙏 Sorry, that file is {size / 1e6:.1f} MB; I can only take files up to "
+            f"{config.describe_bytes(settings.max_file_bytes)}. Could you send a shorter one?"
         )
     if seconds is not None and seconds > longest:
         return (
