@@ -26,6 +26,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import parse_qs, unquote
 
 from fastapi import FastAPI, Query, Request
+from fastapi import Path as FastApiPath
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -283,6 +284,12 @@ class InferencePool:
 
 
 # -- request models --------------------------------------------------------------------
+#: A track of the embedded default catalog ("Pangarap"), the schema's example id.
+EXAMPLE_TRACK_ID = "0017A6SJgTbfQVU2EtsPNo"
+#: A catalog track id in a path.
+TrackId = Annotated[str, FastApiPath(min_length=1, max_length=200, examples=[EXAMPLE_TRACK_ID])]
+
+
 def _no_bool(value: Any) -> Any:
     """Refuse JSON ``true``/``false`` where a number is meant (``n: true`` is not 1)."""
     if isinstance(value, bool):
@@ -380,7 +387,7 @@ class FeedbackRequest(BaseModel):
         max_length=200,
         description="Your listener id (optional; must be the credential's own).",
     )
-    track_id: str = Field(..., min_length=1, max_length=200)
+    track_id: str = Field(..., min_length=1, max_length=200, examples=[EXAMPLE_TRACK_ID])
     kind: Literal["like", "skip"]
 
 
@@ -900,7 +907,7 @@ def create_app(
         )
 
     @app.get("/v1/tracks/{track_id}", tags=["tracks"], responses=_NOT_FOUND)
-    async def get_track(track_id: str, llm: bool | None = None) -> dict[str, Any]:
+    async def get_track(track_id: TrackId, llm: bool | None = None) -> dict[str, Any]:
         """One catalog track: fields, features, curve, genre, lyrics and a description.
 
         ``genre`` is the catalog's genre name; ``genre_info`` adds its ``source``
@@ -912,7 +919,9 @@ def create_app(
 
     @app.get("/v1/tracks/{track_id}/similar", tags=["tracks"], responses=_NOT_FOUND)
     async def similar(
-        track_id: str, n: int = 10, genre: Annotated[list[str] | None, Query()] = None
+        track_id: TrackId,
+        n: int = 10,
+        genre: Annotated[list[str] | None, Query()] = None,
     ) -> dict[str, Any]:
         """Tracks most like a catalog track (``genre`` repeatable: only those genres)."""
         if not 1 <= n <= 100:
@@ -929,7 +938,7 @@ def create_app(
         responses={200: {"content": {"audio/*": {}}}, **_NOT_FOUND},
     )
     async def track_audio(
-        track_id: str,
+        track_id: TrackId,
         exp: Annotated[str | None, Query(max_length=20)] = None,
         sig: Annotated[str | None, Query(max_length=100)] = None,
     ) -> FileResponse:
