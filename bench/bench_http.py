@@ -7,10 +7,19 @@ seconds (less than the server's Retry-After, to keep the pressure on). The serve
 is sampled every second from ``/proc``. After the load the script checks that the server
 recovers (answers a request with 200 once idle).
 
+``--hostile`` adds a hostile-upload phase (``--duration 0`` runs it alone): tiny FLAC files
+of silence at absurd sample rates (the limit moodtune refuses, 655,350 Hz, and the
+highest it accepts, 384 kHz), uploaded ``--hostile-concurrency`` at a time to
+``/v1/emotion`` (299 s) and ``/v1/tracks/analyze`` (600 s). The server's RSS is sampled
+every 0.1 s; the phase reports the idle RSS (after one normal voice and text request),
+the peak (sampled, and the kernel's high-water mark ``VmHWM``), the RSS 5 s after the
+last answer, and each upload's status. Goals: peak <= 1.5 GB, after within 10 % of idle.
+
 Example::
 
     nice -n 10 .venv/bin/python bench/bench_http.py --clients 20 --duration 60 \
         --out reports/bench_http.json
+    nice -n 10 .venv/bin/python bench/bench_http.py --duration 0 --hostile
 """
 
 from __future__ import annotations
@@ -53,14 +62,124 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _rss_mb(pid: int) -> float:
+def _rss_mb(pid: int, field: str = "VmRSS") -> float:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
     except OSError:
         pass
     return float("nan")
+
+
+def silent_flac(seconds: float, rate: int) -> bytes:
+    """A FLAC file of ``seconds`` of mono silence at ``rate`` Hz (tiny: a few hundred KB)."""
+    import io
+
+    import av
+
+    buf = io.BytesIO()
+    with av.open(buf, "w", format="flac") as out:
+        stream = out.add_stream("flac", rate=rate, layout="mono")
+        stream.format = "s16"
+        total, done, block = int(seconds * rate), 0, 65536
+        zeros = np.zeros((1, block), np.int16)
+        while done < total:
+            k = min(block, total - done)
+            frame = av.AudioFrame.from_ndarray(zeros[:, :k], format="s16", layout="mono")
+            frame.sample_rate, frame.pts = rate, done
+            for packet in stream.encode(frame):
+                out.mux(packet)
+            done += k
+        for packet in stream.encode(None):
+            out.mux(packet)
+    return buf.getvalue()
+
+
+#: Hostile uploads: (name, route, seconds of silence, sample rate).
+HOSTILE = (
+    ("emotion-655k-299s", "/v1/emotion", 299.0, 655_350),
+    ("analyze-655k-600s", "/v1/tracks/analyze", 600.0, 655_350),
+    ("emotion-384k-299s", "/v1/emotion", 299.0, 384_000),
+    ("analyze-384k-600s", "/v1/tracks/analyze", 600.0, 384_000),
+)
+
+
+async def run_hostile(args: argparse.Namespace, base: str, pid: int) -> dict[str, Any]:
+    """Upload tiny files of silence at absurd rates, ``--hostile-concurrency`` at once."""
+    files = {name: silent_flac(sec, rate) for name, _, sec, rate in HOSTILE}
+    voices = voice_clips(args.voice_seconds)
+    timeout = httpx.Timeout(600.0)
+    samples: list[tuple[float, float]] = []
+    results: list[dict[str, Any]] = []
+    async with httpx.AsyncClient(base_url=base, timeout=timeout) as client:
+        # warm every lazy model with one normal request of each kind, then measure idle
+        await client.post("/v1/emotion", files={"audio": ("v.ogg", voices[0], "audio/ogg")})
+        await client.post("/v1/recommend", json={"text": "calm evening", "n": 5})
+        await asyncio.sleep(2.0)
+        idle = _rss_mb(pid)
+        t0 = time.perf_counter()
+        running = True
+
+        async def sample() -> None:
+            while running:
+                samples.append((round(time.perf_counter() - t0, 2), round(_rss_mb(pid), 1)))
+                await asyncio.sleep(0.1)
+
+        async def upload(name: str, route: str) -> None:
+            t = time.perf_counter()
+            try:
+                resp = await client.post(
+                    route, files={"audio": (f"{name}.flac", files[name], "audio/flac")}
+                )
+                status, detail = resp.status_code, resp.text[:200]
+            except httpx.HTTPError as exc:
+                status, detail = 0, str(exc)
+            results.append(
+                {
+                    "file": name,
+                    "bytes": len(files[name]),
+                    "status": status,
+                    "s": round(time.perf_counter() - t, 2),
+                    "detail": detail,
+                }
+            )
+
+        sampler = asyncio.create_task(sample())
+        for name, route, _, _ in HOSTILE:
+            await asyncio.gather(*(upload(name, route) for _ in range(args.hostile_concurrency)))
+        running = False
+        await sampler
+        await asyncio.sleep(5.0)
+        after = _rss_mb(pid)
+        ok = await client.post("/v1/recommend", json={"text": "calm evening", "n": 5})
+    peak = max((m for _, m in samples), default=float("nan"))
+    return {
+        "concurrency": args.hostile_concurrency,
+        "idle_rss_mb": round(idle, 1),
+        "peak_rss_mb": round(peak, 1),
+        "hwm_rss_mb": round(_rss_mb(pid, "VmHWM"), 1),
+        "after_rss_mb": round(after, 1),
+        "after_vs_idle": round(after / idle - 1.0, 3),
+        "uploads": results,
+        "healthy_after": ok.status_code == 200,
+        "rss_mb": samples,
+    }
+
+
+def hostile_table(report: dict[str, Any]) -> str:
+    """The hostile phase as a Markdown table."""
+    lines = ["| upload | bytes | status | seconds |", "|---|---|---|---|"]
+    for r in report["uploads"]:
+        lines.append(f"| {r['file']} | {r['bytes']:,} | {r['status']} | {r['s']} |")
+    lines.append("")
+    lines.append(
+        f"hostile x{report['concurrency']}: RSS MB idle {report['idle_rss_mb']}, "
+        f"peak {report['peak_rss_mb']} (VmHWM {report['hwm_rss_mb']}), "
+        f"after {report['after_rss_mb']} ({report['after_vs_idle'] * 100:+.1f} % of idle); "
+        f"healthy after: {report['healthy_after']}"
+    )
+    return "\n".join(lines)
 
 
 def voice_clips(seconds: float = 10.0) -> list[bytes]:
@@ -227,6 +346,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", type=int, default=2, help="server inference threads")
     p.add_argument("--queue", type=int, default=2, help="server queue beyond the threads")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--hostile", action="store_true", help="add the hostile-upload phase")
+    p.add_argument("--hostile-concurrency", type=int, default=4)
     p.add_argument("--out", type=Path, default=None, help="write the JSON report here")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -267,15 +388,23 @@ def main(argv: list[str] | None = None) -> int:
         log.info(
             "server warm after %.1f s, RSS %.0f MB", time.perf_counter() - t0, _rss_mb(server.pid)
         )
-        report = asyncio.run(run_load(args, base, server.pid))
+        report: dict[str, Any] = {}
+        if args.duration > 0:
+            report = asyncio.run(run_load(args, base, server.pid))
+        if args.hostile:
+            report["hostile"] = asyncio.run(run_hostile(args, base, server.pid))
     finally:
         server.terminate()
         server.wait(30)
-    sys.stdout.write(table(report) + "\n")
+    if args.duration > 0:
+        sys.stdout.write(table(report) + "\n")
+    if args.hostile:
+        sys.stdout.write(hostile_table(report["hostile"]) + "\n")
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(report, indent=1, ensure_ascii=False))
-    return 0 if report["recovered"] else 1
+    healthy = report.get("recovered", True) and report.get("hostile", {}).get("healthy_after", True)
+    return 0 if healthy else 1
 
 
 if __name__ == "__main__":

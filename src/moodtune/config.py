@@ -19,6 +19,12 @@ MAX_TEXT_CHARS = 5000
 MIN_TRACKS, MAX_TRACKS = 1, 100
 #: Default playlist length.
 DEFAULT_TRACKS = 10
+#: Highest sample rate of an audio stream that is decoded, in Hz (studio masters go to
+#: 384 kHz; a higher rate is refused before decoding, since a tiny file at an absurd rate
+#: would decode to gigabytes).
+MAX_SAMPLE_RATE = 384_000
+#: Most channels of an audio stream that is decoded (third-order ambisonics has 16).
+MAX_CHANNELS = 16
 
 
 def _env_number(name: str, default: float, *, low: float, high: float) -> float:

@@ -13,6 +13,13 @@ Limits
 the container declares and while decoding, so a file that lies about its length
 cannot exhaust memory. Half a second over ``max_seconds`` is tolerated (codec padding).
 
+A tiny file can hold hours of silence at an absurd sample rate (FLAC allows 655,350 Hz),
+so memory is bounded by the output, not by the file: the stream's sample rate and
+channel count are checked against :data:`moodtune.config.MAX_SAMPLE_RATE` and
+:data:`moodtune.config.MAX_CHANNELS` before anything is decoded (and again on every
+frame), and each decoded block is downmixed and resampled to ``sr`` at once (a
+streaming soxr resampler), so at most ``max_seconds`` of audio at ``sr`` is ever held.
+
 Errors
 ------
 Every failure is one line in the moodtune error family:
@@ -45,6 +52,7 @@ from typing import Any
 import numpy as np
 
 from moodtune import config
+from moodtune.config import MAX_CHANNELS, MAX_SAMPLE_RATE
 from moodtune.errors import (
     CorruptMediaError,
     InputTooLargeError,
@@ -62,6 +70,15 @@ MAX_SECONDS = config.limits().voice_seconds
 MAX_BYTES = config.limits().file_bytes
 #: Decoded audio shorter than this share of the declared duration counts as truncated.
 _TRUNCATED_SHARE = 0.9
+#: What a caller decodes (``kind``): the noun and the formats its error messages name.
+KINDS: dict[str, tuple[str, str]] = {
+    "voice": (
+        "voice message",
+        "a voice message (ogg/opus, webm, mp3, m4a, wav, flac) or a video with sound",
+    ),
+    "music": ("music file", "a music file (mp3, flac, ogg, opus, m4a, wav, aiff)"),
+    "media": ("recording", "an audio file or a video with sound"),
+}
 #: FFmpeg demuxers that read pictures or text, not media a person records.
 _NOT_MEDIA_FORMATS = frozenset(
     {"tty", "image2", "image2pipe", "gif", "apng", "webp_pipe", "svg_pipe"}
@@ -116,7 +133,9 @@ class DecodedAudio:
         return self.y.shape[0] / self.sr
 
 
-def _check_params(sr: int, max_seconds: float, max_bytes: int) -> None:
+def _check_params(sr: int, max_seconds: float, max_bytes: int, kind: str = "voice") -> None:
+    if kind not in KINDS:
+        raise ParameterError(f"kind={kind!r} must be one of {', '.join(KINDS)}")
     if isinstance(sr, bool) or not isinstance(sr, int | np.integer) or not 4000 <= sr <= 192000:
         raise ParameterError(f"sr={sr!r} must be an integer sample rate in Hz from 4000 to 192000")
     if not np.isfinite(max_seconds) or max_seconds <= 0:
@@ -168,7 +187,7 @@ def _wav_truncation(data: bytes) -> str | None:
 
 
 def _open_source(
-    source: str | Path | bytes | bytearray | memoryview, max_bytes: int
+    source: str | Path | bytes | bytearray | memoryview, max_bytes: int, kind: str = "voice"
 ) -> tuple[Any, str, bytes]:
     """Return (file object or path for av.open, a label for messages, the first bytes)."""
     if isinstance(source, bytes | bytearray | memoryview):
@@ -192,21 +211,37 @@ def _open_source(
         raise ParameterError(
             f"source must be a path or bytes, got {type(source).__name__}; pass a file path"
         )
+    noun, what = KINDS[kind]
     if size == 0:
-        raise ParameterError(f"{label} is empty (0 bytes); send a recorded voice message")
+        raise ParameterError(f"{label} is empty (0 bytes); give {what}")
     if size > max_bytes:
         raise InputTooLargeError(
-            f"{label} is {size:,} bytes, over the limit of {max_bytes:,} bytes; "
-            "send a shorter message or raise max_bytes"
+            f"{label} is {size:,} bytes, over the limit of {max_bytes:,} bytes "
+            f"for a {noun}; give a smaller file"
         )
     return handle, label, head
 
 
-def _too_long(label: str, seconds: float, max_seconds: float) -> InputTooLargeError:
+def _too_long(label: str, seconds: float, max_seconds: float, kind: str) -> InputTooLargeError:
+    noun = KINDS[kind][0]
     return InputTooLargeError(
-        f"{label} lasts {seconds:.1f} s, over the limit of {max_seconds:g} s; "
-        "send a shorter message or raise max_seconds"
+        f"{label} lasts {seconds:.1f} s or more, over the limit of {max_seconds:g} s "
+        f"for a {noun}; give a shorter one"
     )
+
+
+def _check_format(label: str, sample_rate: int, channels: int) -> None:
+    """Refuse absurd sample rates and channel counts before (more) audio is decoded."""
+    if sample_rate > MAX_SAMPLE_RATE:
+        raise UnsupportedMediaError(
+            f"{label} has a sample rate of {sample_rate:,} Hz, over the limit of "
+            f"{MAX_SAMPLE_RATE:,} Hz; convert it to 48 kHz or lower"
+        )
+    if channels > MAX_CHANNELS:
+        raise UnsupportedMediaError(
+            f"{label} has {channels} audio channels, over the limit of {MAX_CHANNELS}; "
+            "mix it down to stereo or mono"
+        )
 
 
 def decode(
@@ -215,6 +250,7 @@ def decode(
     sr: int = SAMPLE_RATE,
     max_seconds: float = MAX_SECONDS,
     max_bytes: int = MAX_BYTES,
+    kind: str = "voice",
 ) -> DecodedAudio:
     """Decode the first audio stream of a file into mono float audio at ``sr``.
 
@@ -225,9 +261,11 @@ def decode(
     sr : int
         Output sample rate in Hz.
     max_seconds : float
-        Longest audio accepted, in seconds.
+        Longest audio accepted, in seconds; decoding stops as soon as it is passed.
     max_bytes : int
         Largest file accepted, in bytes.
+    kind : {"voice", "music", "media"}
+        What the caller expects, for the wording of error messages only.
 
     Returns
     -------
@@ -240,13 +278,14 @@ def decode(
         See the module docstring.
     """
     import av
-    import soxr
 
-    _check_params(sr, max_seconds, max_bytes)
-    handle, label, head = _open_source(source, max_bytes)
+    _check_params(sr, max_seconds, max_bytes, kind)
+    what_to_give = KINDS[kind][1]
+    handle, label, head = _open_source(source, max_bytes, kind)
     if head[:4] == b"OggS" or head[:4] == b"RIFF":
         data = handle.getvalue() if isinstance(handle, io.BytesIO) else Path(handle).read_bytes()
         problem = _ogg_truncation(data) if head[:4] == b"OggS" else _wav_truncation(data)
+        del data
         if problem:
             raise CorruptMediaError(
                 f"{label} is truncated or damaged: {problem}; send the whole file again"
@@ -260,17 +299,16 @@ def decode(
                 f"truncated ({exc.strerror or exc}); send the file again"
             ) from exc
         raise UnsupportedMediaError(
-            f"{label} is not an audio or video file FFmpeg can read; send a voice message "
-            "(ogg/opus, webm, mp3, m4a, wav, flac) or a video with sound"
+            f"{label} is not an audio or video file that can be read; give {what_to_give}"
         ) from exc
     with container:
         fmt_name = container.format.name
         kinds = sorted({s.type for s in container.streams if s.type})
         has_video = bool(container.streams.video)
         if fmt_name in _NOT_MEDIA_FORMATS or fmt_name.endswith("_pipe"):
+            seen = "text" if fmt_name == "tty" else "a picture"
             raise UnsupportedMediaError(
-                f"{label} is not an audio or video file (it reads as a picture or text: "
-                f"{fmt_name}); send a voice message"
+                f"{label} is not an audio or video file (it is {seen}); give {what_to_give}"
             )
         if not container.streams.audio:
             if not kinds and _looks_like_media(head):
@@ -289,58 +327,22 @@ def decode(
                 f"or unknown codec in {fmt_name}); send the file again or convert it"
             )
         codec_name = stream.codec_context.name
+        source_sr = stream.codec_context.sample_rate or 0
+        channels = stream.codec_context.channels or 0
+        _check_format(label, source_sr, channels)  # before a single packet is decoded
         declared: float | None = None
         if stream.duration is not None and stream.time_base is not None:
             declared = float(stream.duration * stream.time_base)
         elif container.duration is not None:
             declared = container.duration / 1_000_000
         if declared is not None and declared > max_seconds + 0.5:
-            raise _too_long(label, declared, max_seconds)
+            raise _too_long(label, declared, max_seconds, kind)
+        blocks, n_in, errors, source_sr, channels = _decode_blocks(
+            av, container, stream, label=label, sr=sr, max_seconds=max_seconds, kind=kind
+        )
 
-        source_sr = stream.codec_context.sample_rate or 0
-        channels = stream.codec_context.channels or 0
-        resampler: Any = None
-        chunks: list[np.ndarray] = []
-        n_samples = 0
-        errors: list[str] = []
-        max_samples = None
-
-        def take(frames: list[Any]) -> None:
-            nonlocal n_samples
-            for out in frames:
-                block = out.to_ndarray().reshape(-1)
-                chunks.append(block)
-                n_samples += block.shape[0]
-
-        try:
-            for packet in container.demux(stream):
-                try:
-                    frames = packet.decode()
-                except av.FFmpegError as exc:
-                    errors.append(str(exc))
-                    if len(errors) > 20:
-                        break
-                    continue
-                for frame in frames:
-                    if resampler is None:
-                        source_sr = frame.sample_rate
-                        channels = len(frame.layout.channels)
-                        max_samples = int(max_seconds * source_sr) + source_sr // 2
-                        resampler = av.AudioResampler(format="flt", layout="mono", rate=source_sr)
-                    try:
-                        take(resampler.resample(frame))
-                    except (ValueError, av.FFmpegError) as exc:
-                        errors.append(f"frame format changed mid-stream: {exc}")
-                        continue
-                    if max_samples is not None and n_samples > max_samples:
-                        raise _too_long(label, n_samples / source_sr, max_seconds)
-            if resampler is not None:
-                take(resampler.resample(None))
-        except av.FFmpegError as exc:  # demuxing failed: the container is damaged
-            errors.append(str(exc))
-
-    decoded_s = n_samples / source_sr if source_sr else 0.0
-    if n_samples == 0:
+    decoded_s = n_in / source_sr if source_sr else 0.0
+    if n_in == 0:
         detail = f" ({errors[0]})" if errors else ""
         raise CorruptMediaError(
             f"{label} has an audio stream ({codec_name}) but no audio could be decoded{detail}; "
@@ -353,9 +355,9 @@ def decode(
         )
     if errors:
         logger.warning("%s: %d decoding errors skipped (first: %s)", label, len(errors), errors[0])
-    y = np.concatenate(chunks).astype(np.float32, copy=False)
-    if source_sr != sr:
-        y = soxr.resample(y, source_sr, sr, quality="HQ").astype(np.float32, copy=False)
+    y = np.concatenate(blocks) if blocks else np.zeros(0, dtype=np.float32)
+    del blocks
+    y = y.astype(np.float32, copy=False)
     if not np.all(np.isfinite(y)):
         y = np.nan_to_num(y, nan=0.0, posinf=1.0, neginf=-1.0)
     return DecodedAudio(
@@ -369,12 +371,89 @@ def decode(
     )
 
 
+def _decode_blocks(
+    av: Any,
+    container: Any,
+    stream: Any,
+    *,
+    label: str,
+    sr: int,
+    max_seconds: float,
+    kind: str,
+) -> tuple[list[np.ndarray], int, list[str], int, int]:
+    """Decode, downmix and resample block by block, stopping past ``max_seconds``.
+
+    Returns (blocks of mono float32 at ``sr``, samples decoded at the source rate,
+    errors skipped, source sample rate, channel count). Only the output blocks are
+    kept, so memory is bounded by ``max_seconds * sr`` whatever the source rate.
+    """
+    import soxr
+
+    source_sr = stream.codec_context.sample_rate or 0
+    channels = stream.codec_context.channels or 0
+    downmix: Any = None
+    rate: Any = None  # soxr.ResampleStream, or None when the source is already at ``sr``
+    blocks: list[np.ndarray] = []
+    n_in = 0
+    n_out = 0
+    max_out = int(max_seconds * sr) + sr // 2
+    errors: list[str] = []
+
+    def take(frames: list[Any], *, last: bool = False) -> None:
+        nonlocal n_in, n_out
+        for out in frames:
+            block = out.to_ndarray().reshape(-1).astype(np.float32, copy=False)
+            n_in += block.shape[0]
+            if rate is not None:
+                block = rate.resample_chunk(block)
+            if block.shape[0]:
+                blocks.append(block)
+                n_out += block.shape[0]
+        if last and rate is not None:
+            tail = rate.resample_chunk(np.zeros(0, dtype=np.float32), last=True)
+            if tail.shape[0]:
+                blocks.append(tail)
+                n_out += tail.shape[0]
+        if n_out > max_out:
+            raise _too_long(label, n_out / sr, max_seconds, kind)
+
+    try:
+        for packet in container.demux(stream):
+            try:
+                frames = packet.decode()
+            except av.FFmpegError as exc:
+                errors.append(str(exc))
+                if len(errors) > 20:
+                    break
+                continue
+            for frame in frames:
+                _check_format(label, frame.sample_rate, len(frame.layout.channels))
+                if downmix is None:
+                    source_sr = frame.sample_rate
+                    channels = len(frame.layout.channels)
+                    downmix = av.AudioResampler(format="flt", layout="mono", rate=source_sr)
+                    if source_sr != sr:
+                        rate = soxr.ResampleStream(source_sr, sr, 1, dtype="float32", quality="HQ")
+                try:
+                    converted = downmix.resample(frame)
+                except (ValueError, av.FFmpegError) as exc:
+                    errors.append(f"frame format changed mid-stream: {exc}")
+                    continue
+                take(converted)
+        if downmix is not None:
+            take(downmix.resample(None), last=True)
+    except av.FFmpegError as exc:  # demuxing failed: the container is damaged
+        errors.append(str(exc))
+    return blocks, n_in, errors, source_sr, channels
+
+
 def load_audio(
     source: str | Path | bytes,
     *,
     sr: int = SAMPLE_RATE,
     max_seconds: float = MAX_SECONDS,
     max_bytes: int = MAX_BYTES,
+    kind: str = "voice",
 ) -> np.ndarray:
     """Load any audio or video file as mono float32 audio at ``sr``.
 
@@ -388,6 +467,8 @@ def load_audio(
         Longest audio accepted, in seconds (5 minutes by default).
     max_bytes : int
         Largest file accepted, in bytes (50 MB by default).
+    kind : {"voice", "music", "media"}
+        What the caller expects, for the wording of error messages only.
 
     Returns
     -------
@@ -403,4 +484,4 @@ def load_audio(
     >>> y.shape, y.dtype
     ((16000,), dtype('float32'))
     """
-    return decode(source, sr=sr, max_seconds=max_seconds, max_bytes=max_bytes).y
+    return decode(source, sr=sr, max_seconds=max_seconds, max_bytes=max_bytes, kind=kind).y

@@ -268,7 +268,11 @@ def load_music(path: str | Path) -> np.ndarray:
         (:data:`MAX_MUSIC_SECONDS`, :data:`MAX_MUSIC_BYTES`).
     """
     return load_audio(
-        Path(path), sr=VIBE_SR, max_seconds=MAX_MUSIC_SECONDS, max_bytes=MAX_MUSIC_BYTES
+        Path(path),
+        sr=VIBE_SR,
+        max_seconds=MAX_MUSIC_SECONDS,
+        max_bytes=MAX_MUSIC_BYTES,
+        kind="music",
     )
 
 
