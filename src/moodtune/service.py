@@ -331,45 +331,23 @@ class Moodtune:
         return self.catalog().stats()
 
     def catalog_import(self, path: Path, *, fmt: str = "auto") -> Any:
-        """Import a CSV file into the catalog (one transaction; bad rows reported and skipped)."""
+        """Import a CSV file into the catalog (one transaction; bad rows reported and skipped).
+
+        Tracks without a genre get the classifier's in the same transaction.
+        """
         from moodtune.catalog.importers import import_file
 
-        report = import_file(self.catalog(), Path(path), fmt=fmt)
-        report.genres_predicted = self._classify_missing_genres()
+        report = import_file(self.catalog(), Path(path), fmt=fmt, genres=True)
         with self._lock:
             self._table = None
             self._recommender = None
         return report
 
     def _classify_missing_genres(self) -> int:
-        """Give every catalog track without a genre the classifier's (e.g. Kaggle imports).
+        """Give every catalog track without a genre the classifier's (one transaction)."""
+        from moodtune.catalog.importers import classify_missing_genres
 
-        The probabilities go to ``track_genres`` and the top genre to the track's
-        ``genre``, so ``--genre`` filters work on them. Returns how many were classified.
-        """
-        import numpy as np
-
-        from moodtune.music.genre import default_genre_model
-
-        catalog = self.catalog()
-        table = catalog.load_table()
-        missing = np.flatnonzero(np.array([not str(g).strip() for g in table.genre], dtype=bool))
-        if missing.size == 0:
-            return 0
-        model = default_genre_model()
-        part = table.take(missing)
-        probs = model.predict_table(part)
-        ids = [str(i) for i in part.id]
-        rows = [
-            (tid, {g: float(x) for g, x in zip(model.genres, p, strict=True)}, model.model_id)
-            for tid, p in zip(ids, probs, strict=True)
-        ]
-        tops = [(model.genres[int(np.argmax(p))], tid) for tid, p in zip(ids, probs, strict=True)]
-        with catalog.transaction() as conn:
-            catalog.put_genres(rows)
-            conn.executemany("UPDATE tracks SET genre = ? WHERE id = ?", tops)
-        log.info("classified the genre of %d catalog tracks", len(rows))
-        return len(rows)
+        return classify_missing_genres(self.catalog())
 
     # -- music analysis ------------------------------------------------------
     def analyze_track(
