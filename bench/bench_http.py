@@ -8,12 +8,13 @@ is sampled every second from ``/proc``. After the load the script checks that th
 recovers (answers a request with 200 once idle).
 
 ``--hostile`` adds a hostile-upload phase (``--duration 0`` runs it alone): tiny FLAC files
-of silence at absurd sample rates (the limit moodtune refuses, 655,350 Hz, and the
-highest it accepts, 384 kHz), uploaded ``--hostile-concurrency`` at a time to
+of silence at absurd sample rates (FLAC's highest, 655,350 Hz, which moodtune refuses,
+and the highest it accepts, 384 kHz), uploaded ``--hostile-concurrency`` at a time to
 ``/v1/emotion`` (299 s) and ``/v1/tracks/analyze`` (600 s). The server's RSS is sampled
-every 0.1 s; the phase reports the idle RSS (after one normal voice and text request),
-the peak (sampled, and the kernel's high-water mark ``VmHWM``), the RSS 5 s after the
-last answer, and each upload's status. Goals: peak <= 1.5 GB, after within 10 % of idle.
+every 0.1 s; the phase reports the idle RSS (after one normal voice, text and music
+request), the peak (sampled, and the kernel's high-water mark ``VmHWM``), the RSS 5 s
+after the last answer, and each upload's status. Goals: peak <= 1.5 GB, after within
+10 % of idle.
 
 Example::
 
@@ -96,6 +97,16 @@ def silent_flac(seconds: float, rate: int) -> bytes:
     return buf.getvalue()
 
 
+def music_clip(seconds: float = 20.0, sr: int = 16000) -> bytes:
+    """A short Ogg/Opus music-like clip (a beat over a chord), to warm the analysis."""
+    from moodtune.audio.encode import encode_audio
+
+    t = np.arange(int(seconds * sr)) / sr
+    chord = sum(np.sin(2 * np.pi * f * t) for f in (220.0, 277.2, 329.6)) / 3
+    beat = (np.sin(2 * np.pi * 2.0 * t) > 0.95).astype(np.float64)
+    return encode_audio(0.3 * chord + 0.3 * beat, sr=sr, fmt="ogg")
+
+
 #: Hostile uploads: (name, route, seconds of silence, sample rate).
 HOSTILE = (
     ("emotion-655k-299s", "/v1/emotion", 299.0, 655_350),
@@ -116,6 +127,9 @@ async def run_hostile(args: argparse.Namespace, base: str, pid: int) -> dict[str
         # warm every lazy model with one normal request of each kind, then measure idle
         await client.post("/v1/emotion", files={"audio": ("v.ogg", voices[0], "audio/ogg")})
         await client.post("/v1/recommend", json={"text": "calm evening", "n": 5})
+        await client.post(
+            "/v1/tracks/analyze", files={"audio": ("song.ogg", music_clip(), "audio/ogg")}
+        )
         await asyncio.sleep(2.0)
         idle = _rss_mb(pid)
         t0 = time.perf_counter()

@@ -273,12 +273,14 @@ def test_genre_filter_matches_any_part_of_a_multi_genre():
 
 
 def test_filters_leaving_nothing_name_what_to_relax(rec):
-    with pytest.raises(ParameterError, match="year_min/year_max"):
+    with pytest.raises(ParameterError, match="years 2030-….*: widen the years") as info:
         rec.recommend(0, 0, filters=Filters(year_min=2030))
-    with pytest.raises(ParameterError, match=r"relax genres.*jazz"):
+    assert "year_min" not in str(info.value) and "relax" not in str(info.value)
+    with pytest.raises(ParameterError, match=r"choose other genres.*jazz"):
         rec.recommend(0, 0, filters=Filters(genres=frozenset({"polka"})))
-    with pytest.raises(ParameterError, match="max_duration_s"):
+    with pytest.raises(ParameterError, match="allow longer tracks") as info:
         rec.recommend(0, 0, filters=Filters(max_duration_s=10))
+    assert "max_duration_s" not in str(info.value)
     # each alone leaves tracks, together none
     with pytest.raises(ParameterError, match="together they leave none"):
         rec.recommend(

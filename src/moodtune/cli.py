@@ -16,6 +16,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from moodtune.config import DEFAULT_TRACKS
 from moodtune.errors import MoodtuneError, ParameterError
@@ -36,6 +37,8 @@ app.add_typer(evaluate_app, name="evaluate")
 
 out = Console()
 err = Console(stderr=True)
+#: Terminals at least this wide show the playlist's reasons in a table column.
+WIDE_TABLE_COLUMNS = 120
 
 TextOpt = Annotated[str | None, typer.Option("--text", "-t", help="A typed message.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
@@ -175,12 +178,17 @@ def recommend(
         return
     _print_emotion(result)
     _print_targets(playlist.targets)
+    # a narrow terminal gets the reasons under the table, one wrapped line per track,
+    # rather than a squeezed "why" column that wraps to many lines per row
+    wide = out.width >= WIDE_TABLE_COLUMNS
     table = Table(title=f"\nPlaylist ({strategy})", show_lines=False)
-    for col in ("#", "track", "artists", "genre", "val", "energy", "bpm", "why"):
+    for col in ("#", "track", "artists", "genre", "val", "energy", "bpm", "why")[
+        : None if wide else -1
+    ]:
         table.add_column(col, overflow="fold")
     for i, t in enumerate(playlist.tracks, 1):
         name = f"[link={t['url']}]{t['name']}[/link]" if t["url"] else t["name"]
-        table.add_row(
+        cells = [
             str(i),
             name,
             ", ".join(t["artists"]),
@@ -188,12 +196,14 @@ def recommend(
             f"{t['valence']:.2f}",
             f"{t['energy']:.2f}",
             f"{t['tempo']:.0f}",
-            t["reason"],
-        )
+        ]
+        table.add_row(*cells, *([t["reason"]] if wide else []))
     out.print(table)
     for i, t in enumerate(playlist.tracks, 1):
+        if not wide and t["reason"]:
+            out.print(Text(f"{i:>2}. why: {t['reason']}"), highlight=False)
         if t["url"]:
-            out.print(f"{i:>2}. {t['url']}", style="dim")
+            out.print(f"{i:>2}. {t['url']}" if wide else f"    {t['url']}", style="dim")
 
 
 def _print_targets(targets: dict[str, Any] | None) -> None:
@@ -224,6 +234,20 @@ LlmOpt = Annotated[
 ]
 
 
+def _check_png(path: Path, *, option: str) -> None:
+    """Refuse a plot path that is not a .png or whose folder does not exist (before work)."""
+    if path.suffix.lower() != ".png":
+        raise ParameterError(
+            f"{option} {path}: the plot is a PNG image; give a file name ending in .png"
+        )
+    folder = path.expanduser().parent
+    if not folder.is_dir():
+        raise ParameterError(
+            f"{option} {path}: the folder {folder} does not exist; create it first "
+            "or choose another"
+        )
+
+
 @app.command()
 def analyze(
     file: Annotated[Path, typer.Argument(help="A music file: mp3, ogg, opus, flac, wav, m4a.")],
@@ -243,6 +267,8 @@ def analyze(
     """Features, arousal/valence curve, genre, lyrics emotion and a description of a track."""
     from moodtune.service import get_service
 
+    if plot is not None:
+        _check_png(plot, option="--plot")
     report = get_service().analyze_track(file, plot=plot, lyrics=lyrics, llm=llm)
     data = report.to_dict()
     if as_json:

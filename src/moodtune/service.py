@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from moodtune.audio.decode import MAX_SECONDS as MAX_VOICE_SECONDS
+from moodtune.audio.memory import returns_memory
 from moodtune.config import DEFAULT_TRACKS, MAX_TRACKS, MIN_TRACKS
 from moodtune.errors import MoodtuneError, ParameterError
 from moodtune.text import clean_text, get_backend
@@ -223,6 +224,7 @@ class Moodtune:
             message=cleaned,
         )
 
+    @returns_memory
     def emotion_from_audio(
         self,
         source: str | Path | bytes,
@@ -350,6 +352,7 @@ class Moodtune:
         return classify_missing_genres(self.catalog())
 
     # -- music analysis ------------------------------------------------------
+    @returns_memory
     def analyze_track(
         self,
         path: Path,
@@ -569,6 +572,7 @@ class Moodtune:
         return similar_tracks(self.catalog(), query, n=n, genres=genres)
 
     # -- background music ----------------------------------------------------
+    @returns_memory
     def mix_upload(
         self,
         data: bytes,

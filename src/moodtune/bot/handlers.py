@@ -12,10 +12,11 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
+import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiogram import Bot, F, Router
 from aiogram.enums import ChatAction
@@ -387,10 +388,7 @@ async def on_mix(message: Message, ctx: BotContext) -> None:
                 user=user,
             )
         name = result.track.get("name") or result.track.get("id") or "music"
-        caption = (
-            f"🎵 {name} · {result.loudness_lufs:.1f} LUFS · music ducked "
-            f"{result.duck_depth_db:.0f} dB under your voice"
-        )
+        caption = mix_caption(result)
         if video:
             await message.answer_video(
                 BufferedInputFile(mixed, filename="moodtune-mix.mp4"), caption=caption
@@ -702,3 +700,19 @@ def build_router() -> Router:
     router.callback_query.register(on_track_info, F.data.startswith(INFO_PREFIX))
     router.errors.register(on_error)
     return router
+
+
+def mix_caption(result: Any) -> str:
+    """The caption of a mix: the track, its loudness and how far the music was ducked.
+
+    ``result`` is a :class:`moodtune.mix.pipeline.MixResult`; a voice that never pauses
+    has no measurable duck depth (NaN), which the caption says in words.
+    """
+    name = result.track.get("name") or result.track.get("id") or "music"
+    depth = result.duck_depth_db
+    ducked = (
+        f"music ducked {depth:.0f} dB under your voice"
+        if math.isfinite(depth)
+        else "music ducked under your voice (depth n/a: no pauses)"
+    )
+    return f"🎵 {name} · {result.loudness_lufs:.1f} LUFS · {ducked}"

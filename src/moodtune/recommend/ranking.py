@@ -378,7 +378,7 @@ class Recommender:
             parts.append(
                 (
                     f"years {filters.year_min or '…'}-{filters.year_max or '…'}",
-                    "year_min/year_max",
+                    "widen the years",
                     (self._year >= max(lo, 0)) & (self._year <= hi),
                 )
             )
@@ -394,13 +394,13 @@ class Recommender:
                 ],
                 dtype=bool,
             )
-            parts.append((f"genres {sorted(filters.genres)}", "genres", lut[codes]))
+            parts.append((f"genres {sorted(filters.genres)}", "choose other genres", lut[codes]))
         if not filters.explicit:
-            parts.append(("no explicit tracks", "explicit", self._explicit != 1))
+            parts.append(("no explicit tracks", "allow explicit tracks", self._explicit != 1))
         if filters.max_duration_s is not None:
             with np.errstate(invalid="ignore"):
                 ok = self._duration_ms <= filters.max_duration_s * 1000.0
-            parts.append((f"at most {filters.max_duration_s:g} s", "max_duration_s", ok))
+            parts.append((f"at most {filters.max_duration_s:g} s", "allow longer tracks", ok))
         mask = parts[0][2].copy()
         for _, _, m in parts[1:]:
             mask &= m
@@ -409,14 +409,13 @@ class Recommender:
             alone = [(desc, hint, int(np.count_nonzero(m))) for desc, hint, m in parts]
             empty = [hint for _, hint, c in alone if c == 0]
             detail = "; ".join(f"{desc} leaves {c:,} of {n:,}" for desc, _, c in alone)
+            # plain words, no setting names: the CLI, the API and the bot name them apart
             if empty:
-                advice = f"relax {', '.join(empty)}"
-                if "genres" in empty:
+                advice = " and ".join(empty)
+                if "choose other genres" in empty:
                     advice += f" (genres here: {', '.join(self.available_genres()[:20])})"
             else:
-                advice = "together they leave none; relax one of " + ", ".join(
-                    hint for _, hint, _ in alone
-                )
+                advice = "together they leave none; " + " or ".join(hint for _, hint, _ in alone)
             raise ParameterError(f"no track passes the filters ({detail}): {advice}")
         return mask
 
@@ -522,7 +521,7 @@ class Recommender:
             eligible[self.index.position[skipped]] = False
             if not eligible.any():
                 raise ParameterError(
-                    "every track that passes the filters was skipped; relax the filters "
+                    "every track that passes the filters was skipped; widen the filters "
                     "or clear the skipped tracks"
                 )
         if eligible is None:

@@ -218,7 +218,9 @@ function renderEmotion(data) {
       const fill = el("span");
       fill.style.width = `${pct}%`;
       bar.append(fill);
-      bars.append(bar);
+      // the number next to the bar (aria-hidden: the meter already says it)
+      const shown = sources[c] ? `${pct}%` : "–";
+      bars.append(el("div", { class: "bar-cell" }, bar, el("span", { class: "pct", "aria-hidden": "true" }, shown)));
     }
   }
 }
@@ -355,7 +357,8 @@ async function showTrack(id) {
     if (t.audio_url) body.append(el("audio", { controls: "", src: t.audio_url, "aria-label": `Play ${t.name}` }));
     if (t.url) body.append(el("p", {}, el("a", { href: t.url, target: "_blank", rel: "noopener" }, "Open in Spotify")));
     if (t.curve) body.append(curveSvg(t.curve));
-    else body.append(el("p", { class: "hint" }, "No arousal/valence curve: scan the local file (moodtune scan) to get one."));
+    else if (t.source === "local") body.append(el("p", { class: "hint" }, "No arousal/valence curve yet: scan its folder again (moodtune scan) to draw one."));
+    else body.append(el("p", { class: "hint" }, "No arousal/valence curve: a catalog track comes with its overall features only; curves are drawn for music files you analyse or scan."));
     const sim = await api(`/v1/tracks/${encodeURIComponent(id)}/similar?n=5`);
     const ul = el("ul", { id: "similar" });
     for (const s of sim.tracks) {
