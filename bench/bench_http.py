@@ -11,10 +11,10 @@ recovers (answers a request with 200 once idle).
 of silence at absurd sample rates (FLAC's highest, 655,350 Hz, which moodtune refuses,
 and the highest it accepts, 384 kHz), uploaded ``--hostile-concurrency`` at a time to
 ``/v1/emotion`` (299 s) and ``/v1/tracks/analyze`` (600 s). The server's RSS is sampled
-every 0.1 s; the phase reports the idle RSS (after one normal voice, text and music
-request), the peak (sampled, and the kernel's high-water mark ``VmHWM``), the RSS 5 s
-after the last answer, and each upload's status. Goals: peak <= 1.5 GB, after within
-10 % of idle.
+every 0.1 s; the phase reports the idle RSS (after normal voice, text and music
+requests, as many at once as the hostile ones), the peak (sampled, and the kernel's
+high-water mark ``VmHWM``), the RSS 5 s after the last answer, and each upload's status.
+Goals: peak <= 1.5 GB, after within 10 % of idle.
 
 Example::
 
@@ -124,12 +124,25 @@ async def run_hostile(args: argparse.Namespace, base: str, pid: int) -> dict[str
     samples: list[tuple[float, float]] = []
     results: list[dict[str, Any]] = []
     async with httpx.AsyncClient(base_url=base, timeout=timeout) as client:
-        # warm every lazy model with one normal request of each kind, then measure idle
-        await client.post("/v1/emotion", files={"audio": ("v.ogg", voices[0], "audio/ogg")})
+        # warm every lazy model (and the per-thread heaps) with normal requests of each
+        # kind, as many at once as the hostile uploads will be, then measure idle
+        song = music_clip()
+        for _ in range(2):
+            await asyncio.gather(
+                *(
+                    client.post("/v1/emotion", files={"audio": ("v.ogg", voice, "audio/ogg")})
+                    for voice in voices[: args.hostile_concurrency]
+                )
+            )
+            await asyncio.gather(
+                *(
+                    client.post(
+                        "/v1/tracks/analyze", files={"audio": ("song.ogg", song, "audio/ogg")}
+                    )
+                    for _ in range(args.hostile_concurrency)
+                )
+            )
         await client.post("/v1/recommend", json={"text": "calm evening", "n": 5})
-        await client.post(
-            "/v1/tracks/analyze", files={"audio": ("song.ogg", music_clip(), "audio/ogg")}
-        )
         await asyncio.sleep(2.0)
         idle = _rss_mb(pid)
         t0 = time.perf_counter()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import functools
+import gc
 import logging
 import sys
 from collections.abc import Callable
@@ -40,7 +41,7 @@ def _malloc_trim() -> Any:
 
 
 def release_freed_memory() -> bool:
-    """Return freed heap pages to the OS (glibc ``malloc_trim(0)``).
+    """Collect garbage cycles, then return freed heap pages to the OS (``malloc_trim(0)``).
 
     Returns
     -------
@@ -50,6 +51,7 @@ def release_freed_memory() -> bool:
     trim = _malloc_trim()
     if trim is None:
         return False
+    gc.collect()  # big arrays held only by reference cycles go now, not at some later time
     trim(0)
     return True
 
