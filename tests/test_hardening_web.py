@@ -73,7 +73,7 @@ def test_bars_show_percentages_no_404_and_catalog_tracks_are_not_told_to_scan(
             page.goto(server + "/")
             page.wait_for_load_state("networkidle")
             icon = page.get_attribute('link[rel="icon"]', "href")
-            assert icon and icon.startswith("data:image/svg+xml")
+            assert icon and icon.startswith("data:image/png;base64,")
 
             page.fill("#text", "I am furious, nothing works!")
             page.click("#go")

@@ -367,7 +367,10 @@ def scan(
         for path, reason in report.failed:
             err.print(f"failed: {path}: {reason}", highlight=False)
     if report.interrupted:
-        err.print("interrupted: run the same command again to continue")
+        err.print(
+            f"interrupted: {report.pending} of {report.found} files not done yet; "
+            "run the same command again to continue"
+        )
         raise typer.Exit(130)
 
 
