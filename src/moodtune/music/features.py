@@ -157,12 +157,59 @@ class TrackAnalysis:
         return row
 
 
+#: Samples K-weighted at a time by :func:`_loudness` (10 s at 16 kHz).
+_LOUDNESS_CHUNK = 160_000
+
+
 def _loudness(y: np.ndarray, sr: int) -> float:
+    """Integrated loudness (ITU-R BS.1770-4, as pyloudnorm measures it), in LUFS.
+
+    pyloudnorm's filters and 400 ms gated blocks, computed in chunks: the K-weighting
+    IIR filters carry their state from chunk to chunk and each block's mean square is
+    taken as soon as its samples are filtered, so memory stays at one chunk instead of
+    several float64 copies of the whole track (300 MB for 10 minutes).
+    """
     import pyloudnorm
+    import scipy.signal
 
     meter = pyloudnorm.Meter(sr)  # BS.1770-4, K-weighting, 400 ms gated blocks
-    with np.errstate(divide="ignore"):
-        value = float(meter.integrated_loudness(y.astype(np.float64)))
+    filters = list(meter._filters.values())
+    # zero initial state, as a single lfilter call over the whole signal starts
+    states = [np.zeros(max(len(f.a), len(f.b)) - 1) for f in filters]
+    t_g, step = meter.block_size, 1.0 - meter.overlap
+    n = int(y.shape[0])
+    n_blocks = int(np.round((n / sr - t_g) / (t_g * step))) + 1
+    if n < t_g * sr or n_blocks < 1:
+        return -80.0
+    bounds = [(int(t_g * (j * step) * sr), int(t_g * (j * step + 1) * sr)) for j in range(n_blocks)]
+    z = np.zeros(n_blocks)
+    buf = np.zeros(0)  # squared filtered samples from ``buf_start`` on
+    buf_start, j = 0, 0
+    for start in range(0, n, _LOUDNESS_CHUNK):
+        x = np.asarray(y[start : start + _LOUDNESS_CHUNK], dtype=np.float64)
+        for k, f in enumerate(filters):
+            x, states[k] = scipy.signal.lfilter(f.b, f.a, x, zi=states[k])
+            x = f.passband_gain * x
+        buf = np.concatenate([buf, np.square(x)])
+        buf_end = buf_start + buf.shape[0]
+        while j < n_blocks and bounds[j][1] <= buf_end:
+            lo, hi = bounds[j]
+            z[j] = np.sum(buf[lo - buf_start : hi - buf_start]) / (t_g * sr)
+            j += 1
+        keep_from = bounds[j][0] if j < n_blocks else buf_end
+        buf = buf[keep_from - buf_start :]
+        buf_start = keep_from
+    for late in range(j, n_blocks):  # blocks reaching past the end (pyloudnorm's rounding)
+        lo, hi = bounds[late]
+        z[late] = np.sum(buf[max(lo - buf_start, 0) : max(hi - buf_start, 0)]) / (t_g * sr)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        block_lufs = -0.691 + 10.0 * np.log10(z)
+        above = block_lufs >= -70.0
+        if not above.any():
+            return -80.0
+        relative = -0.691 + 10.0 * np.log10(np.mean(z[above])) - 10.0
+        gated = (block_lufs > relative) & above
+        value = -0.691 + 10.0 * np.log10(np.mean(z[gated])) if gated.any() else -math.inf
     if not math.isfinite(value):
         return -80.0
     return float(np.clip(value, -80.0, 10.0))
