@@ -8,10 +8,10 @@ MP4/MOV/WebM video; anything else FFmpeg reads works too.
 
 Limits
 ------
-``max_bytes`` (default :data:`MAX_BYTES`, 50 MB) is checked before decoding, and
-``max_seconds`` (default :data:`MAX_SECONDS`, 5 minutes) both against the duration
-the container declares and while decoding, so a file that lies about its length
-cannot exhaust memory. Half a second over ``max_seconds`` is tolerated (codec padding).
+``max_bytes`` (default :data:`MAX_BYTES`, ``config.limits().file_bytes``) is checked
+before decoding, and ``max_seconds`` (default :data:`MAX_SECONDS`,
+``config.limits().voice_seconds``) both against the duration the container declares and
+while decoding, so a file that lies about its length cannot exhaust memory. Half a second over ``max_seconds`` is tolerated (codec padding).
 
 A tiny file can hold hours of silence at an absurd sample rate (FLAC allows 655,350 Hz),
 so memory is bounded by the output, not by the file: the stream's sample rate and
@@ -464,9 +464,9 @@ def load_audio(
     sr : int
         Output sample rate in Hz (16 kHz by default, what Whisper expects).
     max_seconds : float
-        Longest audio accepted, in seconds (5 minutes by default).
+        Longest audio accepted, in seconds (``config.limits().voice_seconds`` by default).
     max_bytes : int
-        Largest file accepted, in bytes (50 MB by default).
+        Largest file accepted, in bytes (``config.limits().file_bytes`` by default).
     kind : {"voice", "music", "media"}
         What the caller expects, for the wording of error messages only.
 

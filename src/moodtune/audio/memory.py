@@ -15,6 +15,7 @@ import functools
 import gc
 import logging
 import sys
+import time
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
@@ -40,8 +41,15 @@ def _malloc_trim() -> Any:
     return _trim
 
 
-def release_freed_memory() -> bool:
+def release_freed_memory(*, collect: bool = True) -> bool:
     """Collect garbage cycles, then return freed heap pages to the OS (``malloc_trim(0)``).
+
+    Parameters
+    ----------
+    collect : bool
+        Run a full garbage collection first (a few hundred ms with the models loaded;
+        arrays held only by reference cycles are freed now rather than at some later
+        collection, after the trim).
 
     Returns
     -------
@@ -51,9 +59,15 @@ def release_freed_memory() -> bool:
     trim = _malloc_trim()
     if trim is None:
         return False
-    gc.collect()  # big arrays held only by reference cycles go now, not at some later time
+    if collect:
+        gc.collect()
     trim(0)
     return True
+
+
+#: Calls shorter than this (s) skip the full garbage collection (a refused upload is
+#: answered in milliseconds; its collection would cost more than the call).
+COLLECT_AFTER_S = 1.0
 
 
 def returns_memory(fn: Callable[P, T]) -> Callable[P, T]:
@@ -61,9 +75,10 @@ def returns_memory(fn: Callable[P, T]) -> Callable[P, T]:
 
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        t0 = time.perf_counter()
         try:
             return fn(*args, **kwargs)
         finally:
-            release_freed_memory()
+            release_freed_memory(collect=time.perf_counter() - t0 >= COLLECT_AFTER_S)
 
     return wrapper
