@@ -11,7 +11,8 @@ Limits
 ``max_bytes`` (default :data:`MAX_BYTES`, ``config.limits().file_bytes``) is checked
 before decoding, and ``max_seconds`` (default :data:`MAX_SECONDS`,
 ``config.limits().voice_seconds``) both against the duration the container declares and
-while decoding, so a file that lies about its length cannot exhaust memory. Half a second over ``max_seconds`` is tolerated (codec padding).
+while decoding, so a file that lies about its length cannot exhaust memory. Half a
+second over ``max_seconds`` is tolerated (codec padding).
 
 A tiny file can hold hours of silence at an absurd sample rate (FLAC allows 655,350 Hz),
 so memory is bounded by the output, not by the file: the stream's sample rate and
