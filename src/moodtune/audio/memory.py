@@ -2,9 +2,13 @@
 
 Decoding and analysing minutes of audio allocates and frees hundreds of megabytes in
 worker threads. glibc keeps freed blocks of its heaps (one arena per thread) for reuse,
-so a server's resident memory stays near its peak long after the request. glibc's
-``malloc_trim(0)`` hands the free pages back; :func:`returns_memory` calls it when a heavy
-facade call ends. Elsewhere (macOS, Windows, musl) it is a no-op.
+so a server's resident memory stays near its peak long after the request. Two glibc
+settings fix that, applied at the first heavy call: blocks of :data:`MMAP_THRESHOLD` bytes
+or more (a second of audio at 16 kHz is 64 KB; a track's arrays are megabytes) are always
+mapped on their own and unmapped when freed (glibc otherwise raises this threshold as
+big blocks come and go, and then keeps them in its heaps), and ``malloc_trim(0)`` hands the
+remaining free pages back when a heavy facade call ends (:func:`returns_memory`).
+Elsewhere (macOS, Windows, musl) this is a no-op.
 """
 
 from __future__ import annotations
@@ -24,6 +28,10 @@ log = logging.getLogger(__name__)
 P = ParamSpec("P")
 T = TypeVar("T")
 
+#: Allocations of at least this many bytes get their own mapping (glibc ``M_MMAP_THRESHOLD``).
+MMAP_THRESHOLD = 4 * 1024 * 1024
+_M_MMAP_THRESHOLD = -3  # mallopt parameter number in glibc's malloc.h
+
 _trim: Any = None
 _looked = False
 
@@ -36,6 +44,10 @@ def _malloc_trim() -> Any:
             try:
                 libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
                 _trim = getattr(libc, "malloc_trim", None)
+                mallopt = getattr(libc, "mallopt", None)
+                if _trim is not None and mallopt is not None:
+                    if not mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD):
+                        log.debug("mallopt(M_MMAP_THRESHOLD) refused")
             except OSError:  # pragma: no cover - no C library to load
                 _trim = None
     return _trim
@@ -75,6 +87,7 @@ def returns_memory(fn: Callable[P, T]) -> Callable[P, T]:
 
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        _malloc_trim()  # the allocator settings apply from the first heavy call on
         t0 = time.perf_counter()
         try:
             return fn(*args, **kwargs)
