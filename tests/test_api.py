@@ -102,7 +102,8 @@ def session(client: TestClient) -> tuple[str, dict[str, str]]:
 def test_feedback_changes_the_next_playlist(client: TestClient) -> None:
     user1, auth1 = session(client)
     _, auth2 = session(client)
-    req = {"text": "I feel so sad and lonely", "n": 5, "user": user1}
+    # with a seed the lists are reproducible (listener memory is off), so users compare
+    req = {"text": "I feel so sad and lonely", "n": 5, "user": user1, "seed": 5}
     first = [
         t["id"] for t in client.post("/v1/recommend", json=req, headers=auth1).json()["tracks"]
     ]
@@ -121,6 +122,61 @@ def test_feedback_changes_the_next_playlist(client: TestClient) -> None:
         "/v1/recommend", json={k: v for k, v in req.items() if k != "user"}, headers=auth2
     ).json()
     assert [t["id"] for t in other["tracks"]] == first  # another user is not affected
+    assert not any(t["liked"] for t in other["tracks"])
+
+
+def test_feedback_revises_the_playlist_in_place(client: TestClient) -> None:
+    user, auth = session(client)
+    req = {"text": "I feel so sad and lonely", "n": 8, "user": user}
+    data = client.post("/v1/recommend", json=req, headers=auth).json()
+    first = [t["id"] for t in data["tracks"]]
+    emotion = {"probabilities": data["emotion"]["probabilities"]}
+    client.post("/v1/feedback", json={"track_id": first[1], "kind": "like"}, headers=auth)
+    revise = {"emotion": emotion, "n": 8}
+    liked = client.post("/v1/recommend", json=revise | {"current": first}, headers=auth).json()
+    assert [t["id"] for t in liked["tracks"]] == first  # a like keeps the playlist
+    assert [t["liked"] for t in liked["tracks"]] == [i == 1 for i in range(8)]
+    client.post("/v1/feedback", json={"track_id": first[3], "kind": "skip"}, headers=auth)
+    skipped = client.post("/v1/recommend", json=revise | {"current": first}, headers=auth).json()[
+        "tracks"
+    ]
+    ids = [t["id"] for t in skipped]
+    assert first[3] not in ids and len(ids) == 8
+    assert [ids[i] for i in range(8) if i != 3] == [first[i] for i in range(8) if i != 3]
+    assert skipped[1]["liked"]
+    bad = client.post("/v1/recommend", json={"text": "sad", "current": first}, headers=auth)
+    assert bad.status_code in (400, 422) and "emotion" in bad.text
+
+
+def test_same_message_same_listener_gets_fresh_tracks(client: TestClient) -> None:
+    _, auth = session(client)
+    req = {"text": "I feel so sad and lonely", "n": 10}
+    seen: list[str] = []
+    for _ in range(5):
+        data = client.post("/v1/recommend", json=req, headers=auth).json()
+        ids = [t["id"] for t in data["tracks"]]
+        assert data["emotion"]["label"] == "sadness" and len(ids) == 10
+        seen += ids
+        for t in data["tracks"]:
+            assert t["duration_s"] is None or t["duration_s"] >= 60
+    assert len(set(seen)) == len(seen)  # no track twice across five playlists
+
+
+def test_journey_between_two_moods(client: TestClient) -> None:
+    resp = client.post("/v1/journey", json={"from": "sad", "to": "happy", "n": 8, "seed": 1})
+    assert resp.status_code == 200, resp.text
+    data = resp.json()
+    assert data["strategy"] == "journey" and len(data["tracks"]) == 8
+    vals = [t["valence"] for t in data["tracks"]]
+    assert sum(vals[-3:]) > sum(vals[:3]) + 0.5  # from sad music to happy music
+    assert all({"id", "reason", "target", "audio_url"} <= set(t) for t in data["tracks"])
+    again = client.post("/v1/journey", json={"from": "sad", "to": "happy", "n": 8, "seed": 1})
+    assert again.json()["tracks"] == data["tracks"]
+    tid = data["tracks"][2]["id"]
+    by_track = client.post("/v1/journey", json={"from": tid, "to": "0.8,0.6", "n": 4}).json()
+    assert by_track["tracks"][0]["id"] == tid
+    bad = client.post("/v1/journey", json={"from": "nope", "to": "happy"})
+    assert bad.status_code in (400, 422) and "not in the catalog" in bad.text
 
 
 def test_track_and_similar_on_default_catalog(client: TestClient) -> None:

@@ -215,6 +215,33 @@ def test_strategy_argument_persists_and_is_used(service, store, tmp_path):
 
 
 # -- feedback --------------------------------------------------------------------------
+def test_skip_and_like_revise_the_playlist_message_in_place(service, store):
+    out: dict[str, Any] = {}
+    user = 41
+
+    async def script(h: Harness) -> None:
+        out["first"] = (await h.text("I feel so sad and lonely", user=user))[0]
+        ids = track_ids(out["first"])
+        out["ids"] = ids
+        out["like"] = await h.press(f"fb|like|{ids[2]}", user=user)
+        out["skip"] = await h.press(f"fb|skip|{ids[4]}", user=user)
+
+    drive(service, store, script)
+    ids = out["ids"]
+    edits = [p for m, p in out["like"] if m == "editMessageText"]
+    assert len(edits) == 1 and track_ids(edits[0]) == ids  # a like keeps every track
+    assert "♥ liked" in edits[0]["text"]
+    edits = [p for m, p in out["skip"] if m == "editMessageText"]
+    assert len(edits) == 1
+    revised = track_ids(edits[0])
+    assert ids[4] not in revised and len(revised) == len(ids)
+    assert [t for i, t in enumerate(revised) if i != 4] == [
+        t for i, t in enumerate(ids) if i != 4
+    ]  # a skip swaps that track only
+    answers = [p for m, p in out["skip"] if m == "answerCallbackQuery"]
+    assert answers and "Swapped" in answers[0]["text"]
+
+
 def test_like_and_skip_are_stored_and_change_the_next_playlist(service, store):
     out: dict[str, Any] = {}
     message = "I am so happy today, everything is wonderful"
@@ -236,7 +263,7 @@ def test_like_and_skip_are_stored_and_change_the_next_playlist(service, store):
     stored = service.catalog().feedback_for(str(user))
     assert [(r["track_id"], r["kind"]) for r in stored] == [(ids[3], "like"), (ids[0], "skip")]
     answers = [p for m, p in out["like"] if m == "answerCallbackQuery"]
-    assert answers and "More like" in answers[0]["text"]
+    assert answers and "Kept" in answers[0]["text"]
     after_like = track_ids(out["after_like"])
     assert after_like != ids  # the like alone changes the next playlist ...
     assert after_like.index(ids[3]) < 3  # ... and pulls the liked track up
@@ -245,8 +272,10 @@ def test_like_and_skip_are_stored_and_change_the_next_playlist(service, store):
     assert second != after_like
     stale = [p for m, p in out["stale"] if m == "answerCallbackQuery"]
     assert stale and "couldn't save" in stale[0]["text"]
-    # feedback is per user: someone else gets the unsteered playlist
-    assert track_ids(out["other"]) == ids
+    assert "♥ liked" in out["after_like"]["text"]  # the kept track is marked
+    # feedback is per user: someone else's playlist is not steered by it
+    assert "♥ liked" not in out["other"]["text"]
+    assert service.catalog().feedback_for(str(user + 1)) == []
 
 
 # -- limits and errors -----------------------------------------------------------------

@@ -157,14 +157,21 @@ def test_voice_upload_playlist_like_changes_it(server: str, browser: object) -> 
     page.locator("#playlist .like").nth(2).click()
     _wait_requests(page, 2)
     second = _ids(page)
-    assert second != first, "a like should change the next playlist"
+    assert second == first, "a like keeps the playlist"
+    liked = page.locator("#playlist > li.liked")
+    assert liked.count() == 1 and liked.first.get_attribute("data-id") == first[2]
+    assert "♥ liked" in liked.first.inner_text()
+    assert liked.first.locator(".like").get_attribute("aria-pressed") == "true"
     # the refresh sends the emotion already heard, not the voice message again
     assert uploads and all(ct.startswith("application/json") for ct in uploads), uploads
     assert transcript == page.inner_text("#transcript")  # what was heard stays on screen
     page.locator("#playlist .skip").first.click()
     _wait_requests(page, 3)
     third = _ids(page)
-    assert second[0] not in third  # a skipped track is left out
+    assert second[0] not in third and len(third) == 8  # the skipped track is replaced ...
+    assert third[1:] == second[1:]  # ... and only that one
+    assert page.locator("#playlist > li.liked").first.get_attribute("data-id") == first[2]
+    page.screenshot(path=str(ARTIFACTS / "web_feedback.png"), full_page=True)
 
     page.locator("#playlist .title").first.click()
     page.wait_for_selector("#similar li", timeout=60_000)
@@ -186,6 +193,32 @@ def test_voice_upload_playlist_like_changes_it(server: str, browser: object) -> 
     page.locator("#track-card").screenshot(path=str(ARTIFACTS / "web_track.png"))
     assert not errors, errors
     assert not external, external  # works offline: nothing outside this server
+
+
+@pytest.mark.slow
+def test_mood_journey_is_drawn_on_the_map(server: str, browser: object) -> None:
+    page = browser.new_page(viewport={"width": 1100, "height": 1500})  # type: ignore[attr-defined]
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(server + "/")
+    page.select_option("#journey-from", "sadness")
+    page.select_option("#journey-to", "happiness")
+    page.fill("#journey-n", "10")
+    page.click("#journey-go")
+    _wait_requests(page, 1)
+    assert page.locator("#map #path").count() == 1  # the path is drawn
+    assert page.locator("#map .track-dot").count() == 10
+    ids = _ids(page)
+    assert len(ids) == 10 and len(set(ids)) == 10
+    points = page.eval_on_selector("#map #path", "p => p.getAttribute('points')")
+    xs = [float(pt.split(",")[0]) for pt in points.split()]
+    assert xs[-1] > xs[1] + 100  # the targets run from sad (left) to happy (right)
+    dots = page.eval_on_selector_all(
+        "#map .track-dot circle", "cs => cs.map(c => parseFloat(c.getAttribute('cx')))"
+    )
+    assert sum(dots[-3:]) / 3 > sum(dots[:3]) / 3  # so do the tracks
+    page.screenshot(path=str(ARTIFACTS / "web_journey.png"), full_page=True)
+    assert not errors, errors
 
 
 @pytest.mark.slow

@@ -119,6 +119,15 @@ def recommend(
     ] = None,
     no_explicit: Annotated[bool, typer.Option(help="Leave out explicit tracks.")] = False,
     max_duration: Annotated[float | None, typer.Option(help="Longest track, in seconds.")] = None,
+    min_duration: Annotated[
+        float, typer.Option(help="Shortest track, in seconds (0 allows jingles).")
+    ] = 60.0,
+    profile: Annotated[
+        str,
+        typer.Option(
+            help="Listener profile: its last 5 playlists are not repeated (ignored with --seed)."
+        ),
+    ] = "local",
     llm: Annotated[
         bool | None,
         typer.Option(
@@ -150,8 +159,10 @@ def recommend(
         genres=frozenset(genre) if genre else None,
         explicit=not no_explicit,
         max_duration_s=max_duration,
+        min_duration_s=min_duration,
     )
     svc = get_service()
+    listener = f"cli:{profile}"
     if point:
         playlist = svc.recommend(
             svc.emotion_given(valence=valence, arousal=arousal),
@@ -160,6 +171,7 @@ def recommend(
             filters=filters,
             seed=seed,
             llm=llm,
+            listener=listener,
         )
     else:
         playlist = svc.recommend_for(
@@ -171,6 +183,7 @@ def recommend(
             filters=filters,
             seed=seed,
             llm=llm,
+            listener=listener,
         )
     result = playlist.emotion
     if as_json:
@@ -199,6 +212,8 @@ def recommend(
         ]
         table.add_row(*cells, *([t["reason"]] if wide else []))
     out.print(table)
+    for note in playlist.notes:
+        err.print(f"note: {note}", highlight=False)
     for i, t in enumerate(playlist.tracks, 1):
         if not wide and t["reason"]:
             out.print(Text(f"{i:>2}. why: {t['reason']}"), highlight=False)
@@ -372,6 +387,57 @@ def scan(
             "run the same command again to continue"
         )
         raise typer.Exit(130)
+
+
+@app.command()
+def journey(
+    start: Annotated[
+        str,
+        typer.Option(
+            "--from",
+            help="Start: an emotion (sad, calm, ...), a valence,arousal point or a track id.",
+        ),
+    ],
+    end: Annotated[str, typer.Option("--to", help="End: the same kinds as --from.")],
+    n: Annotated[int, typer.Option("--n", "-n", help="Steps, ends included (2-100).")] = 12,
+    seed: Annotated[int | None, typer.Option(help="Seed for a reproducible journey.")] = None,
+    min_duration: Annotated[
+        float, typer.Option(help="Shortest track, in seconds (0 allows jingles).")
+    ] = 60.0,
+    profile: Annotated[str, typer.Option(help="Listener profile (see recommend).")] = "local",
+    as_json: JsonOpt = False,
+) -> None:
+    """A smooth path of real tracks from one mood or track to another."""
+    from moodtune.recommend import Filters
+    from moodtune.service import get_service
+
+    playlist = get_service().journey(
+        start,
+        end,
+        n=n,
+        seed=seed,
+        filters=Filters(min_duration_s=min_duration),
+        listener=f"cli:{profile}",
+    )
+    if as_json:
+        print(json.dumps(playlist.to_dict(), ensure_ascii=False))
+        return
+    table = Table(title=f"Journey from {start} to {end}", show_lines=False)
+    for col in ("#", "track", "artists", "val", "energy", "bpm", "why"):
+        table.add_column(col, overflow="fold")
+    for i, t in enumerate(playlist.tracks, 1):
+        table.add_row(
+            str(i),
+            t["name"],
+            ", ".join(t["artists"]),
+            "" if t["valence"] is None else f"{t['valence']:.2f}",
+            "" if t["energy"] is None else f"{t['energy']:.2f}",
+            "" if not t["tempo"] else f"{t['tempo']:.0f}",
+            t["reason"],
+        )
+    out.print(table)
+    for note in playlist.notes:
+        err.print(f"note: {note}", highlight=False)
 
 
 @app.command()
@@ -680,8 +746,18 @@ def evaluate_genre(
 def evaluate_recommender(
     playlists: Annotated[Path, typer.Option("--playlists", help="playlist_tracks.csv(.gz).")],
     k: Annotated[int, typer.Option(help="Cut-off of precision and NDCG.")] = 10,
+    requests: Annotated[
+        int, typer.Option(help="Consecutive same-mood requests per listener (variety).")
+    ] = 20,
+    mixed: Annotated[
+        int, typer.Option(help="Mixed requests for catalog coverage (0 skips the variety table).")
+    ] = 1000,
 ) -> None:
-    """Hold out half of each playlist and score popularity, features and full similarity."""
+    """Score playlist continuation (popularity, features, full similarity) and variety.
+
+    The second table puts the playlist recommender before listener memory and the draw
+    next to it: repeat rate, intra-list diversity, catalog coverage, target distance.
+    """
     from moodtune.music.playlist_eval import evaluate_recommender as evaluate
     from moodtune.service import get_service
 
@@ -698,6 +774,19 @@ def evaluate_recommender(
             name, *(f"{v:.4f}" if isinstance(v, float) else str(v) for v in metrics.values())
         )
     out.print(table)
+    if mixed > 0:
+        from moodtune.music.playlist_eval import evaluate_variety
+
+        variety = evaluate_variety(
+            get_service().catalog().load_table(), requests=requests, mixed=mixed
+        )
+        vt = Table(title=f"playlist variety and fit ({variety['protocol']})")
+        for col in ("metric", "before (nearest, no memory)", "after (draw + memory)"):
+            vt.add_column(col)
+        before, after = variety["methods"]["before"], variety["methods"]["after"]
+        for key in before:
+            vt.add_row(key, f"{before[key]:.4f}", f"{after[key]:.4f}")
+        out.print(vt)
 
 
 def _require_dir(path: Path) -> None:

@@ -34,6 +34,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: Playlists a listener's memory spans: their tracks are not played again (catalog permitting).
+LISTENER_MEMORY = 5
+
 
 #: Listeners whose voice statistics stay in memory (least recently heard dropped first).
 VOICE_STATS_IN_MEMORY = 256
@@ -85,17 +88,20 @@ class PlaylistResult:
     strategy: str
     tracks: list[dict[str, Any]]
     targets: dict[str, Any] | None = None
+    notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form: the emotion fields plus ``strategy``, ``targets`` and ``tracks``.
 
         ``targets`` says which music feature targets the playlist aimed at and where they
         came from: ``source`` is ``"llm"`` or ``"builtin"``, with a ``note`` on why.
+        ``notes`` holds one line per filter that could not be applied as asked or
+        fallback taken (empty when none).
         """
         out = self.emotion.to_dict() | {"strategy": self.strategy}
         if self.targets is not None:
             out["targets"] = self.targets
-        return out | {"tracks": self.tracks}
+        return out | {"tracks": self.tracks, "notes": self.notes}
 
 
 @dataclass
@@ -567,9 +573,24 @@ class Moodtune:
         ``genres`` keeps only tracks of those genres (scanned local tracks carry the
         classifier's genre, or their tag's when it names one of the six).
         """
-        from moodtune.music.similar import similar_tracks
+        from moodtune.music.similar import ANN_MIN_TRACKS, SimilarIndex, similar_tracks
 
-        return similar_tracks(self.catalog(), query, n=n, genres=genres)
+        table, _ = self._get_recommender()
+        index = None
+        if len(table) >= ANN_MIN_TRACKS and not genres:
+            try:
+                with self._lock:
+                    index = getattr(self, "_similar_index", None)
+                    if index is None:
+                        index = SimilarIndex.build(table)
+                        self._similar_index = index
+                    elif getattr(self, "_similar_synced", None) is not table:
+                        index.sync(table)  # only tracks added since: incremental
+                    self._similar_synced = table
+            except ParameterError as exc:  # usearch not installed: scan every track
+                log.info("similar: %s; scanning the catalog instead", exc)
+                index = None
+        return similar_tracks(self.catalog(), query, n=n, genres=genres, table=table, index=index)
 
     # -- background music ----------------------------------------------------
     @returns_memory
@@ -633,6 +654,7 @@ class Moodtune:
         filters: Filters | None = None,
         seed: int | None = None,
         llm: bool | None = None,
+        listener: str | None = None,
     ) -> PlaylistResult:
         """Hear a typed message or a voice message and return a playlist for its mood.
 
@@ -647,7 +669,14 @@ class Moodtune:
         check_playlist_request(strategy=strategy, n=n)
         emotion = self.emotion_of(text=text, audio=audio, language=language, user=user)
         return self.recommend(
-            emotion, strategy=strategy, n=n, filters=filters, seed=seed, user=user, llm=llm
+            emotion,
+            strategy=strategy,
+            n=n,
+            filters=filters,
+            seed=seed,
+            user=user,
+            llm=llm,
+            listener=listener,
         )
 
     # -- feedback ------------------------------------------------------------
@@ -758,12 +787,25 @@ class Moodtune:
         seed: int | None = None,
         user: str | None = None,
         llm: bool | None = None,
+        listener: str | None = None,
+        current: list[str] | None = None,
     ) -> PlaylistResult:
         """Return a playlist for ``emotion`` following ``strategy``.
 
         With a ``user``, their stored feedback steers it: liked tracks pull the targets
-        towards them, skipped tracks push away and are left out (the latest word on a
-        track counts).
+        towards them (and are marked ``liked``), skipped tracks push away and are left
+        out (the latest word on a track counts).
+
+        Listener memory: the ``listener`` (default: ``user``; the CLI passes
+        ``cli:<profile>``) is not given tracks of their last :data:`LISTENER_MEMORY`
+        playlists again unless too few other tracks pass the filters (a note says so),
+        and each playlist is remembered. Without a ``seed`` every request draws afresh;
+        a ``seed`` makes the request reproducible, so memory is neither read nor written.
+
+        ``current`` revises a playlist after feedback instead of making a new one: its
+        tracks stay in place except those the user skipped, each replaced by a new track
+        pushed away from the skipped one's neighbourhood (likes keep their track and pull
+        the replacements and the next playlists towards it).
 
         With ``llm`` (None: whenever ``MOODTUNE_LLM_URL`` is set), the configured
         OpenAI-compatible LLM proposes the music feature targets from the emotion, the
@@ -776,49 +818,116 @@ class Moodtune:
         ParameterError
             If ``n`` is outside [1, 100] or the strategy is unknown.
         """
+        import secrets
+
         from moodtune.recommend.reasons import MOOD_WORDS
 
         check_playlist_request(strategy=strategy, n=n)
         table, rec = self._get_recommender()
         liked, skipped = self.feedback_ids(user) if user else ([], [])
         proposal = self.music_targets(emotion, strategy=strategy, llm=llm)
+        listener = listener or user
+        remember = bool(listener) and seed is None
+        avoid: list[str] = []
+        if remember and listener:
+            recent = self.catalog().recent_tracks(listener, playlists=LISTENER_MEMORY)
+            kept_liked = set(liked)  # a like keeps its track: it may come again
+            avoid = [t for t in recent if t not in kept_liked]
+        keep: dict[int, str] | None = None
+        if current is not None:
+            if isinstance(current, str) or not all(isinstance(t, str) for t in current):
+                raise ParameterError("current must be a list of track ids")
+            n = len(current)
+            check_playlist_request(strategy=strategy, n=n)
+            gone = set(skipped)
+            keep = {i: t for i, t in enumerate(current) if t not in gone}
+            avoid = list(dict.fromkeys([*current, *avoid]))
         picks = rec.recommend(
             emotion.emotion.valence,
             emotion.emotion.arousal,
             strategy=strategy,
             n=n,
             filters=filters,
-            seed=seed,
+            seed=seed if seed is not None else secrets.randbits(31),
             mood=MOOD_WORDS[emotion.emotion.label],
             liked_ids=liked,
             skipped_ids=skipped,
             feature_targets=proposal.targets if proposal.source == "llm" else None,
+            avoid_ids=avoid,
+            keep=keep,
         )
-        tracks = []
-        for p in picks:
-            i = p.index
-            tracks.append(
-                {
-                    "id": str(table.id[i]),
-                    "name": str(table.name[i]),
-                    "artists": [a for a in str(table.artists[i]).split(", ") if a],
-                    "genre": str(table.genre[i]) or None,
-                    "valence": _round(table.valence[i]),
-                    "energy": _round(table.energy[i]),
-                    "danceability": _round(table.danceability[i]),
-                    "tempo": _round(table.tempo[i], 1),
-                    "mode": int(table.mode[i]),
-                    "acousticness": _round(table.acousticness[i]),
-                    "url": str(table.url[i]) or None,
-                    "reason": p.reason,
-                    "target": {
-                        "valence": _round(p.target_valence),
-                        "arousal": _round(p.target_arousal),
-                    },
-                }
-            )
+        if remember and listener:
+            new_ids = [p.track_id for p in picks]
+            if keep is not None:
+                kept = set(keep.values())
+                new_ids = [t for t in new_ids if t not in kept]
+            if new_ids or keep is None:
+                self.catalog().record_playlist(listener, new_ids, extend_last=keep is not None)
+        tracks = _track_dicts(table, picks, set(liked))
         return PlaylistResult(
-            emotion=emotion, strategy=strategy, tracks=tracks, targets=proposal.to_dict()
+            emotion=emotion,
+            strategy=strategy,
+            tracks=tracks,
+            targets=proposal.to_dict(),
+            notes=list(picks.notes),
+        )
+
+    def journey(
+        self,
+        start: str,
+        end: str,
+        *,
+        n: int = 12,
+        filters: Filters | None = None,
+        seed: int | None = None,
+        user: str | None = None,
+        listener: str | None = None,
+    ) -> PlaylistResult:
+        """A smooth path of real tracks between two moods or two tracks.
+
+        ``start`` and ``end`` are each an emotion (``sadness``, ``sad``, ``calm``, ...),
+        a ``valence,arousal`` point such as ``-0.6,-0.4``, or a catalog track id
+        (:func:`journey_end`). The result has the shape of :meth:`recommend`'s with
+        ``strategy`` ``"journey"`` and the start as its emotion; listener memory and
+        liked marks work as there.
+        """
+        import secrets
+
+        from moodtune.recommend.reasons import MOOD_WORDS
+
+        table, rec = self._get_recommender()
+        a, b = journey_end(start, name="from"), journey_end(end, name="to")
+        liked, _ = self.feedback_ids(user) if user else ([], [])
+        listener = listener or user
+        remember = bool(listener) and seed is None
+        avoid: list[str] = []
+        if remember and listener:
+            avoid = self.catalog().recent_tracks(listener, playlists=LISTENER_MEMORY)
+        picks = rec.journey(
+            a,
+            b,
+            n=n,
+            filters=filters,
+            seed=seed if seed is not None else secrets.randbits(31),
+            avoid_ids=[t for t in avoid if t not in set(liked)],
+        )
+        if remember and listener:
+            self.catalog().record_playlist(listener, [p.track_id for p in picks])
+        first = picks[0] if picks else None
+        v0, a0 = (first.target_valence, first.target_arousal) if first else (0.0, 0.0)
+        emotion = self.emotion_given(valence=v0, arousal=a0)
+        label = emotion.emotion.label
+        return PlaylistResult(
+            emotion=emotion,
+            strategy="journey",
+            tracks=_track_dicts(table, picks, set(liked)),
+            targets={
+                "source": "builtin",
+                "note": f"journey from {start} to {end} ({MOOD_WORDS[label]} at the start)",
+                "from": start,
+                "to": end,
+            },
+            notes=list(picks.notes),
         )
 
     def music_targets(
@@ -852,6 +961,87 @@ class Moodtune:
             strategy=strategy,
             point=goal,
         )
+
+
+def _track_dicts(table: Any, picks: Any, liked_set: set[str]) -> list[dict[str, Any]]:
+    """The JSON-ready tracks of a playlist (the shape ``recommend --json`` prints)."""
+    tracks = []
+    for p in picks:
+        i = p.index
+        tracks.append(
+            {
+                "id": str(table.id[i]),
+                "name": str(table.name[i]),
+                "artists": [a for a in str(table.artists[i]).split(", ") if a],
+                "genre": str(table.genre[i]) or None,
+                "valence": _round(table.valence[i]),
+                "energy": _round(table.energy[i]),
+                "danceability": _round(table.danceability[i]),
+                "tempo": _round(table.tempo[i], 1),
+                "mode": int(table.mode[i]),
+                "acousticness": _round(table.acousticness[i]),
+                "url": str(table.url[i]) or None,
+                "reason": p.reason,
+                "target": {
+                    "valence": _round(p.target_valence),
+                    "arousal": _round(p.target_arousal),
+                },
+                "duration_s": _round(float(table.duration_ms[i]) / 1000.0, 1)
+                if float(table.duration_ms[i]) > 0
+                else None,
+                "liked": str(table.id[i]) in liked_set,
+            }
+        )
+    return tracks
+
+
+#: Mood words a journey end may name, as circumplex points (besides the seven labels).
+JOURNEY_WORDS: dict[str, tuple[float, float]] = {
+    "calm": (0.5, -0.6),
+    "relaxed": (0.5, -0.6),
+    "tired": (-0.2, -0.8),
+    "tense": (-0.2, 0.8),
+    "excited": (0.5, 0.8),
+    "energetic": (0.5, 0.8),
+}
+
+
+def journey_end(value: str, *, name: str = "from") -> str | tuple[float, float]:
+    """Parse one end of a journey: an emotion word, a ``valence,arousal`` point or a track id.
+
+    Emotion labels and their aliases (:data:`moodtune.types.LABEL_ALIASES`) map to their
+    circumplex coordinates, as do :data:`JOURNEY_WORDS`; anything else is a track id
+    (checked by the recommender).
+
+    Raises
+    ------
+    ParameterError
+        An empty value, or a point outside [-1, 1]².
+    """
+    from moodtune.types import CIRCUMPLEX, LABEL_ALIASES
+
+    text = str(value or "").strip()
+    if not text:
+        raise ParameterError(
+            f"--{name} is empty; give an emotion, a valence,arousal point or a track id"
+        )
+    key = text.casefold()
+    if key in JOURNEY_WORDS:
+        return JOURNEY_WORDS[key]
+    if key in CIRCUMPLEX:
+        return CIRCUMPLEX[key]
+    if key in LABEL_ALIASES:
+        return CIRCUMPLEX[LABEL_ALIASES[key]]
+    parts = text.split(",")
+    if len(parts) == 2:
+        try:
+            v, a = float(parts[0]), float(parts[1])
+        except ValueError:
+            return text
+        if not (-1 <= v <= 1 and -1 <= a <= 1):
+            raise ParameterError(f"--{name} {text}: valence and arousal must lie in [-1, 1]")
+        return (v, a)
+    return text
 
 
 def check_playlist_request(*, strategy: str, n: int) -> None:

@@ -367,6 +367,17 @@ class RecommendRequest(EmotionRequest):
     genres: list[str] | None = Field(None, max_length=50, description="Allowed genres.")
     explicit: bool = Field(True, description="False leaves out explicit tracks.")
     max_duration_s: Number | None = Field(None, gt=0, le=36_000)
+    min_duration_s: float = Field(
+        60.0, ge=0, le=36_000, description="Shortest track in seconds (0 allows jingles)."
+    )
+    current: list[str] | None = Field(
+        None,
+        max_length=100,
+        description=(
+            "Revise this playlist (track ids, in order) after feedback instead of making a new "
+            "one: skipped tracks are replaced in place, every other track stays. Needs `emotion`."
+        ),
+    )
     llm: bool | None = Field(
         None,
         description=(
@@ -389,6 +400,25 @@ class FeedbackRequest(BaseModel):
     )
     track_id: str = Field(..., min_length=1, max_length=200, examples=[EXAMPLE_TRACK_ID])
     kind: Literal["like", "skip"]
+
+
+class JourneyRequest(BaseModel):
+    """Body of ``POST /v1/journey``."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    start: str = Field(
+        ...,
+        alias="from",
+        min_length=1,
+        max_length=200,
+        description="An emotion (sad, calm, ...), a 'valence,arousal' point or a track id.",
+    )
+    end: str = Field(..., alias="to", min_length=1, max_length=200, description="As `from`.")
+    n: int = Field(12, ge=2, le=100, description="Steps, ends included.")
+    seed: int | None = Field(None, ge=0, le=2**32 - 1, description="Seed (reproducible).")
+    user: str | None = Field(None, min_length=1, max_length=200, description="User id.")
+    min_duration_s: float = Field(60.0, ge=0, le=36_000)
 
 
 def _inline_schema(model: type[BaseModel]) -> dict[str, Any]:
@@ -805,6 +835,8 @@ def create_app(
                 raise ParameterError("send one of 'text', 'audio' or 'emotion', not several")
         else:
             _need_one(opts.text, audio)
+            if opts.current is not None:
+                raise ParameterError("'current' revises a playlist: send it with 'emotion'")
         user = listener(request, opts.user)
         filters = Filters(
             year_min=opts.year_min,
@@ -812,6 +844,7 @@ def create_app(
             genres=frozenset(opts.genres) if opts.genres else None,
             explicit=opts.explicit,
             max_duration_s=opts.max_duration_s,
+            min_duration_s=opts.min_duration_s,
         )
         common: dict[str, Any] = {
             "user": user,
@@ -825,7 +858,9 @@ def create_app(
             emotion = svc.emotion_given(
                 probabilities=given.probabilities, valence=given.valence, arousal=given.arousal
             )
-            result = await infer(svc.recommend, emotion, heavy=False, **common)
+            result = await infer(
+                svc.recommend, emotion, heavy=False, current=opts.current, **common
+            )
         else:
             result = await infer(
                 svc.recommend_for,
@@ -835,6 +870,23 @@ def create_app(
                 language=opts.language,
                 **common,
             )
+        return _playlist_dict(result)
+
+    @app.post("/v1/journey", tags=["recommend"])
+    async def journey(body: JourneyRequest, request: Request) -> dict[str, Any]:
+        """A smooth path of real tracks between two moods or tracks (the playlist shape)."""
+        from moodtune.recommend import Filters
+
+        result = await infer(
+            svc.journey,
+            body.start,
+            body.end,
+            heavy=False,
+            n=body.n,
+            seed=body.seed,
+            user=listener(request, body.user),
+            filters=Filters(min_duration_s=body.min_duration_s),
+        )
         return _playlist_dict(result)
 
     @app.post("/v1/tracks/analyze", tags=["tracks"], openapi_extra=_UPLOAD_DOC)

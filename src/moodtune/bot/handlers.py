@@ -33,7 +33,13 @@ from aiogram.types import (
 
 from moodtune import config
 from moodtune.audio.decode import MAX_SECONDS
-from moodtune.bot.playlist import STRATEGY_HELP, format_playlist, playlist_for, split_message
+from moodtune.bot.playlist import (
+    STRATEGY_HELP,
+    format_playlist,
+    playlist_for,
+    revise_playlist,
+    split_message,
+)
 from moodtune.bot.store import UserStore
 from moodtune.bot.tracks import analyze_bytes, format_analysis, format_track_info
 from moodtune.config import DEFAULT_TRACKS
@@ -121,6 +127,9 @@ class BotContext:
     store: UserStore
     settings: BotSettings = field(default_factory=BotSettings)
     semaphore: asyncio.Semaphore = field(init=False)
+    #: Each user's latest playlist: (emotion, strategy, track ids), so a 👍/⏭ under it
+    #: revises it in place (kept in memory only; after a restart feedback just steers).
+    latest: dict[str, tuple[Any, str, list[str]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.semaphore = asyncio.Semaphore(self.settings.max_concurrent)
@@ -248,6 +257,7 @@ async def reply_with_playlist(
             audio=audio,
             n=ctx.settings.n_tracks,
         )
+    ctx.latest[user] = (playlist.emotion, strategy, [str(t["id"]) for t in playlist.tracks])
     chunks = split_message(format_playlist(playlist))
     keyboard = feedback_keyboard(playlist)
     for k, chunk in enumerate(chunks):
@@ -599,8 +609,39 @@ async def on_feedback(query: CallbackQuery, ctx: BotContext) -> None:
         await query.answer("Sorry, I couldn't save that.", show_alert=True)
         return
     log.info("user %s: %s %s", user, kind, track_id)
+    latest = ctx.latest.get(user)
+    if latest is not None and track_id in latest[2] and query.message is not None:
+        emotion, strategy, current = latest
+        try:
+            revised = await asyncio.to_thread(
+                revise_playlist,
+                ctx.service,
+                user=user,
+                emotion=emotion,
+                strategy=strategy,
+                current=current,
+            )
+        except MoodtuneError as exc:
+            log.info("revising user %s's playlist failed: %s", user, exc)
+        else:
+            ids = [str(t["id"]) for t in revised.tracks]
+            ctx.latest[user] = (emotion, strategy, ids)
+            new = [t for t in revised.tracks if str(t["id"]) not in current]
+            chunks = split_message(format_playlist(revised))
+            if len(chunks) == 1:
+                try:
+                    await query.message.edit_text(  # type: ignore[union-attr]
+                        chunks[0],
+                        reply_markup=feedback_keyboard(revised),
+                        link_preview_options=LinkPreviewOptions(is_disabled=True),
+                    )
+                except Exception:  # an old message may not be editable: the words still hold
+                    log.info("could not edit user %s's playlist message", user, exc_info=True)
+            if kind == "skip" and new:
+                await query.answer(f"⏭ Swapped “{name}” for “{new[0].get('name')}”.")
+                return
     await query.answer(
-        f"👍 More like “{name}” next time."
+        f"👍 Kept “{name}”; more like it next time."
         if kind == "like"
         else f"⏭ I'll leave out “{name}” next time."
     )

@@ -106,11 +106,18 @@ def format_playlist(playlist: PlaylistResult) -> str:
         if url:
             title = f'<a href="{html.escape(str(url), quote=True)}">{title}</a>'
         line = f"{i}. {title}" + (f" — {artists}" if artists else "")
+        if track.get("liked"):
+            line += " ♥ liked"
         lines.append(line)
         if track.get("reason"):
             lines.append(f"    <i>{html.escape(str(track['reason']))}</i>")
+    for note in getattr(playlist, "notes", None) or []:
+        lines.append(f"<i>{html.escape(str(note))}</i>")
     lines.append("")
-    lines.append("👍 / ⏭ below steer your next playlist; ℹ️ tells you about a track.")
+    lines.append(
+        "👍 keeps a track and ⏭ swaps it for another, here and in your next playlists; "
+        "ℹ️ tells you about a track."
+    )
     return "\n".join(lines)
 
 
@@ -147,3 +154,19 @@ def split_message(text: str, *, limit: int = MESSAGE_LIMIT) -> list[str]:
     if current.strip():
         chunks.append(current)
     return chunks or [""]
+
+
+def revise_playlist(
+    service: Moodtune,
+    *,
+    user: str,
+    emotion: EmotionResult,
+    strategy: str,
+    current: list[str],
+) -> PlaylistResult:
+    """Revise the playlist ``current`` after the user's feedback (blocking).
+
+    Skipped tracks are replaced in place, liked ones kept and marked (see ``current``
+    in :meth:`moodtune.service.Moodtune.recommend`).
+    """
+    return service.recommend(emotion, strategy=strategy, user=user, current=current)

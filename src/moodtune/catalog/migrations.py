@@ -158,6 +158,20 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX voice_stats_updated ON voice_stats (updated);
         """,
     ),
+    Migration(
+        version=6,
+        description="listener memory: the tracks of each listener's recent playlists",
+        sql="""
+        CREATE TABLE listener_plays (
+            listener TEXT NOT NULL,                        -- cli:<profile>, API user, bot chat
+            playlist INTEGER NOT NULL,                     -- 1, 2, ... per listener
+            position INTEGER NOT NULL,                     -- 0-based place in the playlist
+            track_id TEXT NOT NULL,
+            created  REAL NOT NULL                         -- Unix seconds
+        );
+        CREATE INDEX listener_plays_listener ON listener_plays (listener, playlist);
+        """,
+    ),
 )
 
 #: The schema version this moodtune writes and understands.

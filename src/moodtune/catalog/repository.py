@@ -97,6 +97,8 @@ RANGES: dict[str, tuple[float, float]] = {
 }
 
 FEEDBACK_KINDS = ("like", "skip")
+#: Playlists remembered per listener (listener memory is bounded).
+LISTENER_PLAYLISTS_KEPT = 20
 
 _COLUMN_SET = frozenset(TRACK_COLUMNS)
 _TEXT_NOT_ID = tuple(c for c in TRACK_COLUMNS if c in TEXT_COLUMNS and c != "id")
@@ -904,6 +906,78 @@ class Catalog:
         """Listeners with stored voice statistics."""
         with self._lock, self._errors("read"):
             return int(self._conn.execute("SELECT COUNT(*) FROM voice_stats").fetchone()[0])
+
+    # ------------------------------------------------------------------ listener memory
+    def record_playlist(
+        self,
+        listener: str,
+        track_ids: Iterable[str],
+        *,
+        extend_last: bool = False,
+        keep: int = LISTENER_PLAYLISTS_KEPT,
+    ) -> int:
+        """Remember that ``listener`` was given these tracks; return the playlist number.
+
+        Parameters
+        ----------
+        listener : str
+            A listener key: ``cli:<profile>``, an API user, a bot chat, a web visitor.
+        track_ids : iterable of str
+            The playlist's tracks, in order.
+        extend_last : bool
+            Add the tracks to the listener's latest playlist (replacements after a skip)
+            instead of starting a new one.
+        keep : int
+            Playlists kept per listener; older ones are deleted (bounded memory).
+        """
+        if not listener or not str(listener).strip():
+            raise ParameterError("listener must be a non-empty string")
+        if isinstance(keep, bool) or not isinstance(keep, int) or keep < 1:
+            raise ParameterError(f"keep={keep!r} must be a positive number of playlists")
+        ids = [str(t) for t in track_ids]
+        with self.transaction() as conn, self._errors("write"):
+            last = conn.execute(
+                "SELECT COALESCE(MAX(playlist), 0) FROM listener_plays WHERE listener = ?",
+                (listener,),
+            ).fetchone()[0]
+            number = int(last) if extend_last and last else int(last) + 1
+            start = conn.execute(
+                "SELECT COALESCE(MAX(position) + 1, 0) FROM listener_plays "
+                "WHERE listener = ? AND playlist = ?",
+                (listener, number),
+            ).fetchone()[0]
+            now = time.time()
+            conn.executemany(
+                "INSERT INTO listener_plays (listener, playlist, position, track_id, created) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [(listener, number, int(start) + i, t, now) for i, t in enumerate(ids)],
+            )
+            conn.execute(
+                "DELETE FROM listener_plays WHERE listener = ? AND playlist <= ?",
+                (listener, number - keep),
+            )
+        return number
+
+    def recent_tracks(self, listener: str, *, playlists: int = 5) -> list[str]:
+        """Track ids of ``listener``'s last ``playlists`` playlists, newest first, unique."""
+        if isinstance(playlists, bool) or not isinstance(playlists, int) or playlists < 0:
+            raise ParameterError(f"playlists={playlists!r} must be a number >= 0")
+        if playlists == 0:
+            return []
+        with self._lock, self._errors("read"):
+            rows = self._conn.execute(
+                "SELECT track_id FROM listener_plays WHERE listener = ? AND playlist > "
+                "(SELECT COALESCE(MAX(playlist), 0) FROM listener_plays WHERE listener = ?) - ? "
+                "ORDER BY playlist DESC, position",
+                (listener, listener, playlists),
+            ).fetchall()
+        return list(dict.fromkeys(r[0] for r in rows))
+
+    def forget_listener(self, listener: str) -> int:
+        """Delete ``listener``'s playlist memory; return the number of rows deleted."""
+        with self.transaction() as conn, self._errors("write"):
+            cur = conn.execute("DELETE FROM listener_plays WHERE listener = ?", (listener,))
+        return int(cur.rowcount)
 
     @property
     def schema_version(self) -> int:

@@ -202,8 +202,14 @@ def _pick_track(
     input_path: Path,
     strategy: str,
     emotion_fn: Any,
+    voice_s: float = 0.0,
 ) -> tuple[dict[str, Any], EmotionResult | None]:
-    """Return (track info with ``local_path``, the voice emotion when recommended)."""
+    """Return (track info with ``local_path``, the voice emotion when recommended).
+
+    A recommended track is a song (60 s or more, not silent: :func:`moodtune.recommend.
+    songs.song_mask`) and, among the five best fits, the first at least as long as the
+    voice; when no local track qualifies, the info's ``note`` says what was used instead.
+    """
     if track is not None:
         p = Path(track).expanduser()
         if p.is_file():
@@ -220,7 +226,7 @@ def _pick_track(
         raise ParameterError(
             f"--track {track!r} is neither a catalog id nor an existing music file"
         )
-    from moodtune.recommend import Recommender
+    from moodtune.recommend import Filters, Recommender
     from moodtune.recommend.reasons import MOOD_WORDS
 
     table = service.catalog().load_table()
@@ -233,20 +239,44 @@ def _pick_track(
         )
     emotion = emotion_fn()
     sub = table.take(np.flatnonzero(local))
-    picks = Recommender(sub).recommend(
-        emotion.emotion.valence,
-        emotion.emotion.arousal,
-        strategy=strategy,
-        n=1,
-        mood=MOOD_WORDS[emotion.emotion.label],
-    )
-    i = picks[0].index
+    rec = Recommender(sub)
+    notes: list[str] = []
+
+    def best(filters: Filters) -> list[Any]:
+        return list(
+            rec.recommend(
+                emotion.emotion.valence,
+                emotion.emotion.arousal,
+                strategy=strategy,
+                n=min(5, len(sub)),
+                mood=MOOD_WORDS[emotion.emotion.label],
+                filters=filters,
+                variety=0.0,
+            )
+        )
+
+    try:
+        picks = best(Filters())
+    except ParameterError:
+        picks = best(Filters(min_duration_s=None))
+        notes.append("no local track is a song of 60 s or more; a shorter one is used")
+    length = np.asarray(sub.duration_ms, dtype=np.float64) / 1000.0
+    pick = next((p for p in picks if length[p.index] >= voice_s), None)
+    if pick is None:
+        pick = max(picks, key=lambda p: float(np.nan_to_num(length[p.index])))
+        notes.append(
+            f"no fitting track is as long as the voice ({voice_s:.0f} s); "
+            f"the {length[pick.index]:.0f} s track loops under it"
+        )
+    i = pick.index
     info = {
         "id": str(sub.id[i]),
         "name": str(sub.name[i]),
         "local_path": str(service.catalog().playable_path(str(sub.id[i]))),
-        "reason": picks[0].reason,
+        "reason": pick.reason,
     }
+    if notes:
+        info["note"] = "; ".join(notes)
     return info, emotion
 
 
@@ -334,7 +364,12 @@ def mix_for(
         return service.emotion_of(audio=encode_audio(y16, sr=16000, fmt="flac"), user=user)
 
     info, emotion = _pick_track(
-        service, track=track, input_path=input_path, strategy=strategy, emotion_fn=hear
+        service,
+        track=track,
+        input_path=input_path,
+        strategy=strategy,
+        emotion_fn=hear,
+        voice_s=voice.shape[-1] / MIX_SR,
     )
     music = load_music(info["local_path"], sr=MIX_SR)
     n = voice.shape[0]

@@ -179,3 +179,143 @@ def evaluate_recommender(
         "on Million Playlist Dataset playlists (another catalog: context, not a target)",
         "seconds": round(time.perf_counter() - t0, 1),
     }
+
+
+#: Circumplex points of the listeners' moods in :func:`evaluate_variety` (sad, angry,
+#: happy, calm, tense, tired, excited, neutral).
+_MOODS = (
+    (-0.7, -0.4),
+    (-0.6, 0.7),
+    (0.8, 0.4),
+    (0.5, -0.6),
+    (-0.2, 0.8),
+    (-0.2, -0.8),
+    (0.5, 0.8),
+    (0.0, 0.0),
+)
+_STRATEGIES = ("match", "uplift", "calm", "energize")
+
+
+def evaluate_variety(
+    table: TrackTable,
+    *,
+    requests: int = 20,
+    mixed: int = 1000,
+    n: int = 10,
+    memory: int = 5,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Variety and fit of the playlist recommender: today's method next to the new one.
+
+    ``before``: nearest tracks, no listener memory, no draw, no duration rule (the method
+    before listener memory). ``after``: the default :class:`~moodtune.recommend.Recommender`
+    draw (``variety``), listener memory of the last ``memory`` playlists and the default
+    filters (songs of 60 s or more, not silent), a fresh seed per request.
+
+    Metrics, each a mean:
+
+    * ``repeat_rate_5`` / ``repeat_rate_20``: share of a listener's tracks already given
+      to them earlier, over 5 and over ``requests`` consecutive requests of one mood (one
+      listener per mood of :data:`_MOODS` and strategy ``match``);
+    * ``intra_list_diversity``: mean pairwise distance between a playlist's tracks in the
+      recommender's weighted standardised feature space;
+    * ``coverage``: distinct tracks over catalog size across ``mixed`` requests of random
+      points and strategies (each from a new listener);
+    * ``target_distance_5`` / ``_20`` / ``_mixed``: distance of each track to its target
+      (same space; lower fits better) over the first 5 and all same-mood requests and
+      over the mixed ones; ``circumplex_distance_5``: the same on the circumplex, a track
+      at ``(2 valence - 1, 2 energy - 1)``.
+    """
+    from moodtune.recommend import Filters, Recommender
+
+    if isinstance(requests, bool) or not isinstance(requests, int) or requests < 5:
+        raise ParameterError(f"requests={requests!r} must be an integer >= 5")
+    if isinstance(mixed, bool) or not isinstance(mixed, int) or mixed < 1:
+        raise ParameterError(f"mixed={mixed!r} must be a positive integer")
+    t0 = time.perf_counter()
+    rec = Recommender(table)
+    rng = np.random.default_rng(seed)
+    mixed_points = rng.uniform(-0.9, 0.9, size=(mixed, 2))
+    mixed_strategies = rng.choice(_STRATEGIES, size=mixed)
+    methods: dict[str, dict[str, float]] = {}
+    for method in ("before", "after"):
+        after = method == "after"
+        kwargs: dict[str, Any] = (
+            {"filters": Filters()}
+            if after
+            else {"filters": Filters(min_duration_s=None), "variety": 0.0}
+        )
+        draw = np.random.default_rng(seed + 1)
+
+        def seed_of(_draw: np.random.Generator = draw, _after: bool = after) -> int | None:
+            return int(_draw.integers(2**31)) if _after else None
+
+        rep5: list[float] = []
+        rep20: list[float] = []
+        ild: list[float] = []
+        dist_same: list[float] = []
+        dist_5: list[float] = []
+        va_5: list[float] = []
+        for v, a in _MOODS:
+            history: list[list[str]] = []
+            seen: set[str] = set()
+            repeated = total = 0
+            for i in range(requests):
+                avoid = [t for p in history[-memory:] for t in p] if after else []
+                picks = rec.recommend(v, a, n=n, seed=seed_of(), avoid_ids=avoid, **kwargs)
+                ids = [p.track_id for p in picks]
+                repeated += sum(t in seen for t in ids)
+                total += len(ids)
+                seen.update(ids)
+                history.append(ids)
+                if i == 4:
+                    rep5.append(repeated / total)
+                ild.append(_intra_list_diversity(rec, [p.index for p in picks]))
+                dist_same.extend(p.distance for p in picks)
+                if i < 5:
+                    dist_5.extend(p.distance for p in picks)
+                    va_5.extend(_va_distance(table, p) for p in picks)
+            rep20.append(repeated / total)
+        covered: set[str] = set()
+        dist_mixed: list[float] = []
+        for (v, a), strategy in zip(mixed_points, mixed_strategies, strict=True):
+            picks = rec.recommend(
+                float(v), float(a), strategy=str(strategy), n=n, seed=seed_of(), **kwargs
+            )
+            covered.update(p.track_id for p in picks)
+            dist_mixed.extend(p.distance for p in picks)
+            ild.append(_intra_list_diversity(rec, [p.index for p in picks]))
+        methods[method] = {
+            "repeat_rate_5": float(np.mean(rep5)),
+            f"repeat_rate_{requests}": float(np.mean(rep20)),
+            "intra_list_diversity": float(np.mean(ild)),
+            "coverage": len(covered) / len(table),
+            "target_distance_5": float(np.mean(dist_5)),
+            "circumplex_distance_5": float(np.mean(va_5)),
+            f"target_distance_{requests}": float(np.mean(dist_same)),
+            "target_distance_mixed": float(np.mean(dist_mixed)),
+        }
+    return {
+        "protocol": f"{len(_MOODS)} listeners x {requests} consecutive same-mood match "
+        f"requests; {mixed} mixed requests (random point and strategy); n={n}",
+        "n_catalog": len(table),
+        "methods": methods,
+        "seconds": round(time.perf_counter() - t0, 1),
+    }
+
+
+def _va_distance(table: TrackTable, rec: Any) -> float:
+    """Circumplex distance of a track, at (2 valence - 1, 2 energy - 1), to its target point."""
+    v = 2.0 * float(table.valence[rec.index]) - 1.0
+    a = 2.0 * float(table.energy[rec.index]) - 1.0
+    return float(np.hypot(v - rec.target_valence, a - rec.target_arousal))
+
+
+def _intra_list_diversity(rec: Any, rows: list[int]) -> float:
+    """Mean pairwise distance of the rows in the recommender's weighted z space."""
+    if len(rows) < 2:
+        return 0.0
+    x = rec.index.features(rec.index.position[np.asarray(rows, dtype=np.int64)])
+    d = np.sqrt(np.maximum(((x[:, None, :] - x[None, :, :]) ** 2).sum(-1), 0.0))
+    m = len(rows)
+    return float(d.sum() / (m * (m - 1)))

@@ -15,6 +15,16 @@ Distance between a query track q and a catalog track t (documented weights below
   deviation of curve values).
 
 The :data:`SHORTLIST` nearest tracks by features (and curve summary) are re-ranked with DTW.
+
+Large catalogs (:data:`ANN_MIN_TRACKS` tracks or more, with the ``ann`` extra) find that
+shortlist with :class:`SimilarIndex`, an approximate-nearest-neighbour graph (HNSW from
+`usearch <https://github.com/unum-cloud/usearch>`_) over the same weighted z-vectors,
+and compute the exact feature distance for the shortlist only. Why usearch: a wheel with
+no dependencies beyond numpy for every platform moodtune targets (hnswlib ships only a
+source archive for Python 3.11 and needs a compiler; faiss-cpu is a 30 MB wheel whose
+HNSW cannot delete), incremental ``add`` and ``remove`` by key, half-precision storage,
+and an index that can be saved and memory-mapped back (``view``) so a server's memory
+stays bounded.
 """
 
 from __future__ import annotations
@@ -55,6 +65,8 @@ CURVE_SHARE = 0.4
 CURVE_POINTS = 32
 #: Candidates re-ranked with DTW.
 SHORTLIST = 200
+#: Catalogs this large use :class:`SimilarIndex` (when usearch is installed).
+ANN_MIN_TRACKS = 100_000
 _Z_CLIP = 5.0
 _FEATURES = tuple(SIMILARITY_WEIGHTS)
 _W = np.array([SIMILARITY_WEIGHTS[f] for f in _FEATURES])
@@ -169,6 +181,8 @@ def similar_tracks(
     *,
     n: int = 10,
     genres: Iterable[str] | None = None,
+    table: TrackTable | None = None,
+    index: SimilarIndex | None = None,
 ) -> tuple[dict[str, Any], list[SimilarTrack]]:
     """Find the ``n`` tracks most like ``query``.
 
@@ -184,6 +198,11 @@ def similar_tracks(
         Only tracks of these genres (case-insensitive; a genre like ``"pop, dance pop"``
         matches on any comma-separated part). Scanned local tracks carry the genre the
         classifier gave them (or their tag's, when it names one of the six).
+    table : TrackTable, optional
+        The catalog's playable tracks, already loaded (default: loaded now).
+    index : SimilarIndex, optional
+        An index synced with ``table``: the shortlist then comes from it (with exact
+        distances) instead of a scan of every track. Ignored with ``genres``.
 
     Returns
     -------
@@ -199,16 +218,19 @@ def similar_tracks(
     CatalogError
         The catalog is empty.
     """
-    from moodtune.music.scan import file_sha256, load_curves
+    from moodtune.music.scan import file_sha256
 
     if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 1000:
         raise ParameterError(f"n={n!r} must be an integer from 1 to 1000")
-    table = catalog.load_table()
-    playable = table.playable()
-    if not playable.all():  # scanned tracks whose files are gone
-        table = table.take(np.flatnonzero(playable))
+    if table is None:
+        table = catalog.load_table()
+        playable = table.playable()
+        if not playable.all():  # scanned tracks whose files are gone
+            table = table.take(np.flatnonzero(playable))
     if len(table) == 0:
         raise CatalogError("the catalog is empty; add music with `moodtune scan DIR`")
+    if index is not None and genres is None:
+        return _similar_indexed(catalog, table, index, query, n)
     ids = np.asarray(table.id).astype(str)
     raw = _raw(table)
     q_curve: tuple[np.ndarray, np.ndarray] | None = None
@@ -233,16 +255,7 @@ def similar_tracks(
             q_raw = raw[hit[0]]
             info = {"id": qid, "name": str(table.name[hit[0]]), "source": "catalog"}
         else:
-            from moodtune.music.features import analyze_file
-
-            res = analyze_file(path)
-            row = res.catalog_row(track_id="query")
-            q_raw = np.array(
-                [np.nan if row.get(f) is None else float(row[f]) for f in _FEATURES], dtype=float
-            )
-            if not q_raw[_FEATURES.index("tempo")] > 0:
-                q_raw[_FEATURES.index("tempo")] = np.nan
-            q_curve = (res.arousal, res.valence)
+            q_raw, q_curve = _query_file(path)
             info = {"id": None, "name": path.stem, "source": "file"}
 
     with np.errstate(invalid="ignore"), warnings.catch_warnings():
@@ -281,6 +294,72 @@ def similar_tracks(
     short = order[: max(SHORTLIST, n)]
     short = short[np.isfinite(d_feat[short])]
 
+    return info, _rerank(catalog, table, short, d_feat[short], q_curve, qid, n)
+
+
+def _query_file(path: Path) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """Analyse a query file: raw features (10,) and its (arousal, valence) curve."""
+    from moodtune.music.features import analyze_file
+
+    res = analyze_file(path)
+    row = res.catalog_row(track_id="query")
+    q_raw = np.array(
+        [np.nan if row.get(f) is None else float(row[f]) for f in _FEATURES], dtype=float
+    )
+    if not q_raw[_FEATURES.index("tempo")] > 0:
+        q_raw[_FEATURES.index("tempo")] = np.nan
+    return q_raw, (res.arousal, res.valence)
+
+
+def _similar_indexed(
+    catalog: Catalog, table: TrackTable, index: SimilarIndex, query: str | Path, n: int
+) -> tuple[dict[str, Any], list[SimilarTrack]]:
+    """:func:`similar_tracks` with the shortlist from an ANN index (no full scan)."""
+    from moodtune.music.scan import file_sha256
+
+    q_curve: tuple[np.ndarray, np.ndarray] | None = None
+    qid: str | None = None
+    q_raw = index.raw_of(str(query))
+    if q_raw is not None:
+        qid = str(query)
+    else:
+        path = Path(query).expanduser()
+        if not path.is_file():
+            raise ParameterError(
+                f"{query!s}: not a track id in the catalog and not an audio file; "
+                "give a catalog id (see `moodtune scan`) or a path"
+            )
+        known = f"local:{file_sha256(path)[:16]}"
+        q_raw = index.raw_of(known)
+        if q_raw is not None:
+            qid = known
+        else:
+            q_raw, q_curve = _query_file(path)
+    if qid is not None:
+        row = index.row_of(qid)
+        info: dict[str, Any] = {"id": qid, "name": str(table.name[row]), "source": "catalog"}
+    else:
+        info = {"id": None, "name": Path(query).stem, "source": "file"}
+    rows, dist = index.search(q_raw, max(SHORTLIST, n) + 1)
+    keep = rows >= 0
+    if qid is not None:
+        keep &= rows != index.row_of(qid)
+    return info, _rerank(catalog, table, rows[keep], dist[keep], q_curve, qid, n)
+
+
+def _rerank(
+    catalog: Catalog,
+    table: TrackTable,
+    short: np.ndarray,
+    d_short: np.ndarray,
+    q_curve: tuple[np.ndarray, np.ndarray] | None,
+    qid: str | None,
+    n: int,
+) -> list[SimilarTrack]:
+    """Re-rank a shortlist (rows, feature distances) with the curves; return the best ``n``."""
+    from moodtune.music.scan import load_curves
+
+    ids = table.id
     curves = load_curves(catalog)  # scanned libraries are small next to the feature table
     if qid is not None and qid in curves:
         q_curve = (curves[qid][0], curves[qid][1])
@@ -302,8 +381,8 @@ def similar_tracks(
             d_curve[k] = 0.5 * (d_sum + d_dtw)
     total = np.where(
         np.isfinite(d_curve),
-        (1 - CURVE_SHARE) * d_feat[short] + CURVE_SHARE * np.nan_to_num(d_curve),
-        d_feat[short],
+        (1 - CURVE_SHARE) * d_short + CURVE_SHARE * np.nan_to_num(d_curve),
+        d_short,
     )
     best = np.argsort(total, kind="stable")[:n]
     results = [
@@ -313,9 +392,197 @@ def similar_tracks(
             artists=str(table.artists[short[k]]),
             local_path=str(table.local_path[short[k]] or ""),
             distance=float(total[k]),
-            feature_distance=float(d_feat[short[k]]),
+            feature_distance=float(d_short[k]),
             curve_distance=None if not np.isfinite(d_curve[k]) else float(d_curve[k]),
         )
         for k in best
     ]
-    return info, results
+    return results
+
+
+class SimilarIndex:
+    """Approximate nearest neighbours of tracks in the similarity space, kept in sync.
+
+    The vectors are the weighted z-scores of :data:`SIMILARITY_WEIGHTS` features; the
+    standardisation (mean, standard deviation) is frozen when the index is first built,
+    so tracks added later (:meth:`sync`) are placed without touching the others.
+    :meth:`search` asks the graph for a shortlist and returns it re-ranked by the exact
+    distance (the graph stores half-precision vectors).
+
+    Parameters
+    ----------
+    mean, std : np.ndarray
+        Shape (10,): the standardisation of the raw features.
+    connectivity, expansion_add, expansion_search : int
+        HNSW parameters (edges per node, beam width when adding and when searching).
+
+    Raises
+    ------
+    ParameterError
+        If usearch is not installed (``pip install 'moodtune[ann]'``).
+    """
+
+    def __init__(
+        self,
+        mean: np.ndarray,
+        std: np.ndarray,
+        *,
+        connectivity: int = 12,
+        expansion_add: int = 48,
+        expansion_search: int = 96,
+    ) -> None:
+        try:
+            from usearch.index import Index
+        except ImportError:  # pragma: no cover - depends on the install
+            raise ParameterError(
+                "similar tracks over a large catalog need usearch: pip install 'moodtune[ann]'"
+            ) from None
+        self.mean = np.asarray(mean, dtype=np.float64)
+        self.std = np.asarray(std, dtype=np.float64)
+        self._index = Index(
+            ndim=len(_FEATURES),
+            metric="l2sq",
+            dtype="f16",
+            connectivity=connectivity,
+            expansion_add=expansion_add,
+            expansion_search=expansion_search,
+        )
+        self._key_of: dict[str, int] = {}
+        self._id_of: dict[int, str] = {}
+        self._next_key = 0
+        self._raw = np.zeros((0, len(_FEATURES)), dtype=np.float32)  # by key, for re-ranking
+        self._live = np.zeros(0, dtype=bool)  # by key
+        self._row_of_key = np.zeros(0, dtype=np.int64)  # by key: row in the synced table
+        self._threads = 1
+
+    @classmethod
+    def build(cls, table: TrackTable, *, batch: int = 100_000, **kwargs: Any) -> SimilarIndex:
+        """Build an index over ``table`` (in batches of ``batch`` tracks)."""
+        raw = _raw(table)
+        mean, std = _stats(raw)
+        index = cls(mean, std, **kwargs)
+        index.sync(table, batch=batch, raw=raw)
+        return index
+
+    def __len__(self) -> int:
+        return len(self._key_of)
+
+    @property
+    def memory_bytes(self) -> int:
+        """Bytes the graph and its vectors hold, plus the raw features kept for re-ranking."""
+        return int(self._index.memory_usage) + int(self._raw.nbytes)
+
+    def vectors(self, raw: np.ndarray) -> np.ndarray:
+        """Raw features (m, 10) -> weighted z-vectors (m, 10) float32 (unit RMS weight)."""
+        z = np.clip((np.asarray(raw, dtype=np.float64) - self.mean) / self.std, -_Z_CLIP, _Z_CLIP)
+        z = np.where(np.isfinite(z), z, 0.0) * (_W / np.sqrt(np.sum(_W**2)))
+        return z.astype(np.float32)
+
+    def sync(
+        self, table: TrackTable, *, batch: int = 100_000, raw: np.ndarray | None = None
+    ) -> int:
+        """Add the table's tracks the index lacks and remove those gone; return tracks added.
+
+        Only new tracks are inserted, in batches, so a catalog that grows by a scan costs
+        the new tracks alone.
+        """
+        ids = np.asarray(table.id).astype(str)
+        known = self._key_of
+        present = set(ids.tolist())
+        gone = [t for t in known if t not in present]
+        if gone:
+            keys = np.array([known.pop(t) for t in gone], dtype=np.uint64)
+            self._index.remove(keys)
+            self._live[keys.astype(np.int64)] = False
+            for k in keys.tolist():
+                self._id_of.pop(int(k), None)
+        new_rows = np.array([i for i, t in enumerate(ids) if t not in known], dtype=np.int64)
+        self._row_of_key = np.full(self._next_key + new_rows.size, -1, dtype=np.int64)
+        for row, t in enumerate(ids.tolist()):
+            key = known.get(t)
+            if key is not None:
+                self._row_of_key[key] = row
+        if new_rows.size == 0:
+            return 0
+        if raw is None:
+            raw = _raw(table.take(new_rows))
+            new_raw = raw
+        else:
+            new_raw = raw[new_rows]
+        start = self._next_key
+        self._raw = np.concatenate([self._raw, new_raw.astype(np.float32)])
+        self._live = np.concatenate([self._live, np.ones(new_rows.size, dtype=bool)])
+        self._row_of_key[start : start + new_rows.size] = new_rows
+        for lo in range(0, new_rows.size, batch):
+            hi = min(lo + batch, new_rows.size)
+            keys = np.arange(start + lo, start + hi, dtype=np.uint64)
+            self._index.add(keys, self.vectors(new_raw[lo:hi]), threads=self._threads)
+        for j, row in enumerate(new_rows.tolist()):
+            known[ids[row]] = start + j
+            self._id_of[start + j] = ids[row]
+        self._next_key = start + int(new_rows.size)
+        return int(new_rows.size)
+
+    def row_of(self, track_id: str) -> int | None:
+        """Row of ``track_id`` in the table last synced, or ``None``."""
+        key = self._key_of.get(str(track_id))
+        return None if key is None else int(self._row_of_key[key])
+
+    def raw_of(self, track_id: str) -> np.ndarray | None:
+        """Raw features (10,) of an indexed track, or ``None``."""
+        key = self._key_of.get(str(track_id))
+        return None if key is None else self._raw[key].astype(np.float64)
+
+    def search(
+        self, q_raw: np.ndarray, k: int, *, shortlist: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` nearest tracks of one raw feature vector, exactly re-ranked.
+
+        Parameters
+        ----------
+        q_raw : np.ndarray
+            Shape (10,) raw features (NaN: unknown).
+        k : int
+            Results wanted.
+        shortlist : int, optional
+            Candidates asked of the graph (default ``max(2 k, k + 20)``).
+
+        Returns
+        -------
+        rows : np.ndarray
+            Rows in the table last synced (:meth:`sync`), nearest first.
+        distance : np.ndarray
+            Their exact feature distances (RMS of weighted z differences).
+        """
+        m = shortlist or max(2 * k, k + 20)
+        m = min(m, len(self))
+        if m == 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        q = self.vectors(np.asarray(q_raw, dtype=np.float64)[None, :])
+        found = self._index.search(q[0], m)  # one query: Matches of the keys found
+        keys = np.asarray(found.keys, dtype=np.int64).reshape(-1)
+        exact = self.vectors(self._raw[keys]).astype(np.float64) - q.astype(np.float64)
+        dist = np.sqrt(np.sum(exact**2, axis=1))
+        order = np.argsort(dist, kind="stable")[:k]
+        return self._row_of_key[keys[order]], dist[order]
+
+    def exact_search(self, q_raw: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The exact ``k`` nearest tracks by brute force, as :meth:`search` (for recall)."""
+        q = self.vectors(np.asarray(q_raw, dtype=np.float64)[None, :]).astype(np.float64)
+        x = self.vectors(self._raw).astype(np.float64)
+        dist = np.sqrt(np.maximum(np.sum((x - q) ** 2, axis=1), 0.0))
+        dist[~self._live] = np.inf
+        order = np.argpartition(dist, min(k, len(dist) - 1))[:k]
+        order = order[np.argsort(dist[order], kind="stable")]
+        return self._row_of_key[order], dist[order]
+
+
+def _stats(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation of each raw feature column (unknowns ignored)."""
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-unknown columns: mean 0, std 1
+        mean = np.nanmean(raw, axis=0)
+        std = np.nanstd(raw, axis=0)
+    mean = np.where(np.isfinite(mean), mean, 0.0)
+    std = np.where(np.isfinite(std) & (std > 1e-9), std, 1.0)
+    return mean, std

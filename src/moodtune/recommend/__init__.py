@@ -8,6 +8,7 @@ from __future__ import annotations
 from moodtune.recommend.ranking import (
     FEATURE_WEIGHTS,
     Filters,
+    Playlist,
     Recommendation,
     Recommender,
     track_json,
@@ -24,6 +25,7 @@ __all__ = [
     "STRATEGIES",
     "TARGET_FEATURES",
     "Filters",
+    "Playlist",
     "Recommendation",
     "Recommender",
     "end_point",

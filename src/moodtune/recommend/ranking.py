@@ -39,6 +39,7 @@ from moodtune.catalog.table import TrackTable, spotify_track_url
 from moodtune.errors import CatalogError, ParameterError
 from moodtune.recommend.index import GridIndex
 from moodtune.recommend.reasons import MOOD_WORDS, describe_track, mood_word, strategy_phrase
+from moodtune.recommend.songs import MIN_DURATION_S, song_mask
 from moodtune.recommend.strategies import check_strategy, end_point, progress, trajectory
 from moodtune.recommend.targets import (
     TARGET_FEATURES,
@@ -75,6 +76,18 @@ MOVE_MIN = 0.15
 MAX_ANCHORS = 12
 #: z-scores are clipped to this magnitude.
 Z_CLIP = 5.0
+#: Default temperature (distance units) of the draw among well-fitting candidates.
+VARIETY = 0.05
+#: A position draws only among candidates whose score is within this of its best.
+FIT_WINDOW = 0.15
+#: Tracks whose tempo is this close (BPM) to a chosen track's score :data:`TEMPO_CLASH` worse.
+TEMPO_CLASH_BPM = 3.0
+TEMPO_CLASH = 0.03
+#: Score taken off a liked track (it stays in the listener's playlists while it fits);
+#: at most a third of a playlist gets it.
+LIKED_BONUS = 0.15
+#: Score added to a recently played track when too few others pass the filters.
+REPEAT_PENALTY = 100.0
 #: Near-duplicate tolerances: valence, energy, danceability, acousticness, tempo (BPM),
 #: duration (s).
 DUPLICATE_TOLERANCE = np.array([0.005, 0.005, 0.005, 0.005, 0.5, 2.0])
@@ -92,9 +105,15 @@ class Filters:
         Allowed genres (case-insensitive; a catalog genre like ``"pop, dance pop"``
         matches on any of its comma-separated parts). ``None`` allows every genre.
     explicit : bool
-        ``True`` allows explicit tracks; ``False`` leaves out tracks marked explicit.
+        ``True`` allows explicit tracks; ``False`` leaves out tracks marked explicit and
+        tracks whose flag is unknown (the playlist's notes say how many). When no track
+        of the catalog says, the filter cannot be applied and a note says so.
     max_duration_s : float, optional
         Longest track in seconds. Tracks of unknown duration are left out when set.
+    min_duration_s : float, optional
+        Shortest track in seconds (default :data:`~moodtune.recommend.songs.MIN_DURATION_S`,
+        60 s: no jingles); ``None`` or 0 allows short tracks. Silent tracks are always
+        left out (:func:`~moodtune.recommend.songs.song_mask`).
     """
 
     year_min: int | None = None
@@ -102,6 +121,7 @@ class Filters:
     genres: frozenset[str] | None = None
     explicit: bool = True
     max_duration_s: float | None = None
+    min_duration_s: float | None = MIN_DURATION_S
 
     def __post_init__(self) -> None:
         for name in ("year_min", "year_max"):
@@ -140,6 +160,17 @@ class Filters:
                 or d <= 0
             ):
                 raise ParameterError(f"max_duration_s={d!r} must be a positive number of seconds")
+        if self.min_duration_s is not None:
+            d = self.min_duration_s
+            if (
+                isinstance(d, bool)
+                or not isinstance(d, int | float)
+                or not math.isfinite(d)
+                or d < 0
+            ):
+                raise ParameterError(
+                    f"min_duration_s={d!r} must be a number of seconds >= 0 (0 allows jingles)"
+                )
 
     @property
     def active(self) -> bool:
@@ -151,6 +182,30 @@ class Filters:
             or not self.explicit
             or self.max_duration_s is not None
         )
+
+
+class Playlist(list["Recommendation"]):
+    """A playlist: a list of :class:`Recommendation` with ``notes``.
+
+    ``notes`` holds one line per thing the listener should know about the request: a
+    filter that could not be applied, how many tracks of unknown explicit flag were left
+    out, repeats because the catalog slice is small, a shorter playlist.
+    """
+
+    def __init__(self, items: Iterable[Recommendation] = (), *, notes: Iterable[str] = ()) -> None:
+        super().__init__(items)
+        self.notes: list[str] = list(notes)
+
+
+def _check_variety(variety: float) -> float:
+    if (
+        isinstance(variety, bool)
+        or not isinstance(variety, int | float | np.floating)
+        or not math.isfinite(float(variety))
+        or not 0 <= float(variety) <= 10
+    ):
+        raise ParameterError(f"variety={variety!r} must be a number from 0 (none) to 10")
+    return float(variety)
 
 
 @dataclass(frozen=True)
@@ -310,6 +365,7 @@ class Recommender:
         self._genre_codes: np.ndarray | None = None
         self._genre_values: list[str] = []
         self._id_to_row: dict[str, int] | None = None
+        self._song_cache: dict[float, np.ndarray | None] = {}
         logger.debug("recommender built over %d tracks, grid %s", n, self.index.shape)
 
     # ------------------------------------------------------------------ features
@@ -361,17 +417,24 @@ class Recommender:
         return sorted({p.strip().casefold() for v in values for p in v.split(",") if p.strip()})
 
     # ------------------------------------------------------------------ filters
-    def _filter_mask(self, filters: Filters) -> np.ndarray | None:
-        """Eligibility in sorted order, or ``None`` if nothing is filtered.
+    def _filter_mask(self, filters: Filters) -> tuple[np.ndarray | None, list[str]]:
+        """Eligibility in sorted order (``None``: every track) and notes on the filters.
 
         Raises
         ------
         ParameterError
             If no track passes, naming the filters to relax.
         """
-        if not filters.active:
-            return None
+        notes: list[str] = []
         parts: list[tuple[str, str, np.ndarray]] = []
+        songs = self._songs(filters.min_duration_s)
+        if songs is not None:
+            desc = (
+                f"songs of {filters.min_duration_s:g} s or more, not silent"
+                if filters.min_duration_s
+                else "not silent"
+            )
+            parts.append((desc, "allow shorter tracks", songs))
         if filters.year_min is not None or filters.year_max is not None:
             lo = filters.year_min if filters.year_min is not None else 0
             hi = filters.year_max if filters.year_max is not None else 10_000
@@ -396,11 +459,26 @@ class Recommender:
             )
             parts.append((f"genres {sorted(filters.genres)}", "choose other genres", lut[codes]))
         if not filters.explicit:
-            parts.append(("no explicit tracks", "allow explicit tracks", self._explicit != 1))
+            unknown = (self._explicit != 0) & (self._explicit != 1)
+            n_unknown = int(np.count_nonzero(unknown))
+            if n_unknown == len(self.table):
+                notes.append(
+                    "--no-explicit could not be applied: no track in this catalog says "
+                    "whether it is explicit"
+                )
+            else:
+                parts.append(("no explicit tracks", "allow explicit tracks", self._explicit == 0))
+                if n_unknown:
+                    notes.append(
+                        f"--no-explicit also left out {n_unknown:,} tracks whose explicit "
+                        "flag is unknown"
+                    )
         if filters.max_duration_s is not None:
             with np.errstate(invalid="ignore"):
                 ok = self._duration_ms <= filters.max_duration_s * 1000.0
             parts.append((f"at most {filters.max_duration_s:g} s", "allow longer tracks", ok))
+        if not parts:
+            return None, notes
         mask = parts[0][2].copy()
         for _, _, m in parts[1:]:
             mask &= m
@@ -417,7 +495,15 @@ class Recommender:
             else:
                 advice = "together they leave none; " + " or ".join(hint for _, hint, _ in alone)
             raise ParameterError(f"no track passes the filters ({detail}): {advice}")
-        return mask
+        return mask, notes
+
+    def _songs(self, min_duration_s: float | None) -> np.ndarray | None:
+        """:func:`song_mask` in sorted order (cached per minimum), ``None`` when all pass."""
+        key = float(min_duration_s or 0.0)
+        if key not in self._song_cache:
+            mask = song_mask(self.table, min_duration_s=key)[self.index.order]
+            self._song_cache[key] = None if mask.all() else mask
+        return self._song_cache[key]
 
     # ------------------------------------------------------------------ requests
     def recommend_for(self, estimate: EmotionEstimate, **kwargs: Any) -> list[Recommendation]:
@@ -438,7 +524,10 @@ class Recommender:
         skipped_ids: Iterable[str] = (),
         mood: str | None = None,
         feature_targets: Mapping[str, float] | None = None,
-    ) -> list[Recommendation]:
+        avoid_ids: Iterable[str] = (),
+        variety: float = VARIETY,
+        keep: Mapping[int, str] | None = None,
+    ) -> Playlist:
         """Make a playlist for a listener at a point of the circumplex.
 
         Parameters
@@ -471,11 +560,26 @@ class Recommender:
             the difference is blended in by the path's progress, so the first ``uplift``
             track still meets the listener's own point (a one-track ``uplift`` ignores
             them). Features left out keep the mapped targets.
+        avoid_ids : iterable of str
+            The listener's recent tracks (listener memory): left out while enough other
+            tracks pass the filters; otherwise they come last and a note says so.
+        variety : float
+            Temperature (distance units) of the draw among well-fitting candidates:
+            each position samples a track with probability ``exp(-(score - best) /
+            variety)`` among candidates within :data:`FIT_WINDOW` of its best score,
+            and tracks whose tempo is within :data:`TEMPO_CLASH_BPM` of a chosen one
+            score :data:`TEMPO_CLASH` worse. 0 takes the best candidate (the method
+            before listener memory); the draw is seeded by ``seed`` (``None``: 0).
+        keep : mapping of int to str, optional
+            Positions whose track stays (a playlist revised after feedback): position
+            -> track id. The other positions are filled around them, with no artist or
+            near-duplicate of a kept track.
 
         Returns
         -------
-        list of Recommendation
-            In playlist order.
+        Playlist
+            Recommendations in playlist order, with ``notes``: one line per filter
+            that could not be applied as asked or per fallback taken.
 
         Raises
         ------
@@ -514,7 +618,8 @@ class Recommender:
             share = np.ones(n) if strategy == "match" else progress(n, strategy=strategy)
             targets = self._standardise(raw + share[:, None] * delta)
         targets = self._apply_feedback(targets, liked, skipped)
-        eligible = self._filter_mask(filters)
+        variety = _check_variety(variety)
+        eligible, notes = self._filter_mask(filters)
         if skipped is not None and skipped.size:
             if eligible is None:
                 eligible = np.ones(len(self.table), dtype=bool)
@@ -524,22 +629,224 @@ class Recommender:
                     "every track that passes the filters was skipped; widen the filters "
                     "or clear the skipped tracks"
                 )
-        if eligible is None:
-            n_eligible = len(self.table)
-        else:
-            n_eligible = int(np.count_nonzero(eligible))
+        fixed = self._fixed_positions(keep, n)
+        avoid_list = _check_ids(avoid_ids, "avoid_ids")
+        eligible, penalised, memo = self._avoid(eligible, avoid_list, n - len(fixed))
+        notes.extend(memo)
+        favoured = None
+        if liked is not None and liked.size:
+            favoured = np.sort(self.index.position[liked])
+            if eligible is not None:
+                favoured = favoured[eligible[favoured]]
+        picks = self._search_and_select(
+            targets,
+            eligible,
+            seed=seed,
+            variety=variety,
+            fixed=fixed,
+            penalised=penalised,
+            favoured=favoured,
+            banned_titles=self._title_keys(avoid_list) if penalised is None else None,
+        )
+        if len(picks) < n:
+            notes.append(f"only {len(picks)} tracks pass the filters; the playlist is shorter")
+        steps = progress(n, strategy=strategy)
+        mood_text = mood or mood_word(float(valence), float(arousal))
+        start = np.array([float(valence), float(arousal)])
+        moving = bool(np.linalg.norm(end_point(*start, strategy=strategy) - start) > MOVE_MIN)
 
+        def phrase(i: int) -> str:
+            return strategy_phrase(
+                strategy=strategy,
+                mood=mood_text,
+                step=float(steps[i]),
+                first=i == 0,
+                last=i == n - 1 and n > 1,
+                moving=moving,
+            )
+
+        return self._playlist(picks, path, phrase, notes)
+
+    def journey(
+        self,
+        start: str | tuple[float, float],
+        end: str | tuple[float, float],
+        *,
+        n: int = 12,
+        filters: Filters | None = None,
+        seed: int | None = None,
+        variety: float = VARIETY,
+        avoid_ids: Iterable[str] = (),
+    ) -> Playlist:
+        """A smooth path of real tracks from one mood or track to another.
+
+        The targets move in equal steps along the straight line between the two ends in
+        the weighted standardised feature space (where the ranking measures fit), so
+        tempo, loudness and acousticness glide along with valence and energy: the iso
+        principle generalised from "start at the listener's mood" to any two points. A
+        track end is the track itself, at the first or last position.
+
+        Parameters
+        ----------
+        start, end : str or (float, float)
+            A track id of the catalog, or a (valence, arousal) point in [-1, 1]².
+        n : int
+            Steps, 2 to 100, ends included.
+        filters, seed, variety, avoid_ids
+            As in :meth:`recommend`.
+
+        Returns
+        -------
+        Playlist
+            The path in order; ``target_valence``/``target_arousal`` of each step is its
+            point on the circumplex (a track end sits at ``(2 valence - 1, 2 energy - 1)``).
+
+        Raises
+        ------
+        ParameterError
+            Unknown track id, bad point, ``n`` out of range, or filters no track passes.
+        """
+        from moodtune.recommend.targets import check_point
+
+        if isinstance(n, bool) or not isinstance(n, int | np.integer) or not 2 <= n <= 100:
+            raise ParameterError(f"n={n!r} must be an integer from 2 to 100 (ends included)")
+        if filters is None:
+            filters = Filters()
+        elif not isinstance(filters, Filters):
+            raise ParameterError(f"filters={filters!r} must be a moodtune Filters object")
+        if seed is not None and (
+            isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0
+        ):
+            raise ParameterError(f"seed={seed!r} must be a non-negative integer")
+        variety = _check_variety(variety)
+
+        def end_of(
+            value: str | tuple[float, float], name: str
+        ) -> tuple[np.ndarray, np.ndarray, str | None]:
+            if isinstance(value, str):
+                rows = self.rows_of([value])
+                if rows.size == 0:
+                    raise ParameterError(f"{name} track {value!r} is not in the catalog")
+                row = int(rows[0])
+                z = self.index.features(self.index.position[rows])[0]
+                v = float(np.nan_to_num(self.table.valence[row], nan=0.5))
+                e = float(np.nan_to_num(self.table.energy[row], nan=0.5))
+                return z, np.array([2 * v - 1, 2 * e - 1]), value
+            try:
+                v, a = (float(x) for x in value)
+            except (TypeError, ValueError):
+                raise ParameterError(
+                    f"{name}={value!r} must be a track id or a (valence, arousal) point"
+                ) from None
+            v, a = check_point(v, a)
+            point = np.array([[v, a]])
+            return self.target_matrix(point)[0], point[0], None
+
+        z0, p0, id0 = end_of(start, "start")
+        z1, p1, id1 = end_of(end, "end")
+        share = np.linspace(0.0, 1.0, int(n))[:, None]
+        targets = (1 - share) * z0 + share * z1
+        path = (1 - share) * p0 + share * p1
+        keep = {i: t for i, t in ((0, id0), (int(n) - 1, id1)) if t is not None}
+        if id0 is not None and id0 == id1:
+            raise ParameterError("start and end are the same track; choose two tracks")
+        fixed = self._fixed_positions(keep, int(n))
+        eligible, notes = self._filter_mask(filters)
+        avoid_list = _check_ids(avoid_ids, "avoid_ids")
+        eligible, penalised, memo = self._avoid(eligible, avoid_list, int(n) - len(fixed))
+        notes.extend(memo)
+        picks = self._search_and_select(
+            targets,
+            eligible,
+            seed=seed,
+            variety=variety,
+            fixed=fixed,
+            penalised=penalised,
+            banned_titles=self._title_keys(avoid_list) if penalised is None else None,
+        )
+        if len(picks) < n:
+            notes.append(f"only {len(picks)} tracks pass the filters; the journey is shorter")
+        words = (mood_word(*p0), mood_word(*p1))
+
+        def phrase(i: int) -> str:
+            if i in keep:
+                return "where you start" if i == 0 else "where you arrive"
+            return f"step {i + 1} of {n} from {words[0]} to {words[1]}"
+
+        return self._playlist(picks, path, phrase, notes)
+
+    def _title_keys(self, track_ids: Iterable[str]) -> set[tuple[str, tuple[str, ...]]]:
+        """(normalised title, artists) of tracks: another version of one counts as it."""
+        t = self.table
+        return {
+            (normalise_title(t.name[r]), tuple(sorted(split_artists(t.artists[r]))))
+            for r in self.rows_of(list(track_ids)).tolist()
+        }
+
+    def _fixed_positions(self, keep: Mapping[int, str] | None, n: int) -> dict[int, int]:
+        """Validate ``keep`` (position -> track id) into position -> sorted index position."""
+        if not keep:
+            return {}
+        if not isinstance(keep, Mapping):
+            raise ParameterError(f"keep={keep!r} must map playlist positions to track ids")
+        fixed: dict[int, int] = {}
+        for i, track_id in keep.items():
+            if isinstance(i, bool) or not isinstance(i, int | np.integer) or not 0 <= i < n:
+                raise ParameterError(f"keep position {i!r} must be an integer from 0 to {n - 1}")
+            rows = self.rows_of([str(track_id)])
+            if rows.size == 0:
+                raise ParameterError(f"kept track {track_id!r} is not in the catalog")
+            fixed[int(i)] = int(self.index.position[rows[0]])
+        if len(set(fixed.values())) < len(fixed):
+            raise ParameterError("keep names the same track at two positions")
+        return fixed
+
+    def _avoid(
+        self, eligible: np.ndarray | None, avoid_ids: list[str], need: int
+    ) -> tuple[np.ndarray | None, np.ndarray | None, list[str]]:
+        """Leave out recently played tracks while enough others remain.
+
+        Returns the new eligibility, the sorted positions to put last instead (when too
+        few others remain) and notes.
+        """
+        if not avoid_ids:
+            return eligible, None, []
+        rows = self.rows_of(avoid_ids)
+        if rows.size == 0:
+            return eligible, None, []
+        pos = self.index.position[rows]
+        fresh = np.ones(len(self.table), dtype=bool) if eligible is None else eligible.copy()
+        fresh[pos] = False
+        n_fresh = int(np.count_nonzero(fresh))
+        if n_fresh >= max(need, 1):
+            return fresh, None, []
+        note = (
+            f"only {n_fresh} tracks that pass the filters were not in your recent playlists, "
+            "so some tracks repeat"
+        )
+        return eligible, np.sort(pos), [note]
+
+    def _search_and_select(
+        self,
+        targets: np.ndarray,
+        eligible: np.ndarray | None,
+        *,
+        seed: int | None,
+        variety: float,
+        fixed: Mapping[int, int] | None = None,
+        penalised: np.ndarray | None = None,
+        favoured: np.ndarray | None = None,
+        banned_titles: set[tuple[str, tuple[str, ...]]] | None = None,
+    ) -> list[tuple[int, float]]:
+        """Candidate search around the targets (n, 7) and the diverse fill of positions."""
+        n = targets.shape[0]
+        n_eligible = len(self.table) if eligible is None else int(np.count_nonzero(eligible))
         # Order-preserving unique targets: equal positions share one search.
         _, first, inverse = np.unique(targets, axis=0, return_index=True, return_inverse=True)
         rank = np.argsort(np.argsort(first))
         uniq = targets[np.sort(first)]
         owner = rank[inverse.reshape(-1)]
         per_target = np.bincount(owner, minlength=uniq.shape[0])
-        steps = progress(n, strategy=strategy)
-        mood_text = mood or mood_word(float(valence), float(arousal))
-        start = np.array([float(valence), float(arousal)])
-        moving = bool(np.linalg.norm(end_point(*start, strategy=strategy) - start) > MOVE_MIN)
-
         if uniq.shape[0] > MAX_ANCHORS:  # long paths: search near evenly spaced anchors
             u = uniq.shape[0]
             anchor_of = np.round(np.arange(u) * (MAX_ANCHORS - 1) / (u - 1)).astype(np.int64)
@@ -548,21 +855,43 @@ class Recommender:
             uniq = anchors
         k = 3 * per_target.astype(np.int64) + 30
         need = min(n_eligible, 2 * n + 30)  # targets close together share neighbours
+        extra = np.array(sorted((fixed or {}).values()), dtype=np.int64)
+        if favoured is not None and favoured.size:
+            extra = np.union1d(extra, favoured)
+        picks: list[tuple[int, float]] = []
         for attempt in range(4):
             neighbours, exhausted = self.index.query(uniq, k, eligible=eligible)
-            pool = np.unique(np.concatenate(neighbours))
-            complete = exhausted or pool.size >= n_eligible
+            pool = np.unique(np.concatenate([*neighbours, extra]))
+            complete = exhausted or pool.size >= n_eligible + extra.size
             if pool.size < need and not complete and attempt < 3:
                 k = k * max(2, int(np.ceil(2 * need / max(pool.size, 1))))
                 continue
-            picks, relaxed = self._select(pool, targets, seed)
+            if penalised is not None and not complete:  # repeats come last: see them all
+                pool = np.union1d(pool, penalised)
+            picks, relaxed = self._select(
+                pool,
+                targets,
+                seed,
+                variety=variety,
+                fixed=fixed,
+                penalised=penalised,
+                favoured=favoured,
+                banned_titles=banned_titles,
+            )
             if not relaxed or complete or attempt >= 2:
                 break
             k = k * 4
-        if len(picks) < n:
-            logger.info("only %d tracks pass the filters; playlist has %d", n_eligible, len(picks))
+        return picks
 
-        out = []
+    def _playlist(
+        self,
+        picks: list[tuple[int, float]],
+        path: np.ndarray,
+        phrase: Any,
+        notes: list[str],
+    ) -> Playlist:
+        """Recommendations from picks (sorted position, distance) with reasons."""
+        out = Playlist(notes=notes)
         t = self.table
         for i, (pos, dist) in enumerate(picks):
             row = int(self.index.order[pos])
@@ -572,14 +901,6 @@ class Recommender:
                 mode=int(t.mode[row]),
                 tempo=float(t.tempo[row]),
             )
-            phrase = strategy_phrase(
-                strategy=strategy,
-                mood=mood_text,
-                step=float(steps[i]),
-                first=i == 0,
-                last=i == n - 1 and n > 1,
-                moving=moving,
-            )
             out.append(
                 Recommendation(
                     index=row,
@@ -587,7 +908,7 @@ class Recommender:
                     target_valence=float(path[i, 0]),
                     target_arousal=float(path[i, 1]),
                     distance=float(dist),
-                    reason=f"{describe} — {phrase}",
+                    reason=f"{describe} — {phrase(i)}",
                 )
             )
         return out
@@ -608,9 +929,18 @@ class Recommender:
         return targets
 
     def _select(
-        self, pool: np.ndarray, targets: np.ndarray, seed: int | None
+        self,
+        pool: np.ndarray,
+        targets: np.ndarray,
+        seed: int | None,
+        *,
+        variety: float = 0.0,
+        fixed: Mapping[int, int] | None = None,
+        penalised: np.ndarray | None = None,
+        favoured: np.ndarray | None = None,
+        banned_titles: set[tuple[str, tuple[str, ...]]] | None = None,
     ) -> tuple[list[tuple[int, float]], bool]:
-        """Fill positions greedily from ``pool`` (sorted positions) with diversity.
+        """Fill positions from ``pool`` (sorted positions) with diversity.
 
         Returns the picks as (sorted position, distance) and whether any position had to
         relax the no-artist-twice rule.
@@ -623,16 +953,24 @@ class Recommender:
         pop = np.asarray(t.popularity, dtype=np.float64)[rows]
         pop = np.where(np.isfinite(pop), np.clip(pop, 0.0, 100.0), 50.0)
         bonus = POPULARITY_WEIGHT * (1.0 - pop / 100.0)
-        if seed is not None:
-            bonus = bonus + np.random.default_rng(int(seed)).uniform(0.0, JITTER, pool.size)
+        rng = np.random.default_rng(0 if seed is None else int(seed))
+        if seed is not None and variety == 0:
+            bonus = bonus + rng.uniform(0.0, JITTER, pool.size)
+        if penalised is not None and penalised.size:
+            bonus = bonus + REPEAT_PENALTY * np.isin(pool, penalised)
         score = dist + bonus[:, None]
+        liked_mask = np.zeros(pool.size, dtype=bool)
+        if favoured is not None and favoured.size:
+            liked_mask = np.isin(pool, favoured)
+        liked_left = max(1, targets.shape[0] // 3)
+        tempo = np.asarray(t.tempo, dtype=np.float64)[rows]
         dup_features = np.column_stack(
             [
                 np.asarray(t.valence, dtype=np.float64)[rows],
                 np.asarray(t.energy, dtype=np.float64)[rows],
                 np.asarray(t.danceability, dtype=np.float64)[rows],
                 np.asarray(t.acousticness, dtype=np.float64)[rows],
-                np.asarray(t.tempo, dtype=np.float64)[rows],
+                tempo,
                 np.asarray(t.duration_ms, dtype=np.float64)[rows] / 1000.0,
             ]
         )
@@ -651,9 +989,10 @@ class Recommender:
 
         used = np.zeros(pool.size, dtype=bool)
         used_artists: set[str] = set()
-        used_titles: set[tuple[str, tuple[str, ...]]] = set()
+        used_titles: set[tuple[str, tuple[str, ...]]] = set(banned_titles or ())
         picked_features = np.empty((targets.shape[0], dup_features.shape[1]))
         n_picked = 0
+        picked_tempi: list[float] = []
         previous: frozenset[str] = frozenset()
         picks: list[tuple[int, float]] = []
         relaxed = False
@@ -674,8 +1013,34 @@ class Recommender:
                 return not (artists_of(p) & previous)
             return True
 
+        def take(p: int) -> None:
+            nonlocal n_picked
+            used[p] = True
+            used_artists.update(artists_of(p))
+            used_titles.add(title_of(p))
+            picked_features[n_picked] = dup_features[p]
+            n_picked += 1
+            if tempo[p] > 0:
+                picked_tempi.append(float(tempo[p]))
+
+        kept = {i: int(np.searchsorted(pool, q)) for i, q in (fixed or {}).items()}
+        for p in kept.values():
+            take(p)
+
         for i in range(targets.shape[0]):
+            if i in kept:
+                p = kept[i]
+                previous = artists_of(p)
+                picks.append((int(pool[p]), float(dist[p, i])))
+                continue
             col = np.where(used, np.inf, score[:, i])
+            if liked_left > 0:
+                col = col - LIKED_BONUS * liked_mask
+            if variety > 0 and picked_tempi:
+                clash = (
+                    np.abs(tempo[:, None] - np.array(picked_tempi)[None, :]) < TEMPO_CLASH_BPM
+                ).any(axis=1)
+                col = col + TEMPO_CLASH * clash
             free = int(pool.size - used.sum())
             if free == 0:
                 break
@@ -688,7 +1053,14 @@ class Recommender:
             full: np.ndarray | None = None
             choice = -1
             for level in range(4):
-                choice = next((int(p) for p in best if not used[p] and allowed(int(p), level)), -1)
+                fits = [int(p) for p in best if not used[p] and allowed(int(p), level)]
+                if fits and variety > 0:
+                    c = col[fits]
+                    near = np.flatnonzero(c <= c[0] + FIT_WINDOW)
+                    w = np.exp(-(c[near] - c[0]) / variety)
+                    choice = fits[int(near[rng.choice(near.size, p=w / w.sum())])]
+                elif fits:
+                    choice = fits[0]
                 if choice < 0 and head < free:
                     if full is None:
                         full = np.argsort(col, kind="stable")[:free]
@@ -696,11 +1068,8 @@ class Recommender:
                 if choice >= 0:
                     relaxed = relaxed or level > 0
                     break
-            used[choice] = True
+            take(choice)
+            liked_left -= int(liked_mask[choice])
             previous = artists_of(choice)
-            used_artists |= previous
-            used_titles.add(title_of(choice))
-            picked_features[n_picked] = dup_features[choice]
-            n_picked += 1
             picks.append((int(pool[choice]), float(dist[choice, i])))
         return picks, relaxed

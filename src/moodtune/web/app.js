@@ -11,6 +11,7 @@ let recordedBlob = null;
 let lastRequest = null; // a function building a fresh fetch init for the last query
 let lastQuery = null; // {strategy, n} of the last query
 let lastEmotion = null; // the emotion heard last: feedback refreshes from it, not the audio
+let lastTracks = []; // the playlist on screen: feedback revises it in place
 let requestCount = 0;
 
 // The visitor's identity: a listener id the server signed (POST /v1/session), kept in
@@ -244,7 +245,7 @@ function renderMap(data) {
   map.append(svg("text", { x: S - 6, y: C - 6, "text-anchor": "end", "font-size": 11, fill: "#5d5d66" }, "valence +"));
   map.append(svg("text", { x: C + 6, y: 14, "font-size": 11, fill: "#5d5d66" }, "arousal +"));
   const tracks = data.tracks;
-  if (data.strategy === "uplift" || data.strategy === "calm" || data.strategy === "energize") {
+  if (["uplift", "calm", "energize", "journey"].includes(data.strategy)) {
     const pts = [[data.emotion.valence, data.emotion.arousal]].concat(
       tracks.map((t) => [t.target.valence, t.target.arousal]));
     map.append(svg("polyline", {
@@ -286,6 +287,8 @@ function renderPlaylist(data) {
   $("playlist-card").classList.remove("hidden");
   $("strategy-name").textContent = `(${data.strategy})`;
   $("targets-line").textContent = targetsLine(data.targets);
+  $("notes-line").textContent = (data.notes || []).join(" · ");
+  lastTracks = data.tracks.map((t) => t.id);
   const list = $("playlist");
   list.textContent = "";
   for (const t of data.tracks) {
@@ -295,7 +298,8 @@ function renderPlaylist(data) {
     const actions = el("div", { class: "actions" });
     actions.append(
       el("button", { type: "button", class: "like secondary", "aria-label": `Like ${t.name}`,
-        onclick: (ev) => feedback(t.id, "like", ev.target) }, "♥ Like"),
+        "aria-pressed": t.liked ? "true" : "false",
+        onclick: (ev) => feedback(t.id, "like", ev.target) }, t.liked ? "♥ Liked" : "♥ Like"),
       el("button", { type: "button", class: "skip secondary", "aria-label": `Skip ${t.name}`,
         onclick: (ev) => feedback(t.id, "skip", ev.target) }, "✕ Skip"));
     if (t.url) actions.append(el("a", { href: t.url, target: "_blank", rel: "noopener" }, "Open in Spotify"));
@@ -303,7 +307,10 @@ function renderPlaylist(data) {
       const player = el("audio", { controls: "", preload: "none", src: t.audio_url, "aria-label": `Play ${t.name}` });
       actions.append(player);
     }
-    list.append(el("li", { "data-id": t.id }, title, artists ? ` — ${artists}` : "",
+    const attrs = { "data-id": t.id };
+    if (t.liked) attrs.class = "liked";
+    list.append(el("li", attrs, title, artists ? ` — ${artists}` : "",
+      t.liked ? el("span", { class: "liked-mark", "aria-label": "liked" }, " ♥ liked") : "",
       el("div", { class: "reason" }, t.reason || ""), actions));
   }
 }
@@ -317,14 +324,39 @@ async function feedback(trackId, kind, button) {
     });
     if (button) button.setAttribute("aria-pressed", "true");
     if (lastEmotion && lastQuery) {
-      // the emotion is already known: ask for a new playlist without sending the voice again
+      // the emotion is already known: revise the playlist on screen without sending the
+      // voice again (a skip replaces that track only; a like keeps it, marked liked)
       const body = JSON.stringify({ emotion: { probabilities: lastEmotion.probabilities },
-        strategy: lastQuery.strategy, n: lastQuery.n });
+        strategy: lastQuery.strategy, n: lastQuery.n, current: lastTracks });
       await run(() => ({ method: "POST", headers: { "Content-Type": "application/json" }, body }),
         { refresh: true });
     } else if (lastRequest) await run(lastRequest);
   } catch (e) {
     $("error").textContent = e.message;
+  }
+}
+
+/* ---- mood journey ---- */
+async function journey(ev) {
+  ev.preventDefault();
+  $("error").textContent = "";
+  const n = parseInt($("journey-n").value, 10) || 12;
+  const body = JSON.stringify({ from: $("journey-from").value, to: $("journey-to").value, n });
+  $("busy").textContent = "Planning the journey…";
+  try {
+    const data = await api("/v1/journey", {
+      method: "POST", headers: { "Content-Type": "application/json" }, body });
+    lastEmotion = null;  // feedback on a journey is stored and steers the next playlists
+    lastRequest = null;
+    lastQuery = null;
+    requestCount += 1;
+    renderMap(data);
+    renderPlaylist(data);
+    document.body.dataset.requests = String(requestCount);
+    $("busy").textContent = `Journey ready (${data.tracks.length} steps).`;
+  } catch (e) {
+    $("error").textContent = e.message;
+    $("busy").textContent = "";
   }
 }
 
@@ -480,6 +512,7 @@ function curveSvg(curve) {
 
 $("record").addEventListener("click", toggleRecord);
 $("ask").addEventListener("submit", submit);
+$("journey-form").addEventListener("submit", journey);
 $("track-close").addEventListener("click", () => $("track-card").classList.add("hidden"));
 $("apikey").addEventListener("change", () => localStorage.setItem("moodtune-apikey", $("apikey").value));
 $("file").addEventListener("change", () => { if ($("file").files.length) { recordedBlob = null; $("rec-status").textContent = ""; } });
