@@ -1053,7 +1053,12 @@ class Recommender:
             full: np.ndarray | None = None
             choice = -1
             for level in range(4):
-                fits = [int(p) for p in best if not used[p] and allowed(int(p), level)]
+                fits: list[int] = []
+                for q in best.tolist():  # sorted by score: stop past the window
+                    if fits and (variety == 0 or col[q] > col[fits[0]] + FIT_WINDOW):
+                        break
+                    if not used[q] and allowed(q, level):
+                        fits.append(q)
                 if fits and variety > 0:
                     c = col[fits]
                     near = np.flatnonzero(c <= c[0] + FIT_WINDOW)
