@@ -80,6 +80,8 @@ Z_CLIP = 5.0
 VARIETY = 0.05
 #: A position draws only among candidates whose score is within this of its best.
 FIT_WINDOW = 0.15
+#: Most candidates a position draws among (the best fitting ones inside the window).
+MAX_DRAW = 12
 #: Tracks whose tempo is this close (BPM) to a chosen track's score :data:`TEMPO_CLASH` worse.
 TEMPO_CLASH_BPM = 3.0
 TEMPO_CLASH = 0.03
@@ -992,14 +994,18 @@ class Recommender:
         used_titles: set[tuple[str, tuple[str, ...]]] = set(banned_titles or ())
         picked_features = np.empty((targets.shape[0], dup_features.shape[1]))
         n_picked = 0
-        picked_tempi: list[float] = []
+        clash = np.zeros(pool.size, dtype=bool)  # tempo within TEMPO_CLASH_BPM of a pick
         previous: frozenset[str] = frozenset()
         picks: list[tuple[int, float]] = []
         relaxed = False
 
+        dup_known: dict[int, bool] = {}  # near-duplicate flags of this position's head
+
         def near_duplicate(p: int) -> bool:
             if n_picked == 0:
                 return False
+            if p in dup_known:
+                return dup_known[p]
             diff = np.abs(picked_features[:n_picked] - dup_features[p])
             return bool((diff <= DUPLICATE_TOLERANCE).all(axis=1).any())
 
@@ -1020,8 +1026,9 @@ class Recommender:
             used_titles.add(title_of(p))
             picked_features[n_picked] = dup_features[p]
             n_picked += 1
-            if tempo[p] > 0:
-                picked_tempi.append(float(tempo[p]))
+            if variety > 0 and tempo[p] > 0:
+                with np.errstate(invalid="ignore"):
+                    np.logical_or(clash, np.abs(tempo - tempo[p]) < TEMPO_CLASH_BPM, out=clash)
 
         kept = {i: int(np.searchsorted(pool, q)) for i, q in (fixed or {}).items()}
         for p in kept.values():
@@ -1036,10 +1043,7 @@ class Recommender:
             col = np.where(used, np.inf, score[:, i])
             if liked_left > 0:
                 col = col - LIKED_BONUS * liked_mask
-            if variety > 0 and picked_tempi:
-                clash = (
-                    np.abs(tempo[:, None] - np.array(picked_tempi)[None, :]) < TEMPO_CLASH_BPM
-                ).any(axis=1)
+            if variety > 0:
                 col = col + TEMPO_CLASH * clash
             free = int(pool.size - used.sum())
             if free == 0:
@@ -1050,12 +1054,19 @@ class Recommender:
             else:
                 best = np.arange(pool.size)
             best = best[np.argsort(col[best], kind="stable")]
+            dup_known.clear()
+            if n_picked:  # one vectorised test for the whole head
+                diff = np.abs(dup_features[best][:, None, :] - picked_features[None, :n_picked])
+                flags = np.any(np.all(diff <= DUPLICATE_TOLERANCE, axis=2), axis=1)
+                dup_known.update(zip(best.tolist(), flags.tolist(), strict=True))
             full: np.ndarray | None = None
             choice = -1
             for level in range(4):
                 fits: list[int] = []
                 for q in best.tolist():  # sorted by score: stop past the window
-                    if fits and (variety == 0 or col[q] > col[fits[0]] + FIT_WINDOW):
+                    if fits and (
+                        variety == 0 or len(fits) >= MAX_DRAW or col[q] > col[fits[0]] + FIT_WINDOW
+                    ):
                         break
                     if not used[q] and allowed(q, level):
                         fits.append(q)
