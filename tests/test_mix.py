@@ -366,6 +366,45 @@ def test_recommended_track_from_catalog(
     assert res.to_dict()["emotion"]["emotion"]["label"] == "happiness"
 
 
+def test_recommended_track_is_a_song_not_a_jingle(
+    voice_file: tuple[Path, list[tuple[float, float]]],
+    tone_file: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A jingle that fits best is passed over for a song; with jingles only, it says so."""
+    from moodtune.catalog.repository import Catalog
+    from moodtune.service import EmotionResult, Moodtune
+    from moodtune.types import LABELS, EmotionEstimate
+
+    base = {"artists": ["a"], "energy": 0.5, "danceability": 0.5, "tempo": 100.0, "mode": 1}
+    rows = {
+        "jingle": {"valence": 0.95, "duration_ms": 8_500.0},  # the best fit, 8.5 s
+        "song": {"valence": 0.8, "duration_ms": 180_000.0},
+    }
+    probs = np.full(len(LABELS), 0.01)
+    probs[list(LABELS).index("happiness")] = 1.0
+    happy = EmotionResult(EmotionEstimate.from_probabilities(probs / probs.sum()), "en")
+    for case, ids in (("both", ("jingle", "song")), ("jingles", ("jingle",))):
+        db = tmp_path / f"{case}.sqlite"
+        with Catalog.open(db) as cat:
+            cat.upsert_tracks([{"id": t, "name": t, **base, **rows[t]} for t in ids])
+            cat.add_library_root(tone_file.parent)
+            for tid in ids:
+                copy = tone_file.with_name(f"{case}-{tid}.wav")
+                copy.write_bytes(tone_file.read_bytes())
+                cat.record_file(copy.resolve(), track_id=tid, size=1, mtime_ns=1, sha256=tid * 8)
+        service = Moodtune(catalog_path=db)
+        monkeypatch.setattr(service, "emotion_of", lambda **kw: happy)
+        res = mix_for(service, voice_file[0], output=tmp_path / f"{case}.wav")
+        if case == "both":
+            assert res.track["id"] == "song" and "note" not in res.track
+        else:
+            assert res.track["id"] == "jingle"
+            assert "no local track is a song of 60 s or more" in res.track["note"]
+            assert "loops under it" in res.track["note"]
+
+
 def test_cli_command(
     voice_file: tuple[Path, list[tuple[float, float]]], tone_file: Path, tmp_path: Path
 ) -> None:

@@ -56,3 +56,5 @@ def mix(
         f"music {name!r}, {result.loudness_lufs:.1f} LUFS, "
         f"true peak {result.true_peak_dbtp:.1f} dBTP, music ducked {depth_txt} under speech"
     )
+    if result.track.get("note"):
+        typer.echo(f"note: {result.track['note']}", err=True)
