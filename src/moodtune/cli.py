@@ -781,11 +781,17 @@ def evaluate_recommender(
             get_service().catalog().load_table(), requests=requests, mixed=mixed
         )
         vt = Table(title=f"playlist variety and fit ({variety['protocol']})")
-        for col in ("metric", "before (nearest, no memory)", "after (draw + memory)"):
-            vt.add_column(col)
-        before, after = variety["methods"]["before"], variety["methods"]["after"]
-        for key in before:
-            vt.add_row(key, f"{before[key]:.4f}", f"{after[key]:.4f}")
+        names = {
+            "before": "before (nearest, no memory)",
+            "memory_only": "memory only (nearest fresh)",
+            "after": "after (draw + memory)",
+        }
+        methods_v = variety["methods"]
+        vt.add_column("metric")
+        for key in methods_v:
+            vt.add_column(names.get(key, key))
+        for metric in methods_v["before"]:
+            vt.add_row(metric, *(f"{m[metric]:.4f}" for m in methods_v.values()))
         out.print(vt)
 
 

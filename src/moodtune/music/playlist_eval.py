@@ -194,6 +194,9 @@ _MOODS = (
     (0.0, 0.0),
 )
 _STRATEGIES = ("match", "uplift", "calm", "energize")
+#: Methods :func:`evaluate_variety` compares: today's nearest tracks, listener memory
+#: alone (nearest fresh tracks), and memory with the draw (the default).
+METHODS_VARIETY = ("before", "memory_only", "after")
 
 
 def evaluate_variety(
@@ -208,8 +211,9 @@ def evaluate_variety(
     """Variety and fit of the playlist recommender: today's method next to the new one.
 
     ``before``: nearest tracks, no listener memory, no draw, no duration rule (the method
-    before listener memory). ``after``: the default :class:`~moodtune.recommend.Recommender`
-    draw (``variety``), listener memory of the last ``memory`` playlists and the default
+    before listener memory). ``memory_only``: the nearest tracks not in the listener's
+    last ``memory`` playlists (songs only, no draw). ``after``: the default
+    :class:`~moodtune.recommend.Recommender` draw (``variety``), listener memory of the last ``memory`` playlists and the default
     filters (songs of 60 s or more, not silent), a fresh seed per request.
 
     Metrics, each a mean:
@@ -238,13 +242,14 @@ def evaluate_variety(
     mixed_points = rng.uniform(-0.9, 0.9, size=(mixed, 2))
     mixed_strategies = rng.choice(_STRATEGIES, size=mixed)
     methods: dict[str, dict[str, float]] = {}
-    for method in ("before", "after"):
+    for method in METHODS_VARIETY:
         after = method == "after"
-        kwargs: dict[str, Any] = (
-            {"filters": Filters()}
-            if after
-            else {"filters": Filters(min_duration_s=None), "variety": 0.0}
-        )
+        remember = method != "before"
+        kwargs: dict[str, Any] = {
+            "before": {"filters": Filters(min_duration_s=None), "variety": 0.0},
+            "memory_only": {"filters": Filters(), "variety": 0.0},
+            "after": {"filters": Filters()},
+        }[method]
         draw = np.random.default_rng(seed + 1)
 
         def seed_of(_draw: np.random.Generator = draw, _after: bool = after) -> int | None:
@@ -261,7 +266,7 @@ def evaluate_variety(
             seen: set[str] = set()
             repeated = total = 0
             for i in range(requests):
-                avoid = [t for p in history[-memory:] for t in p] if after else []
+                avoid = [t for p in history[-memory:] for t in p] if remember else []
                 picks = rec.recommend(v, a, n=n, seed=seed_of(), avoid_ids=avoid, **kwargs)
                 ids = [p.track_id for p in picks]
                 repeated += sum(t in seen for t in ids)
