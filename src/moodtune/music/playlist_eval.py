@@ -213,8 +213,9 @@ def evaluate_variety(
     ``before``: nearest tracks, no listener memory, no draw, no duration rule (the method
     before listener memory). ``memory_only``: the nearest tracks not in the listener's
     last ``memory`` playlists (songs only, no draw). ``after``: the default
-    :class:`~moodtune.recommend.Recommender` draw (``variety``), listener memory of the last ``memory`` playlists and the default
-    filters (songs of 60 s or more, not silent), a fresh seed per request.
+    :class:`~moodtune.recommend.Recommender` draw (``variety``), listener memory of the
+    last ``memory`` playlists and the default filters (songs of 60 s or more, not silent),
+    a fresh seed per request.
 
     Metrics, each a mean:
 
