@@ -246,11 +246,12 @@ def evaluate_variety(
     for method in METHODS_VARIETY:
         after = method == "after"
         remember = method != "before"
-        kwargs: dict[str, Any] = {
+        options: dict[str, dict[str, Any]] = {
             "before": {"filters": Filters(min_duration_s=None), "variety": 0.0},
             "memory_only": {"filters": Filters(), "variety": 0.0},
             "after": {"filters": Filters()},
-        }[method]
+        }
+        kwargs = options[method]
         draw = np.random.default_rng(seed + 1)
 
         def seed_of(_draw: np.random.Generator = draw, _after: bool = after) -> int | None:
