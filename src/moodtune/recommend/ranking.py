@@ -1055,10 +1055,11 @@ class Recommender:
                 best = np.arange(pool.size)
             best = best[np.argsort(col[best], kind="stable")]
             dup_known.clear()
-            if n_picked:  # one vectorised test for the whole head
-                diff = np.abs(dup_features[best][:, None, :] - picked_features[None, :n_picked])
+            if n_picked:  # one vectorised test for the front of the head
+                front = best[: 2 * MAX_DRAW]
+                diff = np.abs(dup_features[front][:, None, :] - picked_features[None, :n_picked])
                 flags = np.any(np.all(diff <= DUPLICATE_TOLERANCE, axis=2), axis=1)
-                dup_known.update(zip(best.tolist(), flags.tolist(), strict=True))
+                dup_known.update(zip(front.tolist(), flags.tolist(), strict=True))
             full: np.ndarray | None = None
             choice = -1
             for level in range(4):
@@ -1074,7 +1075,9 @@ class Recommender:
                     c = col[fits]
                     near = np.flatnonzero(c <= c[0] + FIT_WINDOW)
                     w = np.exp(-(c[near] - c[0]) / variety)
-                    choice = fits[int(near[rng.choice(near.size, p=w / w.sum())])]
+                    cum = np.cumsum(w)
+                    j = int(np.searchsorted(cum, rng.random() * cum[-1], side="right"))
+                    choice = fits[int(near[min(j, near.size - 1)])]
                 elif fits:
                     choice = fits[0]
                 if choice < 0 and head < free:
