@@ -692,3 +692,24 @@ def test_analyze_a_music_file_by_caption_and_by_reply(service, store, tmp_path, 
     assert "31.0 minutes" in long[0] and "at most 30 minutes" in long[0]
     assert out["gets_after"] == out["gets_before"]  # refused without downloading
     assert out["bad"][0]["text"].startswith("🤔 I couldn't use that:")
+
+
+def test_mix_caption_says_when_the_music_loops() -> None:
+    from pathlib import Path as _Path
+
+    from moodtune.bot.handlers import mix_caption
+    from moodtune.mix.pipeline import MixResult
+
+    note = "no fitting track is as long as the voice (95 s); the 40 s track loops under it"
+    result = MixResult(
+        output=_Path("mix.m4a"),
+        duration_s=95.0,
+        track={"id": "t1", "name": "Song", "note": note},
+        loudness_lufs=-16.0,
+        true_peak_dbtp=-1.5,
+        duck_depth_db=9.0,
+        speech_s=60.0,
+        video=False,
+        target_lufs=-16.0,
+    )
+    assert mix_caption(result).endswith("\n" + note)

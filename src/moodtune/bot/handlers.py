@@ -756,4 +756,5 @@ def mix_caption(result: Any) -> str:
         if math.isfinite(depth)
         else "music ducked under your voice (depth n/a: no pauses)"
     )
-    return f"🎵 {name} · {result.loudness_lufs:.1f} LUFS · {ducked}"
+    note = result.track.get("note")  # e.g. no song as long as the voice: it loops
+    return f"🎵 {name} · {result.loudness_lufs:.1f} LUFS · {ducked}" + (f"\n{note}" if note else "")
