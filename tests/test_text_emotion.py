@@ -125,6 +125,7 @@ def test_shipped_head_valence_order():
 @pytest.mark.slow
 def test_training_pipeline_end_to_end(tmp_path):
     from moodtune.text.backends.e5 import E5TextEmotion
+    from moodtune.text.cues import CUE_DIM
     from moodtune.train.text_emotion import TextHeadConfig, train_text_emotion
 
     report = train_text_emotion(
@@ -136,7 +137,7 @@ def test_training_pipeline_end_to_end(tmp_path):
     )
     head = E5TextEmotion.load(tmp_path / "text_emotion_head.npz")
     assert set(head.parts) == {"use", "lex"}
-    assert head.stack_W.shape == (2 * 7 + 21, 7)
+    assert head.stack_W.shape == (2 * 7 + CUE_DIM, 7)
     probs = head.predict_proba(["I am furious", "Мне грустно"])
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-6)
     msgs = report["short_messages"]
@@ -212,6 +213,41 @@ def test_cue_features_move_negated_words():
 
 
 # -- mixed feelings ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("I am furious", "anger"),
+        ("Я в бешенстве", "anger"),
+        ("мне грустно", "sadness"),
+        ("not happy at all", None),
+        ("happy and sad", None),
+        ("I'm not annoyed, I'm LIVID", "anger"),
+        ("I am furious " + "and then some more words here", None),
+    ],
+)
+def test_explicit_label(text, label):
+    from moodtune.text.cues import explicit_label
+
+    assert explicit_label(text) == label
+
+
+def test_explicit_floor_lifts_named_label_and_keeps_sum():
+    from moodtune.text.backends.e5 import E5TextEmotion
+    from moodtune.text.cues import CUE_DIM
+    from moodtune.text.head import MLPHead
+
+    head = MLPHead(_linear_head(7) | {"mean": np.zeros(512), "scale": np.ones(512)})
+    model = E5TextEmotion(
+        {"use": head},
+        stack_W=np.zeros((7 + CUE_DIM, 7), np.float32),
+        explicit_floor=0.65,
+    )
+    probs = model.apply_explicit(["I am furious", "see you at 5"], np.full((2, 7), 1 / 7))
+    assert probs[0, LABELS.index("anger")] == pytest.approx(0.65)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0)
+    np.testing.assert_allclose(probs[1], 1 / 7)
 
 
 def test_mixed_labels_only_when_close():

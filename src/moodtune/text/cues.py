@@ -306,6 +306,9 @@ _EN_WORDS: dict[str, tuple[str, ...]] = {
 _RU_STEMS: dict[str, tuple[str, ...]] = {
     "anger": (
         "зл",
+        "зла",
+        "зол",
+        "злост",
         "злю",
         "злит",
         "злость",
@@ -359,7 +362,7 @@ _RU_STEMS: dict[str, tuple[str, ...]] = {
         "боя",
         "испуга",
         "пуга",
-        "ужас",
+        "ужасе",
         "паник",
         "тревож",
         "тревог",
@@ -374,6 +377,8 @@ _RU_STEMS: dict[str, tuple[str, ...]] = {
     ),
     "happiness": (
         "рад",
+        "рада",
+        "рады",
         "радост",
         "радуе",
         "счаст",
@@ -446,7 +451,24 @@ _RU_STEMS: dict[str, tuple[str, ...]] = {
     ),
 }
 # Stems too short to match alone without false hits: these need the whole token.
-_RU_WHOLE = {"зл", "фу", "фуу", "фууу", "ого", "ура", "рад", "боя", "бои", "ору", "горе", "вау"}
+_RU_WHOLE = {
+    "зл",
+    "зла",
+    "зол",
+    "рада",
+    "рады",
+    "фу",
+    "фуу",
+    "фууу",
+    "ого",
+    "ура",
+    "рад",
+    "боя",
+    "бои",
+    "ору",
+    "горе",
+    "вау",
+}
 
 _EN_NEGATORS = {
     "not",
@@ -488,6 +510,39 @@ _TOKEN = re.compile(r"[\w'’*]+|[^\w\s]", re.UNICODE)
 #: Width of :func:`cue_features`: seven label counts from words, seven from emoji, and the
 #: word counts again scaled by how short the message is.
 CUE_DIM = 3 * len(LABELS)
+
+#: Unambiguous emotion words (a subset of the lists above): in a short message, a single
+#: one of these decides the label (see :func:`explicit_label`). English word forms and
+#: Russian stems, matched like the lists above.
+STRONG_EN: dict[str, tuple[str, ...]] = {
+    "anger": (
+        "angry",
+        "furious",
+        "fuming",
+        "livid",
+        "enraged",
+        "infuriated",
+        "irate",
+        "seething",
+        "pissed",
+        "pisses",
+    ),
+    "disgust": ("disgusting", "disgusted", "revolting", "gross", "yuck"),
+    "fear": ("afraid", "scared", "terrified", "frightened", "petrified", "horrified"),
+    "happiness": ("happy", "overjoyed", "thrilled", "delighted", "ecstatic"),
+    "sadness": ("sad", "heartbroken", "miserable", "depressed", "unhappy"),
+    "surprise": ("surprised", "shocked", "stunned", "astonished"),
+}
+STRONG_RU: dict[str, tuple[str, ...]] = {
+    "anger": ("ярост", "бешен", "взбес", "злюсь", "зла", "зол", "злой", "злая", "разозл", "злост"),
+    "disgust": ("отвратит", "омерзит", "мерзост", "противно", "тошнит"),
+    "fear": ("страшно", "боюсь", "ужасе", "испуга"),
+    "happiness": ("счастлив", "счастье", "рада", "рад"),
+    "sadness": ("грустно", "грущу", "печаль", "тоскл"),
+    "surprise": ("удивл", "шоке", "шок"),
+}
+#: Longest message (in words) where :func:`explicit_label` applies.
+EXPLICIT_MAX_WORDS = 8
 
 
 def _is_cyrillic(token: str) -> bool:
@@ -705,9 +760,63 @@ def cue_features(text: str) -> np.ndarray:
     for lab in _emoji_hits(text):
         x[len(LABELS) + LABELS.index(lab)] += 1.0
     x = np.log1p(x)
-    n_tokens = max(1, len(text.split()))
-    x[2 * len(LABELS) :] = x[: len(LABELS)] * min(1.0, 6.0 / n_tokens)
+    shortness = min(1.0, 6.0 / max(1, len(text.split())))
+    x[2 * len(LABELS) :] = x[: len(LABELS)] * shortness
     return x
+
+
+def named_labels(text: str) -> set[str]:
+    """Labels the message names with a non-negated emotion word or an emoji."""
+    named = {lab for lab, negated in word_hits(text) if not negated}
+    return named | set(_emoji_hits(text))
+
+
+def _strong(token: str) -> str | None:
+    if _is_cyrillic(token):
+        token = token.replace("ё", "е")
+        for label, stems in STRONG_RU.items():
+            for stem in stems:
+                if token == stem or (len(stem) >= 4 and token.startswith(stem)):
+                    return label
+        return None
+    for label, words in STRONG_EN.items():
+        if token in words:
+            return label
+    return None
+
+
+def explicit_label(text: str) -> str | None:
+    """The label a short message names outright, or None.
+
+    It applies when the message has at most :data:`EXPLICIT_MAX_WORDS` words and its
+    non-negated strong emotion words (:data:`STRONG_EN`, :data:`STRONG_RU`) all name one
+    label, with no other non-negated emotion word or emoji of another label ("happy and sad"
+    names two). "Ужасно" (awful) is not fear; "в ужасе" (horrified) is.
+
+    Examples
+    --------
+    >>> explicit_label("I am furious")
+    'anger'
+    >>> explicit_label("not happy at all") is None
+    True
+    >>> explicit_label("happy and sad") is None
+    True
+    """
+    if len(text.split()) > EXPLICIT_MAX_WORDS:
+        return None
+    strong, other = set(), set()
+    for start, end, lab, negated, _ in _hits(text):
+        if negated:
+            continue
+        tok = text[start:end].lower()
+        if _strong(tok.split()[0]) == lab:
+            strong.add(lab)
+        else:
+            other.add(lab)
+    other |= set(_emoji_hits(text))
+    if len(strong) == 1 and not (other - strong):
+        return strong.pop()
+    return None
 
 
 def cue_matrix(texts: list[str]) -> np.ndarray:

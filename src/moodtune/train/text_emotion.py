@@ -18,8 +18,11 @@ Recipe (reproduced by ``moodtune train text-emotion --data DIR --out DIR``):
    training corpora and ru_go_emotions. Its regularisation is chosen by 5-fold cross-validation
    on those validation rows (mean macro-F1 over corpora); its output is calibrated by
    construction (it is fitted by log-likelihood on rows the parts never saw).
-6. Choose when to report ``mixed`` from GoEmotions validation rows that carry two labels.
-7. Export plain arrays to ``text_emotion_head.npz`` (no pickle) and write reports.
+6. Choose when to report ``mixed`` from GoEmotions validation rows that carry two labels:
+   the most of them, while at most 10 % of one-label rows are called mixed.
+7. Set the explicit-word rule: a short message that names one feeling outright
+   ("I am furious") gets at least 0.65 for it (:func:`moodtune.text.cues.explicit_label`).
+8. Export plain arrays to ``text_emotion_head.npz`` (no pickle) and write reports.
 """
 
 from __future__ import annotations
@@ -71,6 +74,10 @@ class TextHeadConfig:
     with_e5: bool = False
     stack_cs: tuple[float, ...] = (0.1, 0.3, 1.0)
     stack_power: float = 0.5
+    mixed_max_rate: float = 0.1
+    stack_by_language: bool = False
+    explicit_floor: float = 0.65
+    parts_from: str | None = None
 
 
 def _mapped(rows: TextRows) -> list[str]:
@@ -211,22 +218,47 @@ def _fit_stacker(
     return W, b, best, scores
 
 
-def _fit_mixed(probs_single: np.ndarray, probs_pair: np.ndarray) -> tuple[float, float, dict]:
-    """Choose (ratio, floor) for ``mixed`` by F1 of telling two-label rows from one-label rows."""
-    from moodtune.text.backends.e5 import mixed_labels
+def _fit_mixed(
+    probs_single: np.ndarray,
+    probs_pair: np.ndarray,
+    texts_single: list[str],
+    texts_pair: list[str],
+    *,
+    max_single_rate: float,
+) -> tuple[float, float, dict[str, dict[str, float]]]:
+    """Choose (ratio, floor) for ``mixed``.
 
-    best = (0.0, 0.6, 0.25)
-    grid = {}
-    for ratio in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8):
-        for floor in (0.15, 0.2, 0.25, 0.3):
-            tp = sum(bool(mixed_labels(p, ratio=ratio, floor=floor)) for p in probs_pair)
-            fp = sum(bool(mixed_labels(p, ratio=ratio, floor=floor)) for p in probs_single)
-            prec = tp / max(tp + fp, 1)
-            rec = tp / max(len(probs_pair), 1)
-            f1 = 2 * prec * rec / max(prec + rec, 1e-9)
-            grid[f"{ratio}/{floor}"] = {"precision": prec, "recall": rec, "f1": f1}
-            if f1 > best[0]:
-                best = (f1, ratio, floor)
+    The most two-label rows reported as mixed, while at most ``max_single_rate`` of the
+    one-label rows are (a product choice: "mixed" should be rare and mean something).
+    """
+    from moodtune.text.backends.e5 import mixed_labels
+    from moodtune.text.cues import named_labels
+
+    named_single = [named_labels(t) for t in texts_single]
+    named_pair = [named_labels(t) for t in texts_pair]
+    best = (-1.0, 0.8, 0.4)
+    grid: dict[str, dict[str, float]] = {}
+    for ratio in (0.4, 0.5, 0.6, 0.7, 0.8):
+        for floor in (0.2, 0.25, 0.3, 0.35, 0.4):
+            pair_rate = float(
+                np.mean(
+                    [
+                        bool(mixed_labels(p, ratio=ratio, floor=floor, named=n))
+                        for p, n in zip(probs_pair, named_pair, strict=True)
+                    ]
+                )
+            )
+            single_rate = float(
+                np.mean(
+                    [
+                        bool(mixed_labels(p, ratio=ratio, floor=floor, named=n))
+                        for p, n in zip(probs_single, named_single, strict=True)
+                    ]
+                )
+            )
+            grid[f"{ratio}/{floor}"] = {"pair_rate": pair_rate, "single_rate": single_rate}
+            if single_rate <= max_single_rate and pair_rate > best[0]:
+                best = (pair_rate, ratio, floor)
     return best[1], best[2], grid
 
 
@@ -284,28 +316,40 @@ def train_text_emotion(
         "meta_train_sets": np.array(TRAIN_SETS),
     }
     t0 = time.time()
-    U_tr = np.concatenate(_embed_use(train, cache, progress))
     U_st = _embed_use(stack, cache, progress)
-    use_arrays, curves = _fit_mlp(U_tr, y_tr, w_tr, cfg, "use_")
-    arrays |= use_arrays
-    log.info("USE MLP trained in %.1f s", time.time() - t0)
     E_st: list[np.ndarray | None] = [None] * len(stack)
-    if cfg.with_e5:
-        E_tr = np.concatenate(_embed_e5(train, cache, progress))
-        E_st = list(_embed_e5(stack, cache, progress))
-        e5_arrays, e5_curves = _fit_mlp(E_tr, y_tr, w_tr, cfg, "e5_")
-        arrays |= e5_arrays
-        curves |= e5_curves
-    t0 = time.time()
-    arrays |= _fit_lexical(train, y_tr, w_tr, cfg)
-    log.info("character n-gram model trained in %.1f s", time.time() - t0)
+    curves: dict[str, list[float]] = {}
+    if cfg.parts_from:
+        # refit only the stacker and the rules over parts trained before
+        with np.load(cfg.parts_from, allow_pickle=False) as old:
+            arrays |= {k: old[k] for k in old.files if k.startswith(("use_", "lex_", "e5_"))}
+        parts = [p for p in ("e5", "use", "lex") if any(k.startswith(f"{p}_") for k in arrays)]
+        if "e5" in parts:
+            E_st = list(_embed_e5(stack, cache, progress))
+    else:
+        U_tr = np.concatenate(_embed_use(train, cache, progress))
+        use_arrays, curves = _fit_mlp(U_tr, y_tr, w_tr, cfg, "use_")
+        arrays |= use_arrays
+        log.info("USE MLP trained in %.1f s", time.time() - t0)
+        if cfg.with_e5:
+            E_tr = np.concatenate(_embed_e5(train, cache, progress))
+            E_st = list(_embed_e5(stack, cache, progress))
+            e5_arrays, e5_curves = _fit_mlp(E_tr, y_tr, w_tr, cfg, "e5_")
+            arrays |= e5_arrays
+            curves |= e5_curves
+        t0 = time.time()
+        arrays |= _fit_lexical(train, y_tr, w_tr, cfg)
+        log.info("n-gram model trained in %.1f s", time.time() - t0)
 
     # stacker on validation rows the parts never saw
     arrays["parts"] = np.array([p for p in ("e5", "use", "lex") if p in parts])
     base = E5TextEmotion.from_arrays(
         arrays
         | {
-            "stack_W": np.zeros((7 * len(parts) + CUE_DIM, 7), np.float32),
+            "stack_W": np.zeros(
+                (7 * len(parts) * (2 if cfg.stack_by_language else 1) + CUE_DIM, 7), np.float32
+            ),
+            "stack_by_language": np.array(cfg.stack_by_language),
             "stack_b": np.zeros(7, np.float32),
         }
     )
@@ -323,7 +367,9 @@ def train_text_emotion(
         cfg.stack_cs,
     )
     arrays["stack_W"], arrays["stack_b"] = W, b
+    arrays["stack_by_language"] = np.array(cfg.stack_by_language)
     arrays["temperature"] = np.array(1.0, dtype=np.float32)
+    arrays["explicit_floor"] = np.array(cfg.explicit_floor, dtype=np.float32)
 
     # when to say "mixed": GoEmotions validation rows with two labels vs one
     model = E5TextEmotion.from_arrays(arrays)
@@ -332,7 +378,13 @@ def train_text_emotion(
     single = stack[single_idx]
     p_single = model.predict_proba(single.texts, use_vectors=U_st[single_idx])
     p_pair = model.predict_proba([t for t, _, _ in pairs])
-    ratio, floor, mixed_grid = _fit_mixed(p_single, p_pair)
+    ratio, floor, mixed_grid = _fit_mixed(
+        p_single,
+        p_pair,
+        single.texts,
+        [t for t, _, _ in pairs],
+        max_single_rate=cfg.mixed_max_rate,
+    )
     arrays["mix_ratio"] = np.array(ratio, dtype=np.float32)
     arrays["mix_floor"] = np.array(floor, dtype=np.float32)
 
@@ -340,7 +392,8 @@ def train_text_emotion(
     out_dir.mkdir(parents=True, exist_ok=True)
     weights = out_dir / "text_emotion_head.npz"
     np.savez_compressed(weights, **arrays)  # type: ignore[arg-type]
-    plot_curves(curves, out_dir / "text_emotion_training.png", title="text emotion head (MLPs)")
+    if curves:
+        plot_curves(curves, out_dir / "text_emotion_training.png", title="text emotion head (MLPs)")
     report = evaluate_text_emotion(
         data_dir, out_dir, head_path=weights, cache_dir=cache, progress=progress, messages=messages
     )
@@ -441,7 +494,7 @@ def evaluate_short_messages(
     head = E5TextEmotion.load(head_path or default_head_path())
     msgs = read_short_messages(path)
     probs = head.predict_proba(msgs.texts)
-    mixed = [head.estimate(p).mixed for p in probs]
+    mixed = [head.estimate(p, t).mixed for p, t in zip(probs, msgs.texts, strict=True)]
     report = _message_metrics(msgs, probs, mixed)
     y, y2, pred = np.asarray(msgs.labels), np.asarray(msgs.labels2), probs.argmax(axis=1)
     png = plot_confusion(

@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from moodtune.errors import ModelError
-from moodtune.text.cues import CUE_DIM, cue_matrix, normalize
+from moodtune.text.cues import CUE_DIM, cue_matrix, explicit_label, named_labels, normalize
 from moodtune.text.head import MLPHead, log_softmax, softmax
 from moodtune.text.lexical import LexicalHead
 from moodtune.types import LABELS, EmotionEstimate
@@ -54,11 +54,19 @@ def _prefixed(arrays: dict[str, np.ndarray], prefix: str) -> dict[str, np.ndarra
     return out
 
 
-def mixed_labels(probs: np.ndarray, *, ratio: float, floor: float) -> tuple[str, ...]:
-    """Return the two most likely labels when they are close, else ``()``.
+#: Least probability each of two labels the message names needs to be reported as mixed.
+NAMED_MIX_FLOOR = 0.1
 
-    Two labels are close when the second has at least ``ratio`` times the first's
-    probability and at least ``floor`` itself.
+
+def mixed_labels(
+    probs: np.ndarray, *, ratio: float, floor: float, named: set[str] | frozenset[str] = frozenset()
+) -> tuple[str, ...]:
+    """Return two labels when the message holds two feelings, else ``()``.
+
+    Two ways: the two most likely labels are close (the second has at least ``ratio``
+    times the first's probability and at least ``floor``), or the message names two or
+    more feelings in words or emoji (``named``, "happy and sad") and the two most likely of
+    them both have at least :data:`NAMED_MIX_FLOOR`. The more likely label comes first.
 
     Examples
     --------
@@ -66,8 +74,15 @@ def mixed_labels(probs: np.ndarray, *, ratio: float, floor: float) -> tuple[str,
     ('happiness', 'sadness')
     >>> mixed_labels(np.array([0, 0, 0, .8, .1, 0, .1]), ratio=.5, floor=.2)
     ()
+    >>> mixed_labels(np.array([0, 0, 0, .8, .15, 0, .05]), ratio=.5, floor=.2,
+    ...              named={"happiness", "sadness"})
+    ('happiness', 'sadness')
     """
     p = np.asarray(probs, dtype=np.float64).reshape(-1)
+    if len(named) >= 2:
+        idx = sorted((LABELS.index(n) for n in named), key=lambda k: -p[k])[:2]
+        if p[idx[1]] >= NAMED_MIX_FLOOR:
+            return (LABELS[idx[0]], LABELS[idx[1]])
     order = np.argsort(-p)
     p1, p2 = p[order[0]], p[order[1]]
     if p2 >= floor and p2 >= ratio * p1:
@@ -90,6 +105,13 @@ class E5TextEmotion:
     mix_ratio, mix_floor : float
         When the second label has ``>= mix_ratio`` of the first's probability and at least
         ``mix_floor``, the estimate is ``mixed`` (see :func:`mixed_labels`).
+    by_language : bool
+        When true the stacker also reads the parts' log-probabilities times "the message is
+        Russian" (Cyrillic letters), so it can weigh the parts differently per language.
+    explicit_floor : float
+        Least probability of the label a short message names outright
+        (:func:`moodtune.text.cues.explicit_label`: "I am furious", "Я в бешенстве").
+        A rule, not learned: explicit emotion words must win clearly. 0 turns it off.
     """
 
     name = "e5"
@@ -103,12 +125,15 @@ class E5TextEmotion:
         temperature: float = 1.0,
         mix_ratio: float = 0.6,
         mix_floor: float = 0.25,
+        explicit_floor: float = 0.0,
+        by_language: bool = False,
     ) -> None:
         unknown = set(parts) - set(PARTS)
         if not parts or unknown:
             raise ModelError(f"text head parts must be a non-empty subset of {PARTS}, got {parts}")
         self.parts = {k: parts[k] for k in PARTS if k in parts}
-        n_in = len(LABELS) * len(self.parts) + CUE_DIM
+        self.by_language = bool(by_language)
+        n_in = len(LABELS) * len(self.parts) * (2 if by_language else 1) + CUE_DIM
         if stack_W is None:
             # plain average of the parts' log-probabilities, cues ignored
             stack_W = np.zeros((n_in, len(LABELS)), dtype=np.float32)
@@ -123,6 +148,7 @@ class E5TextEmotion:
         self.temperature = float(temperature)
         self.mix_ratio = float(mix_ratio)
         self.mix_floor = float(mix_floor)
+        self.explicit_floor = float(explicit_floor)
 
     @property
     def uses_e5(self) -> bool:
@@ -163,6 +189,8 @@ class E5TextEmotion:
                 temperature=float(arrays.get("temperature", 1.0)),
                 mix_ratio=float(arrays.get("mix_ratio", 0.6)),
                 mix_floor=float(arrays.get("mix_floor", 0.25)),
+                explicit_floor=float(arrays.get("explicit_floor", 0.0)),
+                by_language=bool(arrays.get("stack_by_language", False)),
             )
         except KeyError as exc:
             raise ModelError(
@@ -201,8 +229,14 @@ class E5TextEmotion:
         return out
 
     def stack_inputs(self, texts: list[str], parts: dict[str, np.ndarray]) -> np.ndarray:
-        """Stacker input, shape (n, 7 * len(parts) + 21)."""
-        return np.hstack([parts[k] for k in self.parts] + [cue_matrix(texts)])
+        """Stacker input, shape (n, 7 * len(parts) (* 2 when by language) + 21)."""
+        cols = [parts[k] for k in self.parts]
+        if self.by_language:
+            from moodtune.text.lang import detect_language
+
+            ru = np.array([[detect_language(t) == "ru"] for t in texts], dtype=np.float64)
+            cols += [c * ru for c in cols]
+        return np.hstack([*cols, cue_matrix(texts)])
 
     def logits(self, inputs: np.ndarray) -> np.ndarray:
         """Stacker logits (before the temperature), shape (n, 7)."""
@@ -219,11 +253,32 @@ class E5TextEmotion:
         if not texts:
             return np.zeros((0, len(LABELS)))
         parts = self.part_log_probs(texts, e5_vectors=vectors, use_vectors=use_vectors)
-        return softmax(self.logits(self.stack_inputs(texts, parts)) / self.temperature)
+        probs = softmax(self.logits(self.stack_inputs(texts, parts)) / self.temperature)
+        return self.apply_explicit(texts, probs) if self.explicit_floor > 0 else probs
 
-    def estimate(self, probs: np.ndarray) -> EmotionEstimate:
-        """Turn one probability row into an estimate, with ``mixed`` when two labels are close."""
-        mixed = mixed_labels(probs, ratio=self.mix_ratio, floor=self.mix_floor)
+    def apply_explicit(self, texts: list[str], probs: np.ndarray) -> np.ndarray:
+        """Lift the label a short message names outright to at least ``explicit_floor``.
+
+        The row is mixed with the one-hot of that label just enough, so the other labels
+        keep their order and the row still sums to 1.
+        """
+        out = np.array(probs, dtype=np.float64, copy=True)
+        for i, text in enumerate(texts):
+            label = explicit_label(text)
+            if label is None:
+                continue
+            k = LABELS.index(label)
+            if out[i, k] < self.explicit_floor:
+                a = (self.explicit_floor - out[i, k]) / (1.0 - out[i, k])
+                out[i] *= 1.0 - a
+                out[i, k] += a
+        return out
+
+    def estimate(self, probs: np.ndarray, text: str = "") -> EmotionEstimate:
+        """Turn one probability row into an estimate, ``mixed`` when it holds two feelings."""
+        mixed = mixed_labels(
+            probs, ratio=self.mix_ratio, floor=self.mix_floor, named=named_labels(text)
+        )
         return EmotionEstimate.from_probabilities(probs, source="text", mixed=mixed)
 
     def predict(self, text: str) -> EmotionEstimate:
@@ -234,7 +289,8 @@ class E5TextEmotion:
         """Return the emotion of each text."""
         if not texts:
             return []
-        return [self.estimate(p) for p in self.predict_proba(texts)]
+        probs = self.predict_proba(texts)
+        return [self.estimate(p, t) for p, t in zip(probs, texts, strict=True)]
 
 
 def load(*, head_path: str | Path | None = None) -> E5TextEmotion:
