@@ -371,3 +371,33 @@ def test_shipped_head_reports_mixed_feelings():
     est = get_backend("e5").predict("I got the job but I have to move away… happy and sad")
     assert set(est.mixed) == {"happiness", "sadness"}, est.probability_dict()
     assert est.to_dict()["mixed"]
+
+
+def test_bot_and_json_show_mixed_feelings():
+    from moodtune.bot.playlist import format_emotion
+    from moodtune.service import EmotionResult
+    from moodtune.types import EmotionEstimate
+
+    p = np.full(7, 0.02)
+    p[LABELS.index("happiness")], p[LABELS.index("sadness")] = 0.45, 0.45
+    est = EmotionEstimate.from_probabilities(p, mixed=("happiness", "sadness"))
+    result = EmotionResult(emotion=est, language="en", parts={"text": est})
+    assert "mixed feelings:" in format_emotion(result)
+    assert "happiness" in format_emotion(result) and "sadness" in format_emotion(result)
+    assert result.to_dict()["emotion"]["mixed"] == ["happiness", "sadness"]
+    plain = EmotionResult(emotion=EmotionEstimate.from_probabilities(p), language="en")
+    assert "mixed" not in format_emotion(plain)
+
+
+@pytest.mark.slow
+def test_cli_emotion_shows_mixed(capsys):
+    from moodtune.cli import main
+
+    text = "I got the job but I have to move away… happy and sad"
+    assert main(["emotion", "--text", text]) == 0
+    assert "mixed feelings" in capsys.readouterr().out
+    assert main(["emotion", "--text", text, "--json"]) == 0
+    import json
+
+    data = json.loads(capsys.readouterr().out)
+    assert set(data["emotion"]["mixed"]) == {"happiness", "sadness"}

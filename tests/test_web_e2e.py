@@ -222,6 +222,20 @@ def test_mood_journey_is_drawn_on_the_map(server: str, browser: object) -> None:
 
 
 @pytest.mark.slow
+def test_mixed_feelings_are_shown(server: str, browser: object) -> None:
+    page = browser.new_page()  # type: ignore[attr-defined]
+    page.goto(server + "/")
+    page.fill("#text", "I got the job but I have to move away… happy and sad")
+    page.click("#go")
+    _wait_requests(page, 1)
+    assert set(page.inner_text("#mixed").split(" + ")) == {"happiness", "sadness"}
+    page.fill("#text", "see you at 5")
+    page.click("#go")
+    _wait_requests(page, 2)
+    assert page.locator("#mixed").count() == 0
+
+
+@pytest.mark.slow
 def test_text_by_keyboard_and_errors(server: str, browser: object) -> None:
     page = browser.new_page(viewport={"width": 420, "height": 900})  # type: ignore[attr-defined]
     page.goto(server + "/")

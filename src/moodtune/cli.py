@@ -848,8 +848,8 @@ def _print_text_report(report: dict[str, Any]) -> None:
 def _print_short_message_report(msgs: dict[str, Any]) -> None:
     from moodtune.types import LABELS
 
-    table = Table(title="short-message set (label2 hits count)")
-    for col in ("rows", "n", "accuracy", "macro-F1", *LABELS):
+    table = Table(title="short-message set (label2 hits count); recall per label")
+    for col in ("rows", "n", "acc", "mF1", *(lab[:4] for lab in LABELS)):
         table.add_column(col)
     for name, m in [("all", msgs["all"]), *msgs["languages"].items()]:
         rec = m.get("recall", {})
