@@ -401,3 +401,22 @@ def test_cli_emotion_shows_mixed(capsys):
 
     data = json.loads(capsys.readouterr().out)
     assert set(data["emotion"]["mixed"]) == {"happiness", "sadness"}
+
+
+def test_fused_estimate_carries_mixed_words_only_when_they_lead():
+    from moodtune.text import carry_mixed
+    from moodtune.types import CIRCUMPLEX, EmotionEstimate
+
+    p = np.full(7, 0.02)
+    p[LABELS.index("happiness")], p[LABELS.index("sadness")] = 0.45, 0.45
+    text = EmotionEstimate.from_probabilities(p, mixed=("happiness", "sadness"))
+    fused = EmotionEstimate.from_probabilities(p, source="fused", parts={"text": text})
+    out = carry_mixed(fused, text)
+    assert set(out.mixed) == {"happiness", "sadness"} and out.source == "fused"
+    vh, vs = CIRCUMPLEX["happiness"][0], CIRCUMPLEX["sadness"][0]
+    assert min(vh, vs) <= out.valence <= max(vh, vs)
+    angry = np.full(7, 0.02)
+    angry[LABELS.index("anger")] = 0.88
+    other = EmotionEstimate.from_probabilities(angry, source="fused")
+    assert carry_mixed(other, text) is other
+    assert carry_mixed(fused, None) is fused

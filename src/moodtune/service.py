@@ -19,7 +19,7 @@ from moodtune.audio.decode import MAX_SECONDS as MAX_VOICE_SECONDS
 from moodtune.audio.memory import returns_memory
 from moodtune.config import DEFAULT_TRACKS, MAX_TRACKS, MIN_TRACKS
 from moodtune.errors import MoodtuneError, ParameterError
-from moodtune.text import clean_text, get_backend
+from moodtune.text import carry_mixed, clean_text, get_backend
 from moodtune.text.lang import LANGUAGES, detect_language
 from moodtune.types import EmotionEstimate
 
@@ -274,7 +274,7 @@ class Moodtune:
         transcript = " ".join(analysis.text.split())
         if transcript:
             parts["text"] = get_backend(self.text_backend).predict(clean_text(transcript))
-        fused = fuse(voice, parts.get("text"))
+        fused = carry_mixed(fuse(voice, parts.get("text")), parts.get("text"))
         return EmotionResult(
             emotion=fused,
             language=analysis.language or "unknown",

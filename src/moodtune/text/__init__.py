@@ -77,3 +77,27 @@ def clean_text(text: str, *, max_chars: int = MAX_TEXT_CHARS) -> str:
             f"the text has {len(cleaned)} characters, over the limit of {max_chars}; shorten it"
         )
     return cleaned
+
+
+def carry_mixed(fused: EmotionEstimate, text: EmotionEstimate | None) -> EmotionEstimate:
+    """Keep the words' two feelings in a fused estimate when they are also its two likeliest.
+
+    The fused estimate then reports ``mixed`` too, and its valence/arousal point lies between
+    those two labels; otherwise ``fused`` is returned unchanged.
+    """
+    import numpy as np
+
+    from moodtune.types import LABELS
+
+    if text is None or not text.mixed:
+        return fused
+    order = [LABELS[int(i)] for i in np.argsort(-fused.probabilities)[:2]]
+    if set(order) != set(text.mixed):
+        return fused
+    return EmotionEstimate.from_probabilities(
+        fused.probabilities,
+        source=fused.source,
+        confidence=fused.confidence,
+        parts=fused.parts,
+        mixed=tuple(order),
+    )
