@@ -171,6 +171,7 @@ def test_training_pipeline_end_to_end(tmp_path):
         ("sad :(", None, "sad sad"),
         ("no emoji here", None, "no emoji here"),
         ("👌", None, "👌"),
+        ("☺️☺️", None, "happy happy"),  # U+FE0F variation selectors leave no stray token
     ],
 )
 def test_emoji_to_words(text, language, expected):

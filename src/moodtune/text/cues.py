@@ -635,6 +635,8 @@ def emoji_to_words(text: str, *, language: str | None = None) -> str:
     if language not in LABEL_WORDS:
         language = "ru" if any(_is_cyrillic(ch) for ch in text) else "en"
     words = LABEL_WORDS[language]
+    # variation selectors and joiners ("☺️" is U+263A U+FE0F) would be left as stray tokens
+    text = text.replace("\ufe0f", "").replace("\ufe0e", "").replace("\u200d", "")
     out = []
     for ch in text:
         lab = EMOJI_LABELS.get(ch)
