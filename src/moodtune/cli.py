@@ -34,6 +34,12 @@ evaluate_app = typer.Typer(help="Evaluate model heads on held-out data.")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(train_app, name="train")
 app.add_typer(evaluate_app, name="evaluate")
+subsonic_app = typer.Typer(
+    help="A Subsonic server (Navidrome, gonic, Airsonic...) from MOODTUNE_SUBSONIC_URL, "
+    "MOODTUNE_SUBSONIC_USER and MOODTUNE_SUBSONIC_PASSWORD.",
+    no_args_is_help=True,
+)
+app.add_typer(subsonic_app, name="subsonic")
 
 out = Console()
 err = Console(stderr=True)
@@ -42,6 +48,25 @@ WIDE_TABLE_COLUMNS = 120
 
 TextOpt = Annotated[str | None, typer.Option("--text", "-t", help="A typed message.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+OutOpt = Annotated[
+    Path | None,
+    typer.Option("--out", help="Also write the playlist to a .m3u8, .xspf or .json file."),
+]
+LocalOnlyOpt = Annotated[
+    bool,
+    typer.Option("--local-only", help="In --out, leave out tracks without a local file (counted)."),
+]
+ToOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--to",
+        help="Send the playlist to a player: mpd, mpd://host:port, or subsonic "
+        "(the server in MOODTUNE_SUBSONIC_URL).",
+    ),
+]
+ReplaceOpt = Annotated[
+    bool, typer.Option("--replace", help="With --to mpd: replace the queue and play it.")
+]
 
 
 FileArg = Annotated[
@@ -144,6 +169,10 @@ def recommend(
     arousal: Annotated[
         float | None, typer.Option(help="Instead of a message: a mood's arousal, -1..1.")
     ] = None,
+    out_file: OutOpt = None,
+    local_only: LocalOnlyOpt = False,
+    to: ToOpt = None,
+    replace: ReplaceOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Recommend a playlist for the mood of a voice message, a text, or a valence/arousal point."""
@@ -188,6 +217,16 @@ def recommend(
             listener=listener,
         )
     result = playlist.emotion
+    if out_file is not None or to is not None:
+        _deliver(
+            [t["id"] for t in playlist.tracks],
+            title=f"moodtune: {result.emotion.label} ({strategy})",
+            out_file=out_file,
+            local_only=local_only,
+            to=to,
+            replace=replace,
+            quiet=as_json,
+        )
     if as_json:
         print(json.dumps(playlist.to_dict(), ensure_ascii=False))
         return
@@ -221,6 +260,52 @@ def recommend(
             out.print(Text(f"{i:>2}. why: {t['reason']}"), highlight=False)
         if t["url"]:
             out.print(f"{i:>2}. {t['url']}" if wide else f"    {t['url']}", style="dim")
+
+
+def _deliver(
+    track_ids: list[str],
+    *,
+    title: str,
+    out_file: Path | None,
+    local_only: bool,
+    to: str | None,
+    replace: bool,
+    quiet: bool,
+) -> None:
+    """Write a playlist file and/or send the playlist to MPD or a Subsonic server."""
+    from moodtune.service import get_service
+
+    if to is not None and not (to == "subsonic" or to == "mpd" or to.startswith("mpd://")):
+        raise ParameterError(f"--to {to!r}: use mpd, mpd://host:port or subsonic")
+    if replace and (to is None or to == "subsonic"):
+        raise ParameterError("--replace goes with --to mpd (it replaces MPD's queue)")
+    console = err if quiet else out
+    svc = get_service()
+    if out_file is not None:
+        rep = svc.export_playlist(track_ids, out_file, local_only=local_only, title=title)
+        note = f", {rep.skipped} without a local file left out" if rep.skipped else ""
+        console.print(
+            f"playlist file: {rep.path} ({rep.fmt}: {rep.local} local files, "
+            f"{rep.links} links{note})",
+            highlight=False,
+        )
+    if to == "subsonic":
+        pushed = svc.subsonic_push(track_ids, name=title)
+        console.print(
+            f"Subsonic playlist {pushed.name!r}: {len(pushed.song_ids)} songs "
+            f"({pushed.matched} found by title and artist), {len(pushed.missing)} not on "
+            "the server",
+            highlight=False,
+        )
+    elif to is not None:
+        queued = svc.queue_on_mpd(track_ids, to, replace=replace)
+        how = "replaced the queue with" if queued.replaced else "queued"
+        console.print(
+            f"MPD {queued.host}:{queued.port}: {how} {len(queued.queued)} tracks"
+            + (f"; {queued.no_file} have no local file" if queued.no_file else "")
+            + (f"; {len(queued.not_found)} not in MPD's library" if queued.not_found else ""),
+            highlight=False,
+        )
 
 
 def _print_targets(targets: dict[str, Any] | None) -> None:
@@ -351,6 +436,17 @@ def scan(
             help="Transcribe sung words of tracks with vocals (.lrc/.txt files are read anyway).",
         ),
     ] = True,
+    write_tags: Annotated[
+        bool,
+        typer.Option(
+            "--write-tags",
+            help="Write BPM, key, mood, arousal/valence, energy and danceability into the "
+            "files' tags (MP3, FLAC, Ogg, M4A).",
+        ),
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="With --write-tags: only show what would change.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Add a local music library to the catalog: analysed in parallel, incremental, resumable.
@@ -363,6 +459,8 @@ def scan(
 
     if not directory.is_dir():
         raise ParameterError(f"{directory} is not a folder; give the folder of your music")
+    if dry_run and not write_tags:
+        raise ParameterError("--dry-run goes with --write-tags")
     with rich_progress() as progress:
         report = get_service().scan(
             directory,
@@ -373,9 +471,15 @@ def scan(
             lyrics=lyrics,
         )
     data = report.to_dict()
+    tags = None
+    if write_tags and not report.interrupted:
+        tags = get_service().write_tags(directory, dry_run=dry_run)
+        data["tags"] = tags.to_dict()
     if as_json:
         print(json.dumps(data, ensure_ascii=False))
     else:
+        if tags is not None:
+            _print_tag_report(tags)
         out.print(
             f"{data['found']} audio files: {data['analysed']} analysed, {data['unchanged']} "
             f"unchanged, {data['reused']} recognised by content, {len(report.failed)} failed "
@@ -389,6 +493,20 @@ def scan(
             "run the same command again to continue"
         )
         raise typer.Exit(130)
+
+
+def _print_tag_report(tags: Any) -> None:
+    verb = "would change" if tags.dry_run else "changed"
+    for path, changes in tags.changes.items():
+        out.print(f"{path}:", highlight=False)
+        for name, (old, new) in changes.items():
+            out.print(f"  {name}: {old if old is not None else '(none)'} -> {new}", highlight=False)
+    for path, reason in tags.skipped:
+        err.print(f"tags not written: {path}: {reason}", highlight=False)
+    out.print(
+        f"tags: {tags.written} files {verb}, {tags.unchanged} already up to date, "
+        f"{len(tags.skipped)} skipped" + (" (dry run: nothing written)" if tags.dry_run else "")
+    )
 
 
 @app.command()
@@ -450,6 +568,10 @@ def similar(
         list[str] | None,
         typer.Option("--genre", "-g", help="Only these genres (repeatable), local tracks too."),
     ] = None,
+    out_file: OutOpt = None,
+    local_only: LocalOnlyOpt = False,
+    to: ToOpt = None,
+    replace: ReplaceOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Find tracks like a catalog track or a music file."""
@@ -458,6 +580,16 @@ def similar(
     if not 1 <= n <= 100:
         raise ParameterError(f"n={n} is out of range; ask for 1 to 100 tracks")
     info, tracks = get_service().similar(track, n=n, genres=genre or None)
+    if out_file is not None or to is not None:
+        _deliver(
+            [t.id for t in tracks],
+            title=f"moodtune: like {info.get('name') or track}",
+            out_file=out_file,
+            local_only=local_only,
+            to=to,
+            replace=replace,
+            quiet=as_json,
+        )
     if as_json:
         print(json.dumps({"query": info, "tracks": [t.to_dict() for t in tracks]}))
         return
@@ -475,6 +607,70 @@ def similar(
             d["local_path"] or "",
         )
     out.print(table)
+
+
+@subsonic_app.command("library")
+def subsonic_library(as_json: JsonOpt = False) -> None:
+    """List the server's artists, albums and songs (stream URLs with --json)."""
+    from moodtune.service import get_service
+
+    client = get_service().subsonic_client()
+    client.ping()
+    artists: list[dict[str, Any]] = []
+    for artist in client.artists():
+        albums: list[dict[str, Any]] = []
+        for album in client.albums_of(str(artist["id"])):
+            songs = [
+                {
+                    "id": str(song["id"]),
+                    "title": song.get("title"),
+                    "artist": song.get("artist"),
+                    "duration_s": song.get("duration"),
+                    "stream_url": client.stream_url(str(song["id"])),
+                }
+                for song in client.songs_of(str(album["id"]))
+            ]
+            albums.append({"id": str(album["id"]), "name": album.get("name"), "songs": songs})
+        artists.append({"id": str(artist["id"]), "name": artist.get("name"), "albums": albums})
+    if as_json:  # stream URLs carry credentials: printed only when asked for JSON
+        print(json.dumps({"server": client.config.url, "artists": artists}, ensure_ascii=False))
+        return
+    table = Table(title=f"Subsonic library at {client.config.url}")
+    for col in ("artist", "album", "songs"):
+        table.add_column(col, overflow="fold")
+    for a in artists:
+        for al in a["albums"]:
+            table.add_row(str(a["name"]), str(al["name"]), str(len(al["songs"])))
+    out.print(table)
+
+
+@subsonic_app.command("scan")
+def subsonic_scan(
+    lyrics: Annotated[
+        bool,
+        typer.Option("--lyrics/--no-lyrics", help="Transcribe sung words (slower)."),
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Analyse the server's songs into the catalog (incremental; no file is kept)."""
+    from moodtune.music.scan import rich_progress
+    from moodtune.service import get_service
+
+    with rich_progress() as progress:
+        report = get_service().subsonic_scan(lyrics=lyrics, progress=progress)
+    data = report.to_dict()
+    if as_json:
+        print(json.dumps(data, ensure_ascii=False))
+        return
+    out.print(
+        f"{data['server']}: {data['artists']} artists, {data['albums']} albums, "
+        f"{data['songs']} songs: {data['analysed']} analysed, {data['unchanged']} unchanged, "
+        f"{data['reused']} recognised by content, {data['removed']} gone from the server, "
+        f"{len(report.failed)} failed ({data['seconds']} s)",
+        highlight=False,
+    )
+    for song_id, reason in report.failed:
+        err.print(f"failed: song {song_id}: {reason}", highlight=False)
 
 
 @catalog_app.command("import")

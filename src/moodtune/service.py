@@ -26,6 +26,14 @@ from moodtune.types import EmotionEstimate
 if TYPE_CHECKING:
     from moodtune.catalog.repository import Catalog
     from moodtune.catalog.table import TrackTable
+    from moodtune.integrations.mpd import MpdReport
+    from moodtune.integrations.playlists import PlaylistEntry, PlaylistFileReport
+    from moodtune.integrations.subsonic import (
+        SubsonicClient,
+        SubsonicPushReport,
+        SubsonicScanReport,
+    )
+    from moodtune.integrations.tags import TagReport
     from moodtune.llm.proposal import TargetProposal
     from moodtune.music.features import TrackAnalysis
     from moodtune.music.scan import ScanReport
@@ -961,6 +969,98 @@ class Moodtune:
             strategy=strategy,
             point=goal,
         )
+
+    # -- where people listen: playlist files, MPD, Subsonic, tags --------------
+    def playlist_entries(self, track_ids: list[str]) -> list[PlaylistEntry]:
+        """Catalog tracks as playlist entries (title, artists, duration, file or link).
+
+        Unknown ids are left out. A local file that is gone counts as no file.
+        """
+        from moodtune.catalog.table import spotify_track_url
+        from moodtune.integrations.playlists import PlaylistEntry
+
+        catalog = self.catalog()
+        out = []
+        for tid in track_ids:
+            row = catalog.get_track(tid)
+            if row is None:
+                continue
+            path = row.get("local_path") or None
+            if path is not None and not Path(path).is_file():
+                path = None
+            dur = row.get("duration_ms")
+            out.append(
+                PlaylistEntry(
+                    track_id=tid,
+                    title=str(row.get("name") or tid),
+                    artists=tuple(row.get("artists") or ()),
+                    album=row.get("album") or None,
+                    duration_s=None if dur is None else float(dur) / 1000.0,
+                    local_path=path,
+                    url=row.get("url") or spotify_track_url(tid) or None,
+                )
+            )
+        return out
+
+    def export_playlist(
+        self, track_ids: list[str], path: Path, *, local_only: bool = False, title: str = "moodtune"
+    ) -> PlaylistFileReport:
+        """Write catalog tracks to an ``.m3u8``, ``.xspf`` or ``.json`` playlist file."""
+        from moodtune.integrations.playlists import write_playlist
+
+        return write_playlist(
+            self.playlist_entries(track_ids), path, local_only=local_only, title=title
+        )
+
+    def queue_on_mpd(
+        self,
+        track_ids: list[str],
+        target: str = "mpd",
+        *,
+        replace: bool = False,
+        music_dir: Path | None = None,
+    ) -> MpdReport:
+        """Queue the tracks' local files on MPD (``mpd`` or ``mpd://host:port``)."""
+        from moodtune.integrations.mpd import parse_target, queue_playlist
+
+        host, port = parse_target(target)
+        return queue_playlist(
+            self.playlist_entries(track_ids),
+            host=host,
+            port=port,
+            replace=replace,
+            music_dir=music_dir,
+        )
+
+    def subsonic_client(self) -> SubsonicClient:
+        """A client for the Subsonic server configured in ``MOODTUNE_SUBSONIC_*``."""
+        from moodtune.integrations.subsonic import SubsonicClient, SubsonicConfig
+
+        return SubsonicClient(SubsonicConfig.from_env())
+
+    def subsonic_scan(self, *, lyrics: bool = False, progress: Any = None) -> SubsonicScanReport:
+        """Analyse the configured Subsonic server's songs into the catalog (incremental)."""
+        from moodtune.integrations.subsonic import scan_subsonic
+
+        report = scan_subsonic(
+            self.catalog(), self.subsonic_client(), lyrics=lyrics, progress=progress
+        )
+        with self._lock:
+            self._table = None
+            self._recommender = None
+        return report
+
+    def subsonic_push(self, track_ids: list[str], *, name: str) -> SubsonicPushReport:
+        """Create a playlist ``name`` on the configured Subsonic server from these tracks."""
+        from moodtune.integrations.subsonic import push_playlist
+
+        return push_playlist(self.subsonic_client(), self.playlist_entries(track_ids), name=name)
+
+    def write_tags(self, directory: Path, *, dry_run: bool = False) -> TagReport:
+        """Write the scanned files' BPM, key, mood, arousal/valence... into their tags."""
+        from moodtune.integrations.tags import tag_library
+
+        return tag_library(self.catalog(), directory, dry_run=dry_run)
 
 
 def _track_dicts(table: Any, picks: Any, liked_set: set[str]) -> list[dict[str, Any]]:

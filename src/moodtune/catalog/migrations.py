@@ -172,6 +172,23 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX listener_plays_listener ON listener_plays (listener, playlist);
         """,
     ),
+    Migration(
+        version=7,
+        description="songs of Subsonic servers analysed into the catalog (no local copy)",
+        sql="""
+        CREATE TABLE subsonic_songs (
+            server   TEXT NOT NULL,                        -- hash of server URL and user
+            song_id  TEXT NOT NULL,                        -- the server's song id
+            size     INTEGER,                              -- bytes, as the server reports
+            created  TEXT,                                 -- the server's "created" stamp
+            sha256   TEXT NOT NULL,                        -- content hash of the download
+            track_id TEXT NOT NULL,
+            scanned  REAL NOT NULL,                        -- Unix time, seconds
+            PRIMARY KEY (server, song_id)
+        );
+        CREATE INDEX subsonic_songs_sha ON subsonic_songs (sha256);
+        """,
+    ),
 )
 
 #: The schema version this moodtune writes and understands.
