@@ -179,6 +179,7 @@ def recommend(
     from moodtune.recommend import Filters
     from moodtune.service import get_service
 
+    _check_delivery(to, replace)
     point = valence is not None or arousal is not None
     if point and (file is not None or text is not None):
         raise ParameterError("give a message or --valence/--arousal, not both")
@@ -262,6 +263,14 @@ def recommend(
             out.print(f"{i:>2}. {t['url']}" if wide else f"    {t['url']}", style="dim")
 
 
+def _check_delivery(to: str | None, replace: bool) -> None:
+    """Validate ``--to``/``--replace`` before any model runs."""
+    if to is not None and not (to == "subsonic" or to == "mpd" or to.startswith("mpd://")):
+        raise ParameterError(f"--to {to!r}: use mpd, mpd://host:port or subsonic")
+    if replace and (to is None or to == "subsonic"):
+        raise ParameterError("--replace goes with --to mpd (it replaces MPD's queue)")
+
+
 def _deliver(
     track_ids: list[str],
     *,
@@ -275,10 +284,7 @@ def _deliver(
     """Write a playlist file and/or send the playlist to MPD or a Subsonic server."""
     from moodtune.service import get_service
 
-    if to is not None and not (to == "subsonic" or to == "mpd" or to.startswith("mpd://")):
-        raise ParameterError(f"--to {to!r}: use mpd, mpd://host:port or subsonic")
-    if replace and (to is None or to == "subsonic"):
-        raise ParameterError("--replace goes with --to mpd (it replaces MPD's queue)")
+    _check_delivery(to, replace)
     console = err if quiet else out
     svc = get_service()
     if out_file is not None:
@@ -577,6 +583,7 @@ def similar(
     """Find tracks like a catalog track or a music file."""
     from moodtune.service import get_service
 
+    _check_delivery(to, replace)
     if not 1 <= n <= 100:
         raise ParameterError(f"n={n} is out of range; ask for 1 to 100 tracks")
     info, tracks = get_service().similar(track, n=n, genres=genre or None)
