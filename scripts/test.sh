@@ -5,11 +5,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh dev
-# Debian's Chromium for the end-to-end browser test (Playwright drives /usr/bin/chromium;
-# it never downloads a browser of its own).
-if ! command -v chromium >/dev/null 2>&1; then
+# Debian packages the tests start: Chromium for the end-to-end browser test (Playwright
+# drives /usr/bin/chromium; it never downloads a browser of its own) and mpd for the MPD
+# integration tests. Only what is missing is installed.
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+{ command -v mpd >/dev/null 2>&1 || [ -x /usr/bin/mpd ]; } || missing+=(mpd)
+if [ "${#missing[@]}" -gt 0 ]; then
   sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
-  $sudo_cmd apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium
+  $sudo_cmd apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}"
 fi
 if ! .venv/bin/python -c "import torch" 2>/dev/null; then
   .venv/bin/python -m pip install -q "torch==2.13.0"
