@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 
 import pytest
-from integration_media import write_song
 
+from integration_media import write_song
 from moodtune.catalog.repository import Catalog
 from moodtune.cli import main
 from moodtune.errors import ParameterError
@@ -69,7 +69,8 @@ def mpd_server(tmp_path_factory):
                 break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"mpd did not start: {proc.stderr.read().decode()}")
+                    msg = proc.stderr.read().decode() if proc.stderr else ""
+                    raise RuntimeError(f"mpd did not start: {msg}") from None
                 time.sleep(0.1)
         client.update()
         while "updating_db" in client.status() or len(client.listall()) < 6:

@@ -7,8 +7,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from integration_media import write_song
 
+from integration_media import write_song
 from moodtune.catalog.repository import Catalog
 from moodtune.cli import main
 from moodtune.errors import ParameterError

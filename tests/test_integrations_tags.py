@@ -8,8 +8,8 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from integration_media import write_song
 
+from integration_media import write_song
 from moodtune.catalog.repository import Catalog
 from moodtune.cli import main
 from moodtune.errors import ParameterError

@@ -174,11 +174,25 @@ class SubsonicClient:
     def call(self, endpoint: str, **params: Any) -> dict[str, Any]:
         """One JSON API call; returns the ``subsonic-response`` object.
 
+        A server that does not take token authentication is asked again with the password
+        (and from then on).
+
         Raises
         ------
         SubsonicError
             Unreachable, not a Subsonic reply, or ``status: failed`` (code and message kept).
         """
+        try:
+            return self._call(endpoint, params)
+        except SubsonicError as exc:
+            code = getattr(exc, "code", None)
+            if self._legacy or self.config.password is None or code not in TOKEN_REFUSED:
+                raise
+            log.info("the Subsonic server does not take tokens; sending the password instead")
+            self._legacy = True
+            return self._call(endpoint, params)
+
+    def _call(self, endpoint: str, params: dict[str, Any]) -> dict[str, Any]:
         log.debug("subsonic %s/rest/%s", self.config.url, endpoint)
         with self._open(endpoint, params | {"f": "json"}) as resp:
             body = resp.read()
@@ -199,16 +213,8 @@ class SubsonicClient:
         return dict(data)
 
     def ping(self) -> dict[str, Any]:
-        """Check the server and the credentials; falls back to password auth if needed."""
-        try:
-            return self.call("ping")
-        except SubsonicError as exc:
-            code = getattr(exc, "code", None)
-            if self._legacy or self.config.password is None or code not in TOKEN_REFUSED:
-                raise
-            log.info("the Subsonic server does not take tokens; sending the password instead")
-            self._legacy = True
-            return self.call("ping")
+        """Check the server and the credentials."""
+        return self.call("ping")
 
     # -- library -----------------------------------------------------------------
     def artists(self) -> list[dict[str, Any]]:
