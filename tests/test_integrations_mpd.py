@@ -114,7 +114,7 @@ def test_queue_then_replace(mpd_server) -> None:
         svc.queue_on_mpd(["4uLU6hMCjMI75M1A2tKUQC"], target)
 
 
-def test_cli_recommend_to_mpd(mpd_server, monkeypatch, capsys) -> None:
+def test_cli_recommend_to_mpd(mpd_server, tmp_path: Path, monkeypatch, capsys) -> None:
     import moodtune.service as service
 
     port, music, db = mpd_server
@@ -124,6 +124,7 @@ def test_cli_recommend_to_mpd(mpd_server, monkeypatch, capsys) -> None:
     assert main([*args, "--to", f"mpd://127.0.0.1:{port}", "--replace"]) == 0
     cap = capsys.readouterr()
     tracks = json.loads(cap.out)["tracks"]
+    assert all(t["id"].startswith("local:") for t in tracks)  # only files MPD can play
     assert "MPD 127.0.0.1" in cap.err and "replaced the queue" in cap.err
     names = {"Calm": "Quiet/calm.flac", "Drive": "Loud/drive.mp3", "Walk": "Mid/walk.ogg"}
     expected = [names[t["name"]] for t in tracks if t["name"] in names]
@@ -131,6 +132,13 @@ def test_cli_recommend_to_mpd(mpd_server, monkeypatch, capsys) -> None:
     # unreachable server: a runtime error, exit 1, one line
     assert main([*args, "--to", f"mpd://127.0.0.1:{_free_port()}"]) == 1
     assert "cannot reach MPD" in capsys.readouterr().err
+    # a catalog without local files: nothing MPD could play is a usage error (exit 2)
+    monkeypatch.setenv("MOODTUNE_CATALOG", str(tmp_path / "empty.sqlite"))
+    monkeypatch.setattr(service, "_service", None)
+    with Catalog.open(tmp_path / "empty.sqlite") as cat:
+        cat.upsert_tracks([{"id": "4uLU6hMCjMI75M1A2tKUQC", "name": "Remote", "valence": 0.5}])
+    assert main([*args, "--to", f"mpd://127.0.0.1:{port}"]) == 2
+    assert "moodtune scan DIR" in capsys.readouterr().err
 
 
 def test_targets(monkeypatch) -> None:

@@ -250,12 +250,13 @@ def test_cli_subsonic_scan_and_recommend_to_subsonic(
     assert sum(len(al["songs"]) for a in lib["artists"] for al in a["albums"]) == 3
     assert main(["subsonic", "library"]) == 0
     assert PASSWORD not in capsys.readouterr().out  # the table has no stream URLs
-    with Catalog.open(tmp_path / "c.sqlite") as cat:  # only the server's songs
-        cat.transaction().__enter__().execute("DELETE FROM tracks WHERE source != 'subsonic'")
+    with Catalog.open(tmp_path / "c.sqlite") as cat:  # a catalog track too: never pushed
+        cat.upsert_tracks([{"id": "4uLU6hMCjMI75M1A2tKUQC", "name": "Calm", "valence": 0.1}])
     args = ["recommend", "--valence", "-0.4", "--arousal", "-0.5", "--n", "3", "--no-llm"]
     assert main([*args, "--to", "subsonic", "--json"]) == 0
     cap = capsys.readouterr()
     tracks = json.loads(cap.out)["tracks"]
+    assert all(t["id"].startswith("subsonic:") for t in tracks)  # only what the server has
     assert "Subsonic playlist 'moodtune: " in cap.err and "3 songs" in cap.err
     client = _client(server)
     lists = client.call("getPlaylists")["playlists"]["playlist"]

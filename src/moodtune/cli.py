@@ -195,6 +195,7 @@ def recommend(
     )
     svc = get_service()
     listener = f"cli:{profile}"
+    only = _playable_on(to)
     if point:
         playlist = svc.recommend(
             svc.emotion_given(valence=valence, arousal=arousal),
@@ -204,6 +205,7 @@ def recommend(
             seed=seed,
             llm=llm,
             listener=listener,
+            only_prefixes=only,
         )
     else:
         playlist = svc.recommend_for(
@@ -216,6 +218,7 @@ def recommend(
             seed=seed,
             llm=llm,
             listener=listener,
+            only_prefixes=only,
         )
     result = playlist.emotion
     if out_file is not None or to is not None:
@@ -269,6 +272,20 @@ def _check_delivery(to: str | None, replace: bool) -> None:
         raise ParameterError(f"--to {to!r}: use mpd, mpd://host:port or subsonic")
     if replace and (to is None or to == "subsonic"):
         raise ParameterError("--replace goes with --to mpd (it replaces MPD's queue)")
+
+
+def _playable_on(to: str | None) -> tuple[str, ...] | None:
+    """Catalog id prefixes of the tracks ``--to`` can play (None: every track).
+
+    MPD plays local files; a Subsonic server its own songs.
+    """
+    if to is None:
+        return None
+    if to == "subsonic":
+        from moodtune.service import get_service
+
+        return (f"subsonic:{get_service().subsonic_client().config.server_key}:",)
+    return ("local:",)
 
 
 def _deliver(

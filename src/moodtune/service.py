@@ -209,6 +209,9 @@ class Moodtune:
         self._catalog: Catalog | None = None
         self._table: TrackTable | None = None
         self._recommender: Recommender | None = None
+        self._sub_recommenders: (
+            tuple[TrackTable, dict[tuple[str, ...], tuple[TrackTable, Recommender]]] | None
+        ) = None
 
     def warm_up(self, *, voice: bool = True) -> None:
         """Load the models and the catalog once, so the first request is not slow.
@@ -649,6 +652,32 @@ class Moodtune:
                 self._recommender = Recommender(self._table)
             return self._table, self._recommender
 
+    def _sub_recommender(self, prefixes: tuple[str, ...]) -> tuple[TrackTable, Recommender]:
+        """A recommender over the playable tracks whose ids start with one of ``prefixes``."""
+        import numpy as np
+
+        from moodtune.recommend import Recommender
+
+        table, _ = self._get_recommender()
+        with self._lock:
+            cache = self._sub_recommenders
+            if cache is None or cache[0] is not table:
+                cache = (table, {})
+                self._sub_recommenders = cache
+            if prefixes not in cache[1]:
+                ids = np.asarray(table.id).astype(str)
+                mask = np.zeros(len(ids), dtype=bool)
+                for prefix in prefixes:
+                    mask |= np.char.startswith(ids, prefix)
+                if not mask.any():
+                    raise ParameterError(
+                        f"the catalog has no tracks that player can play (ids {', '.join(prefixes)}"
+                        "…); scan your music first: moodtune scan DIR, or moodtune subsonic scan"
+                    )
+                sub = table.take(np.flatnonzero(mask))
+                cache[1][prefixes] = (sub, Recommender(sub))
+            return cache[1][prefixes]
+
     # -- recommendation ------------------------------------------------------
     def recommend_for(
         self,
@@ -663,6 +692,7 @@ class Moodtune:
         seed: int | None = None,
         llm: bool | None = None,
         listener: str | None = None,
+        only_prefixes: tuple[str, ...] | None = None,
     ) -> PlaylistResult:
         """Hear a typed message or a voice message and return a playlist for its mood.
 
@@ -685,6 +715,7 @@ class Moodtune:
             user=user,
             llm=llm,
             listener=listener,
+            only_prefixes=only_prefixes,
         )
 
     # -- feedback ------------------------------------------------------------
@@ -797,8 +828,12 @@ class Moodtune:
         llm: bool | None = None,
         listener: str | None = None,
         current: list[str] | None = None,
+        only_prefixes: tuple[str, ...] | None = None,
     ) -> PlaylistResult:
         """Return a playlist for ``emotion`` following ``strategy``.
+
+        ``only_prefixes`` keeps only tracks whose catalog id starts with one of them (e.g.
+        ``("local:",)`` for a player of local files such as MPD).
 
         With a ``user``, their stored feedback steers it: liked tracks pull the targets
         towards them (and are marked ``liked``), skipped tracks push away and are left
@@ -831,7 +866,10 @@ class Moodtune:
         from moodtune.recommend.reasons import MOOD_WORDS
 
         check_playlist_request(strategy=strategy, n=n)
-        table, rec = self._get_recommender()
+        if only_prefixes:
+            table, rec = self._sub_recommender(tuple(only_prefixes))
+        else:
+            table, rec = self._get_recommender()
         liked, skipped = self.feedback_ids(user) if user else ([], [])
         proposal = self.music_targets(emotion, strategy=strategy, llm=llm)
         listener = listener or user
