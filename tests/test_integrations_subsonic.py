@@ -272,7 +272,7 @@ def test_cli_subsonic_scan_and_recommend_to_subsonic(
     assert "Subsonic server" in err and "wrong-secret-123" not in err
 
 
-def test_auth_modes_and_configuration(server: Supysonic, tmp_path: Path) -> None:
+def test_auth_modes_and_configuration(server: Supysonic, tmp_path: Path, caplog) -> None:
     env = server.env_vars()
     cfg = SubsonicConfig.from_env(env)
     assert PASSWORD not in repr(cfg) and PASSWORD not in repr(SubsonicClient(cfg))
@@ -291,9 +291,16 @@ def test_auth_modes_and_configuration(server: Supysonic, tmp_path: Path) -> None
     # the password from a file (a Docker/systemd secret)
     secret = tmp_path / "pw"
     secret.write_text(PASSWORD + "\n")
+    secret.chmod(0o644)
     file_env = {k: v for k, v in env.items() if k != "MOODTUNE_SUBSONIC_PASSWORD"}
     file_env["MOODTUNE_SUBSONIC_PASSWORD_FILE"] = str(secret)
-    assert SubsonicClient(SubsonicConfig.from_env(file_env)).ping()["status"] == "ok"
+    with caplog.at_level(logging.WARNING):
+        assert SubsonicClient(SubsonicConfig.from_env(file_env)).ping()["status"] == "ok"
+    assert "chmod 600" in caplog.text and PASSWORD not in caplog.text
+    caplog.clear()
+    secret.chmod(0o600)
+    SubsonicConfig.from_env(file_env)
+    assert "chmod 600" not in caplog.text
     with pytest.raises(ParameterError, match="MOODTUNE_SUBSONIC_URL"):
         SubsonicConfig.from_env({})
     with pytest.raises(ParameterError, match="needs a password"):

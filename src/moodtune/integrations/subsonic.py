@@ -100,7 +100,10 @@ class SubsonicConfig:
         pw_file = env.get("MOODTUNE_SUBSONIC_PASSWORD_FILE")
         if password is None and pw_file:
             try:
-                lines = Path(pw_file).expanduser().read_text(encoding="utf-8").splitlines()
+                secret = Path(pw_file).expanduser()
+                if secret.stat().st_mode & 0o077:
+                    log.warning("%s can be read by other users; chmod 600 it", secret)
+                lines = secret.read_text(encoding="utf-8").splitlines()
             except OSError as exc:
                 raise ParameterError(
                     f"MOODTUNE_SUBSONIC_PASSWORD_FILE={pw_file}: cannot read it "
@@ -163,6 +166,10 @@ class SubsonicClient:
         except urllib.error.HTTPError as exc:
             raise SubsonicError(
                 f"Subsonic server {self.config.url} answered HTTP {exc.code} to {endpoint}"
+            ) from None
+        except ValueError:  # a malformed URL; its text would carry the credentials
+            raise SubsonicError(
+                f"MOODTUNE_SUBSONIC_URL={self.config.url!r} is not a valid server address"
             ) from None
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
