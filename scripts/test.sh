@@ -6,11 +6,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh dev
 # Debian packages the tests start: Chromium for the end-to-end browser test (Playwright
-# drives /usr/bin/chromium; it never downloads a browser of its own) and mpd for the MPD
-# integration tests. Only what is missing is installed.
+# drives /usr/bin/chromium; it never downloads a browser of its own), mpd and mopidy (with
+# its MPD frontend) for the player integration tests. Only what is missing is installed.
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 { command -v mpd >/dev/null 2>&1 || [ -x /usr/bin/mpd ]; } || missing+=(mpd)
+{ command -v mopidy >/dev/null 2>&1 && [ -d /usr/lib/python3/dist-packages/mopidy_mpd ]; } \
+  || missing+=(mopidy mopidy-mpd)
 if [ "${#missing[@]}" -gt 0 ]; then
   sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
   $sudo_cmd apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}"

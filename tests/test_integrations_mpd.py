@@ -152,3 +152,62 @@ def test_targets(monkeypatch) -> None:
     for bad in ("http://x", "mpd://x:port", "mpd://x/path"):
         with pytest.raises(ParameterError):
             parse_target(bad)
+
+
+MOPIDY = shutil.which("mopidy")
+
+
+@pytest.fixture(scope="module")
+def mopidy_server(mpd_server, tmp_path_factory):
+    """Debian's Mopidy (MPD frontend, Mopidy-File over the same music folder)."""
+    if MOPIDY is None:
+        pytest.skip(
+            "Debian's mopidy and mopidy-mpd are not installed (scripts/test.sh installs them)"
+        )
+    _, music, db = mpd_server
+    root = tmp_path_factory.mktemp("mopidy")
+    port = _free_port()
+    conf = root / "mopidy.conf"
+    conf.write_text(
+        f"[core]\ncache_dir = {root / 'cache'}\nconfig_dir = {root / 'config'}\n"
+        f"data_dir = {root / 'data'}\n"
+        "[audio]\noutput = fakesink\n"
+        f"[mpd]\nenabled = true\nhostname = 127.0.0.1\nport = {port}\n"
+        f"[file]\nenabled = true\nmedia_dirs = {music}|Music\n"
+        "[http]\nenabled = false\n[stream]\nenabled = false\n[m3u]\nenabled = false\n"
+    )
+    proc = subprocess.Popen(
+        [MOPIDY, "--config", str(conf)],
+        env={"HOME": str(root), "PATH": "/usr/bin:/bin"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+                    if s.recv(64).startswith(b"OK MPD"):
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("mopidy did not start")
+            time.sleep(0.2)
+        yield port, music, db
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def test_queue_on_mopidy(mopidy_server) -> None:
+    port, music, db = mopidy_server
+    svc = Moodtune(catalog_path=db)
+    ids = _local_ids(db)
+    target = f"mpd://127.0.0.1:{port}"
+    rep = svc.queue_on_mpd([ids["drive.mp3"], ids["calm.flac"]], target, replace=True)
+    want = [(music / "Loud" / "drive.mp3").as_uri(), (music / "Quiet" / "calm.flac").as_uri()]
+    assert rep.queued == want and rep.playing
+    assert queue_uris("127.0.0.1", port) == want
+    rep = svc.queue_on_mpd([ids["walk.ogg"]], target)
+    assert queue_uris("127.0.0.1", port) == [*want, (music / "Mid" / "walk.ogg").as_uri()]

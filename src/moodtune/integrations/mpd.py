@@ -5,7 +5,8 @@ Each local file is found in MPD's own database: the song URI that the file's abs
 path ends with (one ``listall`` per call). When the music folder is given
 (``MOODTUNE_MPD_MUSIC_DIR`` or ``music_dir=``), the path relative to it is used directly.
 A file MPD's database does not hold is tried once more as a ``file://`` URI, which MPD
-accepts from local-socket clients and Mopidy (with Mopidy-File) from anyone.
+accepts from local-socket clients only. Mopidy's MPD frontend does not list its library
+(``listall``); it takes ``file://`` URIs of files under Mopidy-File's ``media_dirs``.
 
 Tracks without a local file cannot be played by MPD; they are counted, not queued.
 """
@@ -131,9 +132,17 @@ def _connect(host: str, port: int, timeout: float) -> Any:
 
 
 def _song_uris(client: Any) -> dict[str, list[str]]:
-    """MPD's song URIs by file name."""
+    """MPD's song URIs by file name ({} from a server that does not list its database)."""
+    from mpd import CommandError
+
     by_name: dict[str, list[str]] = {}
-    for item in client.listall():
+    try:
+        items = client.listall()
+    except (CommandError, ValueError) as exc:  # Mopidy refuses listall (python-mpd2 may
+        # fail to parse its error code): files then go as file:// URIs
+        log.info("the MPD server does not list its database (%s); adding file:// URIs", exc)
+        return by_name
+    for item in items:
         uri = item.get("file") if isinstance(item, dict) else None
         if uri:
             by_name.setdefault(uri.rsplit("/", 1)[-1], []).append(uri)
