@@ -167,7 +167,8 @@ def test_cli_recommend_and_similar_write_playlists(
 
     out2 = tmp_path / "rec.xspf"
     assert main([*args, "--out", str(out2), "--local-only"]) == 0
-    assert all(b["path"] for b in read_playlist(out2))
+    local = read_playlist(out2)  # recommend picks among the local files: a full playlist
+    assert len(local) == 3 and all(Path(b["path"]).is_file() for b in local)
     capsys.readouterr()
 
     local_id = next(i for i in _ids(db) if i.startswith("local:"))
@@ -176,6 +177,12 @@ def test_cli_recommend_and_similar_write_playlists(
     sim = json.loads(capsys.readouterr().out)
     got = json.loads(out3.read_text(encoding="utf-8"))["tracks"]
     assert [t["id"] for t in got] == [t["id"] for t in sim["tracks"]]
+    out4 = tmp_path / "like-local.m3u8"
+    assert main(["similar", local_id, "--n", "4", "--out", str(out4), "--local-only"]) == 0
+    printed = " ".join(capsys.readouterr().out.split())
+    kept = read_playlist(out4)
+    assert all(Path(b["path"]).is_file() for b in kept) and len(kept) <= 3
+    assert f"{4 - len(kept)} without a local file left out" in printed
 
     assert main([*args, "--out", str(tmp_path / "x.pls")]) == 2
     assert main([*args, "--replace"]) == 2  # --replace needs --to mpd

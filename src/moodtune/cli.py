@@ -54,7 +54,11 @@ OutOpt = Annotated[
 ]
 LocalOnlyOpt = Annotated[
     bool,
-    typer.Option("--local-only", help="In --out, leave out tracks without a local file (counted)."),
+    typer.Option(
+        "--local-only",
+        help="Only tracks with a local file: recommend picks among your scanned files; "
+        "similar leaves the others out of --out (and counts them).",
+    ),
 ]
 ToOpt = Annotated[
     str | None,
@@ -195,7 +199,7 @@ def recommend(
     )
     svc = get_service()
     listener = f"cli:{profile}"
-    only = _playable_on(to)
+    only = _playable_on(to) or (("local:",) if local_only else None)
     if point:
         playlist = svc.recommend(
             svc.emotion_given(valence=valence, arousal=arousal),
