@@ -130,7 +130,7 @@ def test_cli_recommend_to_mpd(mpd_server, tmp_path: Path, monkeypatch, capsys) -
     expected = [names[t["name"]] for t in tracks if t["name"] in names]
     assert expected and queue_uris("127.0.0.1", port) == expected
     # unreachable server: a runtime error, exit 1, one line
-    assert main([*args, "--to", f"mpd://127.0.0.1:{_free_port()}"]) == 1
+    assert main([*args, "--player", f"mpd://127.0.0.1:{_free_port()}"]) == 1
     assert "cannot reach MPD" in capsys.readouterr().err
     # a catalog without local files: nothing MPD could play is a usage error (exit 2)
     monkeypatch.setenv("MOODTUNE_CATALOG", str(tmp_path / "empty.sqlite"))

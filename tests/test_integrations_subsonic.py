@@ -242,7 +242,7 @@ def test_cli_subsonic_scan_and_recommend_to_subsonic(
         monkeypatch.setenv(k, v)
     monkeypatch.setenv("MOODTUNE_CATALOG", str(tmp_path / "c.sqlite"))
     monkeypatch.setattr(service, "_service", None)
-    assert main(["subsonic", "scan", "--json"]) == 0
+    assert main(["subsonic", "scan", "--workers", "2", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["songs"] == 3 and data["analysed"] == 3
     assert main(["subsonic", "library", "--json"]) == 0

@@ -64,6 +64,7 @@ ToOpt = Annotated[
     str | None,
     typer.Option(
         "--to",
+        "--player",
         help="Send the playlist to a player: mpd, mpd://host:port, or subsonic "
         "(the server in MOODTUNE_SUBSONIC_URL).",
     ),
@@ -678,6 +679,7 @@ def subsonic_scan(
         bool,
         typer.Option("--lyrics/--no-lyrics", help="Transcribe sung words (slower)."),
     ] = False,
+    workers: Annotated[int | None, typer.Option(help="Parallel analyses (default: cores).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Analyse the server's songs into the catalog (incremental; no file is kept)."""
@@ -685,7 +687,7 @@ def subsonic_scan(
     from moodtune.service import get_service
 
     with rich_progress() as progress:
-        report = get_service().subsonic_scan(lyrics=lyrics, progress=progress)
+        report = get_service().subsonic_scan(lyrics=lyrics, workers=workers, progress=progress)
     data = report.to_dict()
     if as_json:
         print(json.dumps(data, ensure_ascii=False))

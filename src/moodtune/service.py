@@ -1076,12 +1076,23 @@ class Moodtune:
 
         return SubsonicClient(SubsonicConfig.from_env())
 
-    def subsonic_scan(self, *, lyrics: bool = False, progress: Any = None) -> SubsonicScanReport:
-        """Analyse the configured Subsonic server's songs into the catalog (incremental)."""
+    def subsonic_scan(
+        self, *, lyrics: bool = False, workers: int | None = None, progress: Any = None
+    ) -> SubsonicScanReport:
+        """Analyse the configured Subsonic server's songs into the catalog (incremental).
+
+        ``workers``: parallel analyses (default: the number of CPU cores).
+        """
+        import os
+
         from moodtune.integrations.subsonic import scan_subsonic
 
         report = scan_subsonic(
-            self.catalog(), self.subsonic_client(), lyrics=lyrics, progress=progress
+            self.catalog(),
+            self.subsonic_client(),
+            lyrics=lyrics,
+            workers=workers or os.cpu_count() or 1,
+            progress=progress,
         )
         with self._lock:
             self._table = None

@@ -366,6 +366,7 @@ def scan_subsonic(
     client: SubsonicClient,
     *,
     lyrics: bool = False,
+    workers: int = 1,
     progress: Callable[[int, int, str], None] | None = None,
 ) -> SubsonicScanReport:
     """Analyse a Subsonic server's songs into the catalog, incrementally.
@@ -382,8 +383,8 @@ def scan_subsonic(
     SubsonicError
         The server is unreachable or refuses the credentials.
     """
-    from moodtune.music.scan import analyze_job, file_sha256
-
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ParameterError(f"workers={workers!r} must be a positive integer")
     t0 = time.perf_counter()
     cfg = client.config
     report = SubsonicScanReport(server=cfg.url)
@@ -441,35 +442,115 @@ def scan_subsonic(
             report.unchanged += 1
             continue
         todo.append((song, sid, size, created))
+    done = 0
     with tempfile.TemporaryDirectory(prefix="moodtune-subsonic-") as tmp:
-        for done, (song, sid, size, created) in enumerate(todo, 1):
-            suffix = "." + str(song.get("suffix") or "audio").lstrip(".")
-            path = Path(tmp) / f"song{suffix}"
+        for item in _download_and_analyse(client, todo, Path(tmp), by_sha, lyrics, workers):
+            song, sid, size, created, sha, res, error = item
             track_id = track_id_for(cfg, sid)
-            try:
-                client.download(sid, path)
-                sha = file_sha256(path)
-                if sha in by_sha and by_sha[sha] != track_id:
-                    # analysed before: copy its analysis under this song's id
+            done += 1
+            if error is not None:
+                report.failed.append((sid, error))
+            elif res is None:  # content analysed before (a local copy, another server)
+                assert sha is not None
+                if by_sha[sha] != track_id:
                     _copy_analysis(catalog, by_sha[sha], song, track_id)
                     report.reused += 1
                 else:
-                    res = analyze_job(str(path), sha, lyrics)
-                    if not res["ok"]:
-                        report.failed.append((sid, str(res["error"])))
-                        continue
-                    _write_song(catalog, res, song, track_id)
-                    report.analysed += 1
+                    report.unchanged += 1
+                _record_song(catalog, server, sid, size, created, sha, track_id)
+            else:
+                assert sha is not None
+                _write_song(catalog, res, song, track_id)
                 _record_song(catalog, server, sid, size, created, sha, track_id)
                 by_sha[sha] = track_id
-            except SubsonicError as exc:
-                report.failed.append((sid, str(exc)))
-            finally:
-                path.unlink(missing_ok=True)
+                report.analysed += 1
             if progress is not None:
                 progress(done, len(todo), str(song.get("title") or sid))
     report.seconds = time.perf_counter() - t0
     return report
+
+
+_Todo = tuple[dict[str, Any], str, Any, "str | None"]
+#: (song, song id, size, created, sha256, analysis result or None, error or None)
+_Done = tuple[dict[str, Any], str, Any, "str | None", "str | None", "dict[str, Any] | None",
+              "str | None"]  # fmt: skip
+
+
+def _download_and_analyse(
+    client: SubsonicClient,
+    todo: list[_Todo],
+    tmp: Path,
+    by_sha: dict[str, str],
+    lyrics: bool,
+    workers: int,
+) -> Iterator[_Done]:
+    """Download each song to ``tmp`` and analyse it, ``workers`` at a time; delete it after.
+
+    At most ``2 * workers`` downloaded files wait at once, so the library is never copied.
+    Songs whose content is in ``by_sha`` are not analysed (result None, no error).
+    """
+    from moodtune.music.scan import analyze_job, file_sha256
+
+    pool = None
+    if workers > 1:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        from moodtune.music.scan import _worker_init
+
+        pool = ProcessPoolExecutor(
+            max_workers=workers, mp_context=mp.get_context("spawn"), initializer=_worker_init
+        )
+    from concurrent.futures import FIRST_COMPLETED, Future, wait
+
+    running: dict[Future[dict[str, Any]], tuple[_Todo, str, Path]] = {}
+    queue = iter(enumerate(todo))
+    try:
+        while True:
+            while len(running) < 2 * max(workers, 1) or pool is None:
+                nxt = next(queue, None)
+                if nxt is None:
+                    break
+                i, (song, sid, size, created) = nxt
+                suffix = "." + str(song.get("suffix") or "audio").lstrip(".")
+                path = tmp / f"song-{i}{suffix}"
+                try:
+                    client.download(sid, path)
+                    sha = file_sha256(path)
+                except (SubsonicError, OSError) as exc:
+                    path.unlink(missing_ok=True)
+                    yield song, sid, size, created, None, None, str(exc)
+                    continue
+                if sha in by_sha:
+                    path.unlink(missing_ok=True)
+                    yield song, sid, size, created, sha, None, None
+                    continue
+                if pool is None:  # one at a time, in this process
+                    res = analyze_job(str(path), sha, lyrics)
+                    path.unlink(missing_ok=True)
+                    err = None if res["ok"] else str(res["error"])
+                    yield song, sid, size, created, sha, res if res["ok"] else None, err
+                    continue
+                running[pool.submit(analyze_job, str(path), sha, lyrics)] = (
+                    (song, sid, size, created),
+                    sha,
+                    path,
+                )
+            if not running:
+                return
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                (song, sid, size, created), sha, path = running.pop(fut)
+                path.unlink(missing_ok=True)
+                try:
+                    res = fut.result()
+                except Exception as exc:  # the worker died (out of memory, a codec crash)
+                    res = {"ok": False, "error": f"analysis failed: {type(exc).__name__}"}
+                err = None if res["ok"] else str(res["error"])
+                yield song, sid, size, created, sha, res if res["ok"] else None, err
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=not running, cancel_futures=True)
 
 
 def _write_song(catalog: Catalog, res: dict[str, Any], song: dict[str, Any], track_id: str) -> None:
