@@ -324,3 +324,30 @@ def test_service_facade_reads_environment(server: Supysonic, monkeypatch) -> Non
         monkeypatch.setenv(k, v)
     client = Moodtune().subsonic_client()
     assert client.config.url == server.url and client.ping()["status"] == "ok"
+
+
+def test_a_server_that_is_not_subsonic(tmp_path: Path) -> None:
+    import http.server
+    import threading
+
+    (tmp_path / "rest").mkdir()
+    (tmp_path / "rest" / "ping").write_text("<html>a web page</html>")
+    handler = lambda *a: http.server.SimpleHTTPRequestHandler(*a, directory=str(tmp_path))  # noqa: E731
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{httpd.server_address[1]}"
+        env = {
+            "MOODTUNE_SUBSONIC_URL": url,
+            "MOODTUNE_SUBSONIC_USER": "a",
+            "MOODTUNE_SUBSONIC_PASSWORD": PASSWORD,
+        }
+        client = SubsonicClient(SubsonicConfig.from_env(env))
+        with pytest.raises(SubsonicError, match="as a Subsonic server does") as info:
+            client.ping()
+        assert PASSWORD not in str(info.value)
+        with pytest.raises(SubsonicError, match="HTTP 404") as info:
+            client.call("getArtists")
+        assert PASSWORD not in str(info.value) and "p=" not in str(info.value)
+    finally:
+        httpd.shutdown()
