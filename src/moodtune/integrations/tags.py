@@ -48,7 +48,7 @@ FIELDS: tuple[str, ...] = (
     "MOODTUNE_DANCEABILITY",
 )
 #: Containers tags can be written to, by file ending.
-TAGGABLE = frozenset({".mp3", ".flac", ".ogg", ".oga", ".opus", ".m4a", ".mp4", ".aac"})
+TAGGABLE = frozenset({".mp3", ".flac", ".ogg", ".oga", ".opus", ".m4a", ".mp4"})
 _ID3_NATIVE = {"BPM": "TBPM", "INITIALKEY": "TKEY", "MOOD": "TMOO"}
 _MP4_FREEFORM = "----:com.apple.iTunes:"
 _MP4_NAMES = {"INITIALKEY": "initialkey"}
