@@ -186,3 +186,14 @@ def test_cli_recommend_and_similar_write_playlists(
 
     assert main([*args, "--out", str(tmp_path / "x.pls")]) == 2
     assert main([*args, "--replace"]) == 2  # --replace needs --to mpd
+
+
+def test_mpd_without_its_client_library_names_the_extra(monkeypatch) -> None:
+    import sys
+
+    from moodtune.errors import MissingDependencyError
+    from moodtune.integrations.mpd import queue_playlist
+
+    monkeypatch.setitem(sys.modules, "mpd", None)  # as if python-mpd2 were not installed
+    with pytest.raises(MissingDependencyError, match=r"pip install 'moodtune\[mpd\]'"):
+        queue_playlist([PlaylistEntry("local:x", "T", local_path="/x.mp3")], port=1)

@@ -193,13 +193,13 @@ def queue_playlist(
     MpdError
         MPD unreachable, or nothing of the playlist could be queued.
     """
-    from mpd import CommandError
-
     items = list(entries)
     music = music_dir or os.environ.get("MOODTUNE_MPD_MUSIC_DIR") or None
     music_path = Path(music).expanduser() if music else None
     report = MpdReport(host=host, port=port, replaced=replace)
-    client = _connect(host, port, timeout)
+    client = _connect(host, port, timeout)  # names the extra when python-mpd2 is missing
+    from mpd import CommandError
+
     try:
         by_name = _song_uris(client) if music_path is None else {}
         uris: list[str] = []
