@@ -186,6 +186,10 @@ def test_cli_recommend_and_similar_write_playlists(
 
     assert main([*args, "--out", str(tmp_path / "x.pls")]) == 2
     assert main([*args, "--replace"]) == 2  # --replace needs --to mpd
+    assert main([*args, "--to", "jukebox"]) == 2
+    monkeypatch.delenv("MOODTUNE_SUBSONIC_URL", raising=False)
+    assert main([*args, "--to", "subsonic"]) == 2  # no server configured: said up front
+    assert "MOODTUNE_SUBSONIC_URL" in capsys.readouterr().err
 
 
 def test_mpd_without_its_client_library_names_the_extra(monkeypatch) -> None:
