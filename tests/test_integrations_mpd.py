@@ -111,7 +111,10 @@ def test_queue_then_replace(mpd_server) -> None:
     rep = svc.queue_on_mpd([ids["walk.ogg"]], target, replace=True, music_dir=music)
     assert queue_uris("127.0.0.1", port) == ["Mid/walk.ogg"]
     with pytest.raises(MpdError, match="nothing was queued"):
-        svc.queue_on_mpd(["4uLU6hMCjMI75M1A2tKUQC"], target)
+        svc.queue_on_mpd(["4uLU6hMCjMI75M1A2tKUQC"], target, replace=True)
+    with pytest.raises(MpdError, match="nothing was queued"):
+        svc.queue_on_mpd([ids["stray.flac"]], target, replace=True)
+    assert queue_uris("127.0.0.1", port) == ["Mid/walk.ogg"]  # a failed replace keeps the queue
 
 
 def test_cli_recommend_to_mpd(mpd_server, tmp_path: Path, monkeypatch, capsys) -> None:

@@ -179,7 +179,8 @@ def queue_playlist(
         The MPD server (the password, if any: ``MOODTUNE_MPD_PASSWORD`` or
         ``MPD_HOST=password@host``).
     replace : bool
-        Clear the queue first (and start playing the new one).
+        Replace the queue with the playlist and play it (the old queue is removed only once
+        the new tracks are in).
     play : bool
         Start playback after queueing (always with ``replace``).
     music_dir : path, optional
@@ -209,8 +210,9 @@ def queue_playlist(
                 continue
             uri = _find_uri(e.local_path, by_name, music_path)
             uris.append(uri if uri is not None else Path(e.local_path).resolve().as_uri())
-        if replace:
-            client.clear()
+        # with replace, the old queue goes only once the new tracks are in (a playlist that
+        # cannot be queued leaves the listener's queue as it was)
+        old_length = int(client.status().get("playlistlength", 0)) if replace else 0
         for uri, e in zip(uris, [e for e in items if e.local_path], strict=True):
             try:
                 client.add(uri)
@@ -219,8 +221,10 @@ def queue_playlist(
                 report.not_found.append(str(e.local_path))
                 continue
             report.queued.append(uri)
+        if replace and report.queued and old_length:
+            client.delete((0, old_length))
         if report.queued and (replace or play):
-            client.play()
+            client.play(0 if replace else max(0, len(client.playlistinfo()) - len(report.queued)))
             report.playing = True
     except CommandError as exc:
         raise MpdError(f"MPD at {host}:{port} refused a command: {exc}") from exc
