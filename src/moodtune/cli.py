@@ -69,6 +69,15 @@ ToOpt = Annotated[
         "(the server in MOODTUNE_SUBSONIC_URL).",
     ),
 ]
+#: For commands whose ``--to`` means something else (``journey --to MOOD``).
+PlayerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--player",
+        help="Send the playlist to a player: mpd, mpd://host:port, or subsonic "
+        "(the server in MOODTUNE_SUBSONIC_URL).",
+    ),
+]
 ReplaceOpt = Annotated[
     bool, typer.Option("--replace", help="With --to mpd: replace the queue and play it.")
 ]
