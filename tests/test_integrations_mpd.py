@@ -124,6 +124,7 @@ def test_cli_recommend_to_mpd(mpd_server, tmp_path: Path, monkeypatch, capsys) -
     monkeypatch.setenv("MOODTUNE_CATALOG", str(db))
     monkeypatch.setattr(service, "_service", None)
     args = ["recommend", "--valence", "0.3", "--arousal", "0.4", "--n", "3", "--no-llm", "--json"]
+    args += ["--min-duration", "0"]  # the test songs last seconds
     assert main([*args, "--to", f"mpd://127.0.0.1:{port}", "--replace"]) == 0
     cap = capsys.readouterr()
     tracks = json.loads(cap.out)["tracks"]
@@ -132,6 +133,14 @@ def test_cli_recommend_to_mpd(mpd_server, tmp_path: Path, monkeypatch, capsys) -
     names = {"Calm": "Quiet/calm.flac", "Drive": "Loud/drive.mp3", "Walk": "Mid/walk.ogg"}
     expected = [names[t["name"]] for t in tracks if t["name"] in names]
     assert expected and queue_uris("127.0.0.1", port) == expected
+    # a journey goes to the player with --player (its --to is the end mood)
+    ids = _local_ids(db)  # from one local song to another: both ends are files MPD has
+    journey = ["journey", "--from", ids["calm.flac"], "--to", ids["drive.mp3"], "--n", "2"]
+    journey += ["--min-duration", "0", "--player", f"mpd://127.0.0.1:{port}", "--replace"]
+    assert main([*journey, "--json"]) == 0
+    trip = [t["name"] for t in json.loads(capsys.readouterr().out)["tracks"]]
+    assert trip == ["Calm", "Drive"]
+    assert queue_uris("127.0.0.1", port) == ["Quiet/calm.flac", "Loud/drive.mp3"]
     # unreachable server: a runtime error, exit 1, one line
     assert main([*args, "--player", f"mpd://127.0.0.1:{_free_port()}"]) == 1
     assert "cannot reach MPD" in capsys.readouterr().err

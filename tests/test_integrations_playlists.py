@@ -157,6 +157,7 @@ def test_cli_recommend_and_similar_write_playlists(
     monkeypatch.setattr(service, "_service", None)
     out = tmp_path / "rec.m3u8"
     args = ["recommend", "--valence", "-0.5", "--arousal", "-0.5", "--n", "4", "--no-llm"]
+    args += ["--min-duration", "0"]  # the test songs last seconds
     assert main([*args, "--out", str(out), "--json"]) == 0
     cap = capsys.readouterr()
     rec = json.loads(cap.out)
@@ -183,6 +184,13 @@ def test_cli_recommend_and_similar_write_playlists(
     kept = read_playlist(out4)
     assert all(Path(b["path"]).is_file() for b in kept) and len(kept) <= 3
     assert f"{4 - len(kept)} without a local file left out" in printed
+
+    out5 = tmp_path / "journey.xspf"
+    journey = ["journey", "--from", "sad", "--to", "happy", "--n", "3", "--min-duration", "0"]
+    assert main([*journey, "--seed", "1", "--out", str(out5), "--json"]) == 0
+    trip = json.loads(capsys.readouterr().out)["tracks"]
+    assert [b["title"] for b in read_playlist(out5)] == [t["name"] for t in trip]
+    assert main([*journey, "--replace"]) == 2  # --replace needs --player mpd
 
     assert main([*args, "--out", str(tmp_path / "x.pls")]) == 2
     assert main([*args, "--replace"]) == 2  # --replace needs --to mpd

@@ -253,6 +253,7 @@ def test_cli_subsonic_scan_and_recommend_to_subsonic(
     with Catalog.open(tmp_path / "c.sqlite") as cat:  # a catalog track too: never pushed
         cat.upsert_tracks([{"id": "4uLU6hMCjMI75M1A2tKUQC", "name": "Calm", "valence": 0.1}])
     args = ["recommend", "--valence", "-0.4", "--arousal", "-0.5", "--n", "3", "--no-llm"]
+    args += ["--min-duration", "0"]  # the test songs last seconds
     assert main([*args, "--to", "subsonic", "--json"]) == 0
     cap = capsys.readouterr()
     tracks = json.loads(cap.out)["tracks"]

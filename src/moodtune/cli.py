@@ -57,7 +57,7 @@ LocalOnlyOpt = Annotated[
     typer.Option(
         "--local-only",
         help="Only tracks with a local file: recommend picks among your scanned files; "
-        "similar leaves the others out of --out (and counts them).",
+        "similar and journey leave the others out of --out (and count them).",
     ),
 ]
 ToOpt = Annotated[
@@ -285,7 +285,7 @@ def _check_delivery(to: str | None, replace: bool) -> None:
     if to is not None and not (to == "subsonic" or to == "mpd" or to.startswith("mpd://")):
         raise ParameterError(f"--to {to!r}: use mpd, mpd://host:port or subsonic")
     if replace and (to is None or to == "subsonic"):
-        raise ParameterError("--replace goes with --to mpd (it replaces MPD's queue)")
+        raise ParameterError("--replace goes with --to/--player mpd (it replaces MPD's queue)")
 
 
 def _playable_on(to: str | None) -> tuple[str, ...] | None:
@@ -562,12 +562,17 @@ def journey(
         float, typer.Option(help="Shortest track, in seconds (0 allows jingles).")
     ] = 60.0,
     profile: Annotated[str, typer.Option(help="Listener profile (see recommend).")] = "local",
+    out_file: OutOpt = None,
+    local_only: LocalOnlyOpt = False,
+    player: PlayerOpt = None,
+    replace: ReplaceOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """A smooth path of real tracks from one mood or track to another."""
     from moodtune.recommend import Filters
     from moodtune.service import get_service
 
+    _check_delivery(player, replace)
     playlist = get_service().journey(
         start,
         end,
@@ -576,6 +581,16 @@ def journey(
         filters=Filters(min_duration_s=min_duration),
         listener=f"cli:{profile}",
     )
+    if out_file is not None or player is not None:
+        _deliver(
+            [t["id"] for t in playlist.tracks],
+            title=f"moodtune: journey from {start} to {end}",
+            out_file=out_file,
+            local_only=local_only,
+            to=player,
+            replace=replace,
+            quiet=as_json,
+        )
     if as_json:
         print(json.dumps(playlist.to_dict(), ensure_ascii=False))
         return
