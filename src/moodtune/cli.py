@@ -113,7 +113,15 @@ def _print_emotion(result: Any) -> None:
     rows = list(result.parts.items())
     if len(result.parts) > 1:
         rows.append(("fused", result.emotion))
+    from moodtune.fusion import is_unsure
+
     for name, est in rows:
+        if name == "voice" and is_unsure(est):
+            out.print(
+                f"\n[bold]{name}[/]: unsure  valence {est.valence:+.2f}  "
+                f"arousal {est.arousal:+.2f}  confidence {est.confidence:.2f}"
+            )
+            continue
         out.print(
             f"\n[bold]{name}[/]: [bold cyan]{est.label}[/]  valence {est.valence:+.2f}  "
             f"arousal {est.arousal:+.2f}  confidence {est.confidence:.2f}"

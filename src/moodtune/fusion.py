@@ -188,11 +188,16 @@ def voice_unsure_threshold(p_voice: np.ndarray, y: np.ndarray, *, accuracy: floa
     conf = np.array([normalized_entropy_confidence(p) for p in p_voice])
     right = np.asarray(p_voice).argmax(axis=1) == np.asarray(y)
     order = np.argsort(-conf)
-    hits = np.cumsum(right[order]) / np.arange(1, len(order) + 1)
-    ok = np.flatnonzero((hits >= accuracy) & (np.arange(1, len(order) + 1) >= 20))
+    conf, right = conf[order], right[order]
+    count = np.arange(1, len(conf) + 1)
+    hits = np.cumsum(right) / count
+    # a threshold takes every prediction at least as confident: only the last of tied
+    # confidences is a place to cut
+    last = np.append(conf[1:] < conf[:-1], True)
+    ok = np.flatnonzero((hits >= accuracy) & (count >= 20) & last)
     if not ok.size:
         return 1.0
-    return float(conf[order][ok.max()])
+    return float(conf[ok.max()])
 
 
 def tune_fusion(
