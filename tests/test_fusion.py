@@ -177,3 +177,13 @@ def test_shipped_params_gate_the_voice():
     params = load_fusion_params()
     assert 0.0 < params.voice_unsure <= 1.0
     assert params.text_clear <= 1.0
+
+
+def test_a_confidently_neutral_transcript_does_not_silence_the_voice():
+    # acted corpora say neutral sentences in every emotion: neutral words name no emotion
+    words = est("neutral", 0.9, "text")
+    voice = est("anger", 0.5, "voice")
+    assert voice.confidence < GATED.voice_unsure
+    out = fuse(voice, words, params=GATED)
+    assert not np.allclose(out.probabilities, words.probabilities)
+    assert out.probabilities[LABELS.index("anger")] > words.probabilities[LABELS.index("anger")]

@@ -6,9 +6,11 @@ For sources s in {voice, text} with calibrated probabilities ``p_s`` and confide
 ``c_s`` (one minus normalised entropy, see :mod:`moodtune.types`):
 
 1. *Clear words, unsure voice.* When the voice is unsure (``c_voice < voice_unsure``)
-   and the words are clear (the text head's top probability ``>= text_clear``), the
-   words decide: the fused distribution is the text's. A confident, unambiguous
-   transcript is never overturned by a low-confidence voice.
+   and the words clearly name an emotion (the text head's top label is not neutral and
+   its probability is ``>= text_clear``), the words decide: the fused distribution is
+   the text's. A confident, unambiguous transcript is never overturned by a
+   low-confidence voice. A confidently *neutral* transcript names no emotion, so the
+   tone still counts then (acted corpora say neutral sentences in every emotion).
 2. Otherwise::
 
        w_s = a_s * (c_s + eps) ** gamma
@@ -32,8 +34,9 @@ corpus, calibrated without it): as unreliable as it will be for a new user's voi
 text side is the shipped text head on a validation text of the clip's label (words and
 tone agree) or on the clip's own acted, emotionally neutral sentence (the tone
 decides). ``voice_unsure`` is the voice confidence below which the held-out voice is
-right less than half the time; ``a_text / a_voice``, ``gamma`` and ``text_clear`` are
-grid-searched for macro-F1 on the pairs. ``models/fusion.json`` keeps the whole grid.
+right less than half the time; ``a_text / a_voice``, ``gamma`` and ``text_clear`` (the
+rule of step 1 is always on: ``text_clear <= 0.9``) are grid-searched for macro-F1 on
+the pairs. ``models/fusion.json`` keeps the whole grid.
 """
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ from typing import Any
 import numpy as np
 
 from moodtune.errors import ModelError, ParameterError
-from moodtune.types import EmotionEstimate
+from moodtune.types import LABELS, EmotionEstimate
 
 FUSION_FILE = "fusion.json"
 _EPS = 0.05
@@ -100,8 +103,13 @@ def fuse_arrays(
     logp = logp - logp.max(axis=1, keepdims=True)
     p = np.exp(logp)
     p = p / p.sum(axis=1, keepdims=True)
-    words_decide = (np.asarray(conf_voice) < params.voice_unsure) & (
-        p_text.max(axis=1) >= params.text_clear
+    # clear words that name an emotion (a confidently neutral transcript names none:
+    # then the tone of voice is all there is to go on)
+    emotional = p_text.argmax(axis=1) != LABELS.index("neutral")
+    words_decide = (
+        (np.asarray(conf_voice) < params.voice_unsure)
+        & (p_text.max(axis=1) >= params.text_clear)
+        & emotional
     )
     text = p_text / p_text.sum(axis=1, keepdims=True)
     return np.asarray(np.where(words_decide[:, None], text, p))

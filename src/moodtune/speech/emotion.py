@@ -23,8 +23,7 @@ message (or no user at all) this is a scaled population z-score; with every furt
 message the user's own voice, microphone and language are removed a little more. The
 population statistics are the average of the training corpora's own statistics, and the
 classifier learned from rows normalised the same way (random histories of 0 to all other
-clips of a speaker, shrunk towards that speaker's corpus): per-corpus normalisation in
-training, the population at run time.
+clips of a speaker; see :class:`moodtune.train.speech_emotion.SpeechHeadConfig`).
 
 Honest confidence
 -----------------

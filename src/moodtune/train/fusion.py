@@ -34,6 +34,7 @@ from moodtune.fusion import FUSION_FILE, tune_fusion, voice_unsure_threshold
 
 Progress = Callable[[str, int, int], None]
 
+
 def _transcripts(data_dir: Path) -> dict[str, str]:
     """Map absolute clip path -> its spoken sentence, where the metadata gives one."""
     out: dict[str, str] = {}
@@ -161,7 +162,7 @@ def train_fusion(
         p_text,
         labels[rows_v],
         voice_unsure=unsure,
-        text_clears=(0.4, 0.5, 0.6, 0.7, 0.8, 1.01),
+        text_clears=(0.4, 0.5, 0.6, 0.7, 0.8, 0.9),
     )
     report["pairs"] = {"congruent": int(len(pick_c)), "acted": int(len(pick_a))}
     report["voice_clips"] = int(len(labels))

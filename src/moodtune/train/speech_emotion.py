@@ -13,9 +13,10 @@ and tests on the one left out, for each corpus. Recipe (``moodtune train speech-
    std) and add the prosody vector; ``n_aug`` augmented copies per clip (speed, pitch,
    shift, room, noise, microphone, gain, Opus). Features are cached on disk.
 3. Normalise as the product does at run time: each row by a simulated user history
-   (0 to all other clips of its speaker, plus itself) shrunk towards its corpus's
-   statistics; fit a multinomial logistic regression (and binary arousal/valence ones)
-   with every corpus weighing the same and labels balanced inside each corpus.
+   (0 to all other clips of its speaker, plus itself) shrunk towards the training
+   statistics (or its own corpus's, ``corpus_norm``: measured, not kept); fit a
+   multinomial logistic regression (and binary arousal/valence ones) with every corpus
+   weighing the same and labels balanced inside each corpus.
 4. LOCO: the same fit without each corpus; its held-out predictions give the
    calibration (class prior, temperature, out-of-distribution thresholds), the scores
    (each corpus calibrated without itself) and the voice side of fusion tuning.
@@ -947,7 +948,7 @@ def loco_report(
     scores, probas = score_folds(folds, calibrate_on=config.datasets, ood_max=config.ood_max)
     calibration = fit_calibration(trainable, ood_max=config.ood_max)
     modes = list(next(iter(scores.values())).keys()) if scores else []
-    keys = ("uar", "uar7", "arousal_uar", "valence_uar", "ece", "ece_raw")
+    keys: tuple[str, ...] = ("uar", "uar7", "arousal_uar", "valence_uar", "ece", "ece_raw")
     keys += ("arousal_uar_labels", "valence_uar_labels")
     report: dict[str, Any] = {
         "loco": scores,
