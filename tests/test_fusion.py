@@ -6,7 +6,15 @@ import numpy as np
 import pytest
 
 from moodtune.errors import ModelError, ParameterError
-from moodtune.fusion import FusionParams, fuse, fuse_arrays, load_fusion_params, tune_fusion
+from moodtune.fusion import (
+    FusionParams,
+    fuse,
+    fuse_arrays,
+    is_unsure,
+    load_fusion_params,
+    tune_fusion,
+    voice_unsure_threshold,
+)
 from moodtune.types import LABELS, EmotionEstimate
 
 EQUAL = FusionParams(voice_weight=1.0, text_weight=1.0, gamma=1.0)
@@ -109,3 +117,73 @@ def test_load_params_from_file(tmp_path):
 def test_shipped_params_load():
     params = load_fusion_params()
     assert params.voice_weight >= 0 and params.text_weight >= 0
+
+
+GATED = FusionParams(voice_weight=1.0, text_weight=1.0, gamma=0.0, voice_unsure=0.3, text_clear=0.6)
+
+
+def test_clear_words_decide_over_an_unsure_voice():
+    words = est("anger", 0.7, "text")  # clear: top probability 0.7 >= 0.6
+    voice = est("neutral", 0.35, "voice")  # unsure: confidence well below 0.3
+    assert voice.confidence < GATED.voice_unsure
+    out = fuse(voice, words, params=GATED)
+    assert out.label == "anger"
+    np.testing.assert_allclose(out.probabilities, words.probabilities)
+    # without the gate the same pair is a near tie that pooling may give to the voice
+    plain = FusionParams(voice_weight=4.0, text_weight=1.0, gamma=0.0)
+    assert fuse(voice, words, params=plain).label == "neutral"
+
+
+def test_a_sure_voice_still_counts_against_clear_words():
+    words = est("anger", 0.7, "text")
+    voice = est("sadness", 0.97, "voice")
+    assert voice.confidence >= GATED.voice_unsure
+    assert fuse(voice, words, params=GATED).label == "sadness"
+
+
+def test_unclear_words_and_unsure_voice_are_unsure():
+    voice, words = est("fear", 0.3, "voice"), est("sadness", 0.4, "text")
+    out = fuse(voice, words, params=GATED)
+    assert is_unsure(voice, params=GATED) and is_unsure(words, params=GATED)
+    assert is_unsure(out, params=GATED)
+    sure = fuse(voice, est("sadness", 0.9, "text"), params=GATED)
+    assert not is_unsure(sure, params=GATED)
+    assert not is_unsure(est("fear", 0.99, "voice"), params=GATED)
+    # a typed text alone is never called unsure here: only voice messages are
+    assert not is_unsure(fuse(None, words, params=GATED), params=GATED)
+
+
+def test_gate_is_vectorised_row_by_row():
+    pv = np.array([[0.3, 0.1, 0.1, 0.1, 0.1, 0.1, 0.2]] * 2)
+    pt = np.array([[0.05, 0.05, 0.05, 0.05, 0.7, 0.05, 0.05]] * 2)
+    out = fuse_arrays(pv, pt, np.array([0.1, 0.9]), np.array([0.5, 0.5]), GATED)
+    np.testing.assert_allclose(out[0], pt[0])  # voice unsure: the words
+    assert not np.allclose(out[1], pt[1])  # voice sure: pooled
+
+
+def test_voice_unsure_threshold_known_answer():
+    # 40 confident right answers, then 60 flat wrong ones: the threshold sits at the
+    # confidence of the least confident of the right ones
+    y = np.zeros(100, dtype=int)
+    p = np.zeros((100, 7))
+    p[:40] = est("anger", 0.9, "voice").probabilities
+    p[40:] = est("fear", 0.3, "voice").probabilities
+    t = voice_unsure_threshold(p, y)
+    assert t == pytest.approx(est("anger", 0.9, "voice").confidence)
+    assert voice_unsure_threshold(p[40:], y[40:]) == 1.0  # never right: always unsure
+
+
+def test_shipped_params_gate_the_voice():
+    params = load_fusion_params()
+    assert 0.0 < params.voice_unsure <= 1.0
+    assert params.text_clear <= 1.0
+
+
+def test_a_confidently_neutral_transcript_does_not_silence_the_voice():
+    # acted corpora say neutral sentences in every emotion: neutral words name no emotion
+    words = est("neutral", 0.9, "text")
+    voice = est("anger", 0.5, "voice")
+    assert voice.confidence < GATED.voice_unsure
+    out = fuse(voice, words, params=GATED)
+    assert not np.allclose(out.probabilities, words.probabilities)
+    assert out.probabilities[LABELS.index("anger")] > words.probabilities[LABELS.index("anger")]

@@ -77,6 +77,10 @@ def test_random_augment_is_reproducible_and_documents_its_steps():
         (A.change_speed, {"rate": 3.0}),
         (A.shift_pitch, {"sr": SR, "n_steps": 12.0}),
         (A.opus_roundtrip, {"bitrate": 1000}),
+        (A.channel_filter, {"sr": SR, "low_hz": 500.0, "high_hz": 300.0, "tilt_db": 0.0}),
+        (A.channel_filter, {"sr": SR, "low_hz": 100.0, "high_hz": 4000.0, "tilt_db": 30.0}),
+        (A.add_reverb, {"sr": SR, "rt60_s": 5.0, "wet": 0.3, "rng": np.random.default_rng(0)}),
+        (A.add_reverb, {"sr": SR, "rt60_s": 0.3, "wet": 1.5, "rng": np.random.default_rng(0)}),
     ],
 )
 def test_bad_parameters_raise(fn, kwargs):
@@ -96,3 +100,38 @@ def test_change_gain_scales_and_limits():
     np.testing.assert_allclose(A.change_gain(y, gain_db=-20.0), y * 0.1, rtol=1e-5)
     loud = A.change_gain(y, gain_db=40.0)
     assert loud.shape == y.shape and np.max(np.abs(loud)) == pytest.approx(0.99)
+
+
+def _band_power(y: np.ndarray, lo: float, hi: float) -> float:
+    spec = np.abs(np.fft.rfft(y)) ** 2
+    f = np.fft.rfftfreq(y.size, 1 / SR)
+    return float(spec[(f >= lo) & (f < hi)].sum())
+
+
+def test_channel_filter_cuts_outside_the_band_and_keeps_level():
+    y = _tone(60.0) + _tone(1000.0) + _tone(6000.0)
+    out = A.channel_filter(y, sr=SR, low_hz=300.0, high_hz=3400.0, tilt_db=0.0)
+    assert out.shape == y.shape and out.dtype == np.float32
+    keep = _band_power(out, 900, 1100) / _band_power(y, 900, 1100)
+    assert _band_power(out, 50, 70) / _band_power(y, 50, 70) < 0.05 * keep
+    assert _band_power(out, 5900, 6100) / _band_power(y, 5900, 6100) < 0.05 * keep
+    assert np.sqrt(np.mean(out**2)) == pytest.approx(np.sqrt(np.mean(y**2)), rel=1e-3)
+
+
+def test_channel_filter_tilt_brightens():
+    y = _tone(500.0) + _tone(5000.0)
+    bright = A.channel_filter(y, sr=SR, low_hz=50.0, high_hz=SR / 2, tilt_db=6.0)
+    ratio_in = _band_power(y, 4900, 5100) / _band_power(y, 400, 600)
+    ratio_out = _band_power(bright, 4900, 5100) / _band_power(bright, 400, 600)
+    assert ratio_out > 1.5 * ratio_in
+
+
+def test_add_reverb_smears_an_impulse_and_keeps_length():
+    y = np.zeros(SR, dtype=np.float32)
+    y[1000] = 0.5
+    out = A.add_reverb(y, sr=SR, rt60_s=0.4, wet=0.5, rng=np.random.default_rng(1))
+    assert out.shape == y.shape and out.dtype == np.float32
+    assert np.argmax(np.abs(out)) == 1000  # the direct path still comes first and loudest
+    tail = out[1100 : 1000 + int(0.3 * SR)]
+    assert np.sqrt(np.mean(tail**2)) > 1e-4  # energy arrives long after the impulse
+    assert np.max(np.abs(out[:1000])) < 1e-6  # nothing before the sound (FFT round-off only)

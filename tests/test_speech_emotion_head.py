@@ -14,7 +14,7 @@ from moodtune.speech.emotion import (
     default_head_path,
     get_speech_emotion_head,
 )
-from moodtune.types import LABELS
+from moodtune.types import CIRCUMPLEX_ARRAY, LABELS
 
 DATA = Path(__file__).parent / "data" / "speech_emotion"
 #: Feature vectors of the committed clips, computed by the real pipeline, with the
@@ -48,16 +48,40 @@ def test_outputs_a_distribution_over_seven_labels(head, rng):
     assert est.label in LABELS
 
 
-def test_speaker_stats_switch_to_the_speaker_classifier(head, rng):
-    x = rng.normal(head.feature_mean, np.sqrt(head.feature_var) + 1e-3, size=(6, head.feature_dim))
+def test_user_statistics_count_from_the_first_message(head, rng):
+    x = rng.normal(head.pop_mean, np.sqrt(head.pop_var) + 1e-3, size=(6, head.feature_dim))
+    alone = head.predict_features(x[0])
     stats = SpeakerStats()
-    stats.update(x[:2])
-    few = head.predict_features(x[5], speaker_stats=stats)
-    np.testing.assert_allclose(few, head.predict_features(x[5]))  # too few: global head
-    stats.update(x[2:5])
-    many = head.predict_features(x[5], speaker_stats=stats)
+    stats.update(x[0])
+    # one message: the same as no user (the message is its own history)
+    np.testing.assert_allclose(head.predict_features(x[0], speaker_stats=stats), alone)
+    stats.update(x[1:])
+    many = head.predict_features(x[0], speaker_stats=stats)
     assert many.shape == (1, 7) and many.sum() == pytest.approx(1.0)
-    assert not np.allclose(many, few)
+    assert not np.allclose(many, alone)
+
+
+def test_a_voice_unlike_any_training_voice_gets_a_flat_distribution(head, rng):
+    typical = rng.normal(head.pop_mean, np.sqrt(head.pop_var), size=(20, head.feature_dim))
+    strange = head.pop_mean + 12 * np.sqrt(head.pop_var) * rng.choice([-1, 1], head.feature_dim)
+    out = head.predict_all(np.vstack([typical, strange]))
+    assert out["distance"][-1] > head.ood_high > head.ood_low
+    assert out["ood"][-1] == pytest.approx(head.ood_max)
+    assert out["probabilities"][-1].max() <= (1 - head.ood_max) + head.ood_max / 7 + 1e-9
+    assert np.median(out["ood"][:-1]) < head.ood_max
+
+
+def test_voice_reports_its_own_valence_and_arousal(head, rng):
+    x = rng.normal(head.pop_mean, np.sqrt(head.pop_var), size=(50, head.feature_dim))
+    out = head.predict_all(x)
+    assert set(head.dims) == {"a", "v"}
+    for key in ("valence", "arousal"):
+        assert out[key].shape == (50,)
+        assert np.all(np.abs(out[key]) <= 0.8 + 1e-9)
+        # the binary heads, not the label mix: not the probability-weighted circumplex
+        assert not np.allclose(
+            out[key], (out["probabilities"] @ CIRCUMPLEX_ARRAY)[:, 0 if key == "valence" else 1]
+        )
 
 
 def test_known_answers_on_committed_features(head):
@@ -86,7 +110,7 @@ def test_bad_input(head, tmp_path):
     arrays["labels"] = np.array(list(reversed(LABELS)))
     with pytest.raises(ModelError):
         SpeechEmotionHead(arrays)
-    del arrays["g_W"]
+    del arrays["c_W"]
     with pytest.raises(ModelError):
         SpeechEmotionHead(arrays)
 

@@ -70,18 +70,35 @@ def test_voice_note_parts_and_fusion(service, name, lang, words):
     assert lo <= fused.valence <= hi or abs(fused.valence) < 0.8
 
 
-@pytest.mark.parametrize(
-    ("name", "label"),
-    [
-        ("en_sad", "sadness"),
-        ("en_happy", "happiness"),
-        ("ru_sad", "sadness"),
-        ("ru_happy", "happiness"),
-    ],
-)
+WORDS = {
+    "en_sad": "sadness",
+    "en_happy": "happiness",
+    "en_angry": "anger",
+    "ru_sad": "sadness",
+    "ru_happy": "happiness",
+    "ru_angry": "anger",
+}
+
+
+@pytest.mark.parametrize(("name", "label"), sorted(WORDS.items()))
 def test_flat_synthetic_voice_lets_the_words_decide(service, name, label):
-    # espeak/festival voices carry no emotion: the fused result follows the explicit words
-    assert service.emotion_from_audio(SPEECH / f"{name}.ogg").emotion.label == label
+    # espeak/festival voices carry no emotion and sound like no training voice: the
+    # voice must not be sure of a label the words contradict, and the words decide
+    result = service.emotion_from_audio(SPEECH / f"{name}.ogg")
+    voice = result.parts["voice"].probability_dict()
+    contradicted = {lab: p for lab, p in voice.items() if lab != label}
+    assert max(contradicted.values()) <= 0.8, contradicted
+    assert result.parts["text"].label == label
+    assert result.emotion.label == label
+
+
+def test_unsure_voice_is_reported_as_such(service):
+    from moodtune.fusion import is_unsure
+
+    result = service.emotion_from_audio(SPEECH / "en_angry.ogg")
+    data = result.to_dict()
+    assert set(data["unsure"]) <= {"voice", "fused"}
+    assert ("voice" in data["unsure"]) == is_unsure(result.parts["voice"])
 
 
 def test_wordless_sound_falls_back_to_voice(service):

@@ -136,6 +136,10 @@ def test_voice_upload_playlist_like_changes_it(server: str, browser: object) -> 
     assert "sad" in transcript.lower() or page.inner_text("#label") == "sadness"
     assert page.locator("#bars .bar.voice").count() == 7
     assert page.locator("#bars .bar.fused").count() == 7
+    # the synthesized voice is unsure: said so, and its bars are drawn empty
+    assert page.inner_text("#head-voice") == "voice: unsure"
+    voice_bars = page.locator("#bars .bar.voice")
+    assert all(voice_bars.nth(i).get_attribute("aria-valuenow") == "0" for i in range(7))
     assert page.locator("#map #me").count() == 1 and page.locator("#map #path").count() == 1
     assert page.locator("#map .track-dot").count() == 8
     first = _ids(page)

@@ -113,7 +113,15 @@ def _print_emotion(result: Any) -> None:
     rows = list(result.parts.items())
     if len(result.parts) > 1:
         rows.append(("fused", result.emotion))
+    from moodtune.fusion import is_unsure
+
     for name, est in rows:
+        if name == "voice" and is_unsure(est):
+            out.print(
+                f"\n[bold]{name}[/]: unsure  valence {est.valence:+.2f}  "
+                f"arousal {est.arousal:+.2f}  confidence {est.confidence:.2f}"
+            )
+            continue
         out.print(
             f"\n[bold]{name}[/]: [bold cyan]{est.label}[/]  valence {est.valence:+.2f}  "
             f"arousal {est.arousal:+.2f}  confidence {est.confidence:.2f}"
@@ -870,7 +878,7 @@ def train_speech_emotion(
     _require_dir(data)
     with _progress_bar() as bar:
         report = train(data, out_dir, cache_dir=cache, progress=_progress_callback(bar))
-    _print_mode_report(report, "speech emotion, speaker-independent test splits")
+    _print_loco_report(report)
     out.print(f"weights: {out_dir / 'speech_emotion_head.npz'}")
 
 
@@ -882,14 +890,73 @@ def evaluate_speech_emotion(
     ),
     model: Annotated[Path | None, typer.Option(help="Head weights (default: shipped).")] = None,
     cache: Annotated[Path | None, typer.Option(help="Feature cache folder.")] = None,
+    loco: Annotated[
+        bool,
+        typer.Option(
+            "--loco",
+            help="Leave one corpus out: train on all corpora but one, test on it, for each.",
+        ),
+    ] = False,
 ) -> None:
-    """Print accuracy, UAR and macro-F1 per corpus on the speaker-independent test splits."""
-    from moodtune.train.speech_emotion import evaluate_speech_emotion as evaluate
+    """Print UAR, binary arousal/valence UAR and calibration per corpus.
+
+    Without --loco the head is scored on each corpus's test speakers (the shipped head
+    learned from every speaker of its training corpora: only unseen corpora are held
+    out). With --loco, every corpus is scored by a head that never heard it.
+    """
+    from moodtune.train import speech_emotion as se
 
     _require_dir(data)
     with _progress_bar() as bar:
-        report = evaluate(data, model, out_dir, cache_dir=cache, progress=_progress_callback(bar))
-    _print_mode_report(report, "speech emotion, speaker-independent test splits")
+        if loco:
+            report = se.leave_one_corpus_out(
+                data, out_dir, cache_dir=cache, progress=_progress_callback(bar)
+            )
+        else:
+            report = se.evaluate_speech_emotion(
+                data, model, out_dir, cache_dir=cache, progress=_progress_callback(bar)
+            )
+    if loco:
+        _print_loco_report(report)
+    else:
+        _print_speech_table(report["datasets"], "speech emotion, test speakers")
+
+
+def _print_speech_table(
+    rows: dict[str, Any], title: str, beside: dict[str, Any] | None = None
+) -> None:
+    table = Table(title=title)
+    cols = ["corpus", "mode", "n", "UAR (its labels)", "UAR (7-way)", "arousal UAR"]
+    cols += ["valence UAR", "ECE", "ECE uncalibrated"]
+    if beside is not None:
+        cols.append("in-corpus UAR")
+    for col in cols:
+        table.add_column(col)
+    for name, modes in rows.items():
+        for mode, m in modes.items():
+            cells = [name, mode, str(m.get("n", ""))]
+            cells += [f"{m[k]:.3f}" for k in ("uar", "uar7", "arousal_uar", "valence_uar", "ece")]
+            cells.append(f"{m['ece_raw']:.3f}" if "ece_raw" in m else "")
+            if beside is not None:
+                inside = beside.get(name, {}).get(mode)
+                cells.append(f"{inside['uar']:.3f}" if inside else "")
+            table.add_row(*cells)
+    out.print(table)
+
+
+def _print_loco_report(report: dict[str, Any]) -> None:
+    _print_speech_table(
+        report["loco"],
+        "speech emotion, leave one corpus out (in-corpus test speakers beside, not used to choose)",
+        beside=report.get("in_corpus", {}),
+    )
+    table = Table(title="mean over the training corpora (held out one at a time)")
+    for col in ("mode", "UAR (its labels)", "UAR (7-way)", "arousal UAR", "valence UAR", "ECE"):
+        table.add_column(col)
+    for mode, m in report["mean"].items():
+        keys = ("uar", "uar7", "arousal_uar", "valence_uar", "ece")
+        table.add_row(mode, *(f"{m[k]:.3f}" for k in keys))
+    out.print(table)
 
 
 @train_app.command("fusion")
@@ -898,15 +965,27 @@ def train_fusion(
     text_data: Annotated[Path, typer.Option("--text-data", help="text_emotion folder.")],
     out_dir: Annotated[Path, typer.Option("--out", help="Where fusion.json goes.")],
     cache: Annotated[Path | None, typer.Option(help="Cache folder.")] = None,
+    voice_predictions: Annotated[
+        Path | None,
+        typer.Option(
+            "--voice-predictions",
+            help="speech_emotion_loco_predictions.npz from 'train speech-emotion'.",
+        ),
+    ] = None,
 ) -> None:
-    """Tune the voice/text fusion on held-out validation pairs."""
+    """Tune the voice/text fusion on held-out pairs (voice side: leave-one-corpus-out)."""
     from moodtune.train.fusion import train_fusion as train
 
     _require_dir(speech_data)
     _require_dir(text_data)
     with _progress_bar() as bar:
         report = train(
-            speech_data, text_data, out_dir, cache_dir=cache, progress=_progress_callback(bar)
+            speech_data,
+            text_data,
+            out_dir,
+            cache_dir=cache,
+            voice_predictions=voice_predictions,
+            progress=_progress_callback(bar),
         )
     table = Table(title=f"fusion on held-out pairs {report['pairs']}")
     for col in ("source", "accuracy", "UAR", "macro-F1"):
@@ -916,25 +995,6 @@ def train_fusion(
         table.add_row(name, f"{m['accuracy']:.3f}", f"{m['uar']:.3f}", f"{m['macro_f1']:.3f}")
     out.print(table)
     out.print(f"parameters: {report['params']} -> {out_dir / 'fusion.json'}")
-
-
-def _print_mode_report(report: dict[str, Any], title: str) -> None:
-    table = Table(title=title)
-    for col in ("dataset", "mode", "n", "accuracy", "UAR", "macro-F1"):
-        table.add_column(col)
-    for name, modes in report["datasets"].items():
-        for mode, m in modes.items():
-            table.add_row(
-                name,
-                mode,
-                str(m.get("n", "")),
-                f"{m['accuracy']:.3f}",
-                f"{m['uar']:.3f}",
-                f"{m['macro_f1']:.3f}",
-            )
-    out.print(table)
-    for png in report.get("confusion_png", []):
-        out.print(f"plot: {png}")
 
 
 @train_app.command("music-emotion")

@@ -1,31 +1,42 @@
 """Fuse the voice and text emotion estimates of one message into one.
 
-Rule (confidence-weighted log-linear pooling)
----------------------------------------------
+Rule: clear words decide, otherwise confidence-weighted log-linear pooling
+---------------------------------------------------------------------------
 For sources s in {voice, text} with calibrated probabilities ``p_s`` and confidence
-``c_s`` (one minus normalised entropy, see :mod:`moodtune.types`)::
+``c_s`` (one minus normalised entropy, see :mod:`moodtune.types`):
 
-    w_s = a_s * (c_s + eps) ** gamma
-    log p ∝ (w_voice * log p_voice + w_text * log p_text) / (w_voice + w_text)
+1. *Clear words, unsure voice.* When the voice is unsure (``c_voice < voice_unsure``)
+   and the words clearly name an emotion (the text head's top label is not neutral and
+   its probability is ``>= text_clear``), the words decide: the fused distribution is
+   the text's. A confident, unambiguous transcript is never overturned by a
+   low-confidence voice. A confidently *neutral* transcript names no emotion, so the
+   tone still counts then (acted corpora say neutral sentences in every emotion).
+2. Otherwise::
 
-so a source counts more the more sure it is, and the learned prior weights ``a_s`` say
-how much each source deserves in general. A message with no words (humming, laughter)
-has only the voice; a typed text only the text; a single source passes through
-unchanged.
+       w_s = a_s * (c_s + eps) ** gamma
+       log p ∝ (w_voice * log p_voice + w_text * log p_text) / (w_voice + w_text)
+
+   so a source counts more the more sure it is, and the prior weights ``a_s`` say how
+   much each source deserves in general.
+3. *Both unsure* (voice unsure and words not clear): the fused result is still given,
+   and :func:`is_unsure` says so; the bot, the CLI and the web page print "unsure"
+   instead of a confident-looking bar.
+
+A message with no words (humming, laughter) has only the voice; a typed text only the
+text; a single source passes through unchanged.
 
 How the parameters were chosen
 ------------------------------
 There is no corpus of voice messages labelled for both tone and words, so
-:mod:`moodtune.train.fusion` builds held-out pairs and :func:`tune_fusion` grid-searches
-``a_text / a_voice`` and ``gamma`` for the best macro-F1. The voice side of each pair is
-scored by a speech head fitted *without that clip's corpus* (leave one corpus out), so it
-is as unreliable as it will be for a new user's voice; the text side is the shipped text
-head on either a validation text of the clip's label (words and tone agree) or the
-clip's own acted, emotionally neutral sentence (the tone decides). On 3,280 such pairs
-(``moodtune train fusion``) the voice alone scored macro-F1 0.163, the text alone 0.439
-and the fusion 0.517 with ``text_weight = 2``, ``voice_weight = 1``, ``gamma = 0``: the
-words count twice as much as the tone, and the heads' own (calibrated) probabilities
-already carry their confidence. ``models/fusion.json`` keeps the whole grid.
+:mod:`moodtune.train.fusion` builds held-out pairs whose voice side comes from the
+leave-one-corpus-out predictions of the speech head (a head that never heard that
+corpus, calibrated without it): as unreliable as it will be for a new user's voice. The
+text side is the shipped text head on a validation text of the clip's label (words and
+tone agree) or on the clip's own acted, emotionally neutral sentence (the tone
+decides). ``voice_unsure`` is the voice confidence below which the held-out voice is
+right less than half the time; ``a_text / a_voice``, ``gamma`` and ``text_clear`` (the
+rule of step 1 is always on: ``text_clear <= 0.9``) are grid-searched for macro-F1 on
+the pairs. ``models/fusion.json`` keeps the whole grid.
 """
 
 from __future__ import annotations
@@ -40,7 +51,7 @@ from typing import Any
 import numpy as np
 
 from moodtune.errors import ModelError, ParameterError
-from moodtune.types import EmotionEstimate
+from moodtune.types import LABELS, EmotionEstimate
 
 FUSION_FILE = "fusion.json"
 _EPS = 0.05
@@ -48,14 +59,26 @@ _EPS = 0.05
 
 @dataclass(frozen=True)
 class FusionParams:
-    """Parameters of :func:`fuse` (see the module docstring)."""
+    """Parameters of :func:`fuse` (see the module docstring).
+
+    Attributes
+    ----------
+    voice_weight, text_weight, gamma : float
+        Prior weights of the sources and the exponent of their confidences.
+    voice_unsure : float
+        Voice confidence below which the voice is unsure (0: never).
+    text_clear : float
+        Text top probability at or above which the words are clear (above 1: never).
+    """
 
     voice_weight: float = 1.0
     text_weight: float = 1.0
     gamma: float = 1.0
+    voice_unsure: float = 0.0
+    text_clear: float = 1.01
 
     def __post_init__(self) -> None:
-        for name in ("voice_weight", "text_weight", "gamma"):
+        for name in ("voice_weight", "text_weight", "gamma", "voice_unsure", "text_clear"):
             value = getattr(self, name)
             if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
                 raise ParameterError(f"fusion {name}={value!r} must be a finite number >= 0")
@@ -69,6 +92,7 @@ def fuse_arrays(
     params: FusionParams,
 ) -> np.ndarray:
     """Vectorised fusion of shape (n, 7) probabilities with shape (n,) confidences."""
+    p_voice, p_text = np.atleast_2d(p_voice), np.atleast_2d(p_text)
     wv = params.voice_weight * (np.asarray(conf_voice) + _EPS) ** params.gamma
     wt = params.text_weight * (np.asarray(conf_text) + _EPS) ** params.gamma
     total = wv + wt
@@ -78,7 +102,17 @@ def fuse_arrays(
     ) / np.where(total > 0, total, 1.0)[:, None]
     logp = logp - logp.max(axis=1, keepdims=True)
     p = np.exp(logp)
-    return np.asarray(p / p.sum(axis=1, keepdims=True))
+    p = p / p.sum(axis=1, keepdims=True)
+    # clear words that name an emotion (a confidently neutral transcript names none:
+    # then the tone of voice is all there is to go on)
+    emotional = p_text.argmax(axis=1) != LABELS.index("neutral")
+    words_decide = (
+        (np.asarray(conf_voice) < params.voice_unsure)
+        & (p_text.max(axis=1) >= params.text_clear)
+        & emotional
+    )
+    text = p_text / p_text.sum(axis=1, keepdims=True)
+    return np.asarray(np.where(words_decide[:, None], text, p))
 
 
 def fuse(
@@ -113,6 +147,23 @@ def fuse(
     return EmotionEstimate.from_probabilities(p, source="fused", parts=parts)
 
 
+def is_unsure(estimate: EmotionEstimate, *, params: FusionParams | None = None) -> bool:
+    """Whether an estimate should be shown as "unsure" rather than as a confident bar.
+
+    A voice estimate is unsure below ``voice_unsure``; a text estimate when its words
+    are not clear; a fused one when none of its parts is sure (the voice unsure and the
+    words not clear).
+    """
+    prm = params or load_fusion_params()
+    if estimate.source == "voice":
+        return estimate.confidence < prm.voice_unsure
+    if estimate.source == "text":
+        return float(np.max(estimate.probabilities)) < prm.text_clear
+    if "voice" in estimate.parts:
+        return all(is_unsure(part, params=prm) for part in estimate.parts.values())
+    return False
+
+
 _PARAMS: FusionParams | None = None
 
 
@@ -132,6 +183,31 @@ def load_fusion_params(path: Path | None = None) -> FusionParams:
     return params
 
 
+def voice_unsure_threshold(p_voice: np.ndarray, y: np.ndarray, *, accuracy: float = 0.5) -> float:
+    """Lowest voice confidence above which held-out voice predictions are right often enough.
+
+    Sorts the predictions by confidence and returns the smallest threshold ``t`` such
+    that the predictions with confidence ``>= t`` are right at least ``accuracy`` of the
+    time (with at least 20 of them); 1.0 if no such threshold exists (the voice is always
+    unsure).
+    """
+    from moodtune.types import normalized_entropy_confidence
+
+    conf = np.array([normalized_entropy_confidence(p) for p in p_voice])
+    right = np.asarray(p_voice).argmax(axis=1) == np.asarray(y)
+    order = np.argsort(-conf)
+    conf, right = conf[order], right[order]
+    count = np.arange(1, len(conf) + 1)
+    hits = np.cumsum(right) / count
+    # a threshold takes every prediction at least as confident: only the last of tied
+    # confidences is a place to cut
+    last = np.append(conf[1:] < conf[:-1], True)
+    ok = np.flatnonzero((hits >= accuracy) & (count >= 20) & last)
+    if not ok.size:
+        return 1.0
+    return float(conf[ok.max()])
+
+
 def tune_fusion(
     p_voice: np.ndarray,
     p_text: np.ndarray,
@@ -139,8 +215,10 @@ def tune_fusion(
     *,
     ratios: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0),
     gammas: tuple[float, ...] = (0.0, 0.5, 1.0, 2.0, 3.0),
+    text_clears: tuple[float, ...] = (1.01,),
+    voice_unsure: float = 0.0,
 ) -> tuple[FusionParams, dict[str, Any]]:
-    """Grid-search ``text_weight / voice_weight`` and ``gamma`` for macro-F1 on pairs.
+    """Grid-search ``text_weight / voice_weight``, ``gamma`` and ``text_clear`` for macro-F1.
 
     Parameters
     ----------
@@ -148,6 +226,10 @@ def tune_fusion(
         Shape (n, 7) calibrated probabilities of the two heads for the same n messages.
     y : np.ndarray
         Shape (n,) true label indices.
+    ratios, gammas, text_clears : tuple of float
+        The grid.
+    voice_unsure : float
+        Fixed voice-unsure threshold (see :func:`voice_unsure_threshold`).
 
     Returns
     -------
@@ -162,14 +244,21 @@ def tune_fusion(
     ct = np.array([normalized_entropy_confidence(p) for p in p_text])
     grid: dict[str, float] = {}
     best: tuple[float, FusionParams] = (-1.0, FusionParams())
-    for ratio in ratios:
-        for gamma in gammas:
-            prm = FusionParams(voice_weight=1.0, text_weight=ratio, gamma=gamma)
-            pred = fuse_arrays(p_voice, p_text, cv, ct, prm).argmax(axis=1)
-            f1 = classification_metrics(y, pred)["macro_f1"]
-            grid[f"text/voice={ratio:g},gamma={gamma:g}"] = round(f1, 4)
-            if f1 > best[0] + 1e-9:
-                best = (f1, prm)
+    for clear in text_clears:
+        for ratio in ratios:
+            for gamma in gammas:
+                prm = FusionParams(
+                    voice_weight=1.0,
+                    text_weight=ratio,
+                    gamma=gamma,
+                    voice_unsure=voice_unsure,
+                    text_clear=clear,
+                )
+                pred = fuse_arrays(p_voice, p_text, cv, ct, prm).argmax(axis=1)
+                f1 = classification_metrics(y, pred)["macro_f1"]
+                grid[f"text/voice={ratio:g},gamma={gamma:g},text_clear={clear:g}"] = round(f1, 4)
+                if f1 > best[0] + 1e-9:
+                    best = (f1, prm)
     report = {
         "best_macro_f1": round(best[0], 4),
         "params": asdict(best[1]),
@@ -178,6 +267,7 @@ def tune_fusion(
         "fused": classification_metrics(
             y, fuse_arrays(p_voice, p_text, cv, ct, best[1]).argmax(axis=1)
         ),
+        "voice_unsure_share": float(np.mean(cv < voice_unsure)),
         "grid": grid,
     }
     return best[1], report

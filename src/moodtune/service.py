@@ -77,7 +77,11 @@ class EmotionResult:
     message: str | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form: ``emotion``, ``parts``, ``language`` (and ``transcript``)."""
+        """JSON-ready form: ``emotion``, ``parts``, ``language`` (and ``transcript``).
+
+        Voice messages also get ``unsure``: which of ``"voice"`` and ``"fused"`` are
+        unsure (:func:`moodtune.fusion.is_unsure`), to show as such rather than as bars.
+        """
         out: dict[str, Any] = {
             "emotion": self.emotion.to_dict(),
             "parts": {k: v.to_dict() for k, v in self.parts.items()},
@@ -85,6 +89,12 @@ class EmotionResult:
         }
         if self.transcript is not None:
             out["transcript"] = self.transcript
+        if "voice" in self.parts:
+            # which of the voice and the fused estimate to show as "unsure", not as a bar
+            from moodtune.fusion import is_unsure
+
+            shown = {"voice": self.parts["voice"], "fused": self.emotion}
+            out["unsure"] = [k for k, est in shown.items() if is_unsure(est)]
         return out
 
 

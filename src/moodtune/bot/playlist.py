@@ -81,9 +81,14 @@ def format_emotion(result: EmotionResult) -> str:
     if len(parts) > 1:
         parts["fused"] = e
     if parts:
+        from moodtune.fusion import is_unsure
+
         lines.append(
             " · ".join(
-                f"{name}: {html.escape(p.label)} {_pct(p.confidence)}" for name, p in parts.items()
+                f"{name}: unsure"
+                if name == "voice" and is_unsure(p)
+                else f"{name}: {html.escape(p.label)} {_pct(p.confidence)}"
+                for name, p in parts.items()
             )
         )
     lines.append(f"valence {e.valence:+.2f}, arousal {e.arousal:+.2f}")

@@ -2,48 +2,68 @@
 
 The Whisper encoder runs once per voice message (:mod:`moodtune.speech.whisper`); this
 head pools its states over time, adds cheap prosody (:mod:`moodtune.speech.prosody`) and
-applies a small linear classifier, all in numpy.
+applies a small linear classifier, all in numpy. It is built for voices it has never
+heard: every choice below was made on leave-one-corpus-out scores (see
+``SPEECH_EMOTION_MODEL_CARD.md``).
 
 Features
 --------
-``x = [mean(states), std(states), prosody(y)]``, shape (:data:`FEATURE_DIM`,): mean and
-standard deviation over the states that cover real audio (one state per 20 ms; states
-of a padded window beyond the audio are dropped), then the prosody vector of the same
-audio.
+``x = [mean(states), f(std(states)), prosody(y)[keep]]``: mean and standard deviation over
+the states that cover real audio (one state per 20 ms; padding beyond the audio is
+dropped), then the prosody vector of the same audio. ``f`` is the logarithm when the
+weights say ``log_std``; ``prosody_keep`` drops prosody entries (the MFCC means, which
+mostly describe the microphone: per-utterance cepstral mean removal).
 
-Two classifiers
----------------
-*global*: ``z = (x - mean) / scale`` with the training set's statistics.
+Speaker and channel normalisation, from the first message
+---------------------------------------------------------
+``z = (x - mu_u) / sigma_u`` with the user's running statistics (:class:`SpeakerStats`,
+the message itself included) shrunk towards the population statistics with a
+pseudo-count ``shrink``: ``mu_u = (n * mean_u + k * mu_pop) / (n + k)``. With one
+message (or no user at all) this is a scaled population z-score; with every further
+message the user's own voice, microphone and language are removed a little more. The
+population statistics are the average of the training corpora's own statistics, and the
+classifier learned from rows normalised the same way (random histories of 0 to all other
+clips of a speaker; see :class:`moodtune.train.speech_emotion.SpeechHeadConfig`).
 
-*speaker*: ``z = (x - mu_u) / sigma_u`` with the running statistics of the same user
-(:class:`SpeakerStats`), shrunk towards the global statistics while the user has few
-messages. Acted corpora show that per-speaker normalisation removes much of the voice
-identity that otherwise dominates the features; the product knows its users (bot
-users, API sessions), so it can keep these statistics. The speaker classifier is used
-once a user has :attr:`SpeechEmotionHead.min_speaker_count` messages.
+Honest confidence
+-----------------
+Logits get a per-class prior correction and a temperature, both fitted on
+leave-one-corpus-out predictions (voices of corpora the classifier never saw). A voice
+unlike the training data is caught by its distance to the training distribution (RMS
+Mahalanobis distance over the leading principal components of ``x``): beyond
+``ood_low`` the probabilities are mixed with the uniform distribution, up to
+``ood_max`` at ``ood_high``.
+
+Valence and arousal
+-------------------
+Two binary logistic heads on ``z`` (arousal high/low, valence positive/negative, fitted
+and calibrated the same way) give the voice's own circumplex point:
+``arousal = RADIUS * (2 P(high) - 1)``, likewise valence; the out-of-distribution mix
+pulls them towards the origin too.
 
 Weights file
 ------------
 ``speech_emotion_head.npz`` holds plain arrays (loaded with ``allow_pickle=False``):
-``labels`` (7,), ``feature_dim`` (), ``g_mean``, ``g_scale`` (d,), ``g_W`` (d, 7), ``g_b``
-(7,), ``g_temperature`` (), the same ``s_*`` arrays for the speaker classifier (its
-``s_mean``/``s_scale`` standardise the already speaker-normalised features), and
-``shrink`` () (pseudo-count of the global statistics in :meth:`SpeakerStats.normalise`),
-``min_speaker_count`` () and ``use_prosody`` ().
+``labels`` (7,), ``use_prosody``, ``log_std``, ``prosody_keep`` (P,), ``speaker_norm``,
+``pop_mean``, ``pop_var`` (d,), ``shrink``; the classifier ``c_mean``, ``c_scale`` (d,),
+``c_W`` (d, 7), ``c_b`` (7,), ``c_prior`` (7,), ``c_temperature``; the out-of-distribution
+check ``ood_mean``, ``ood_scale`` (d,), ``ood_components`` (d, r), ``ood_var`` (r,),
+``ood_low``, ``ood_high``, ``ood_max``; the binary heads ``a_W``, ``v_W`` (d,), ``a_b``,
+``v_b``, ``a_temperature``, ``v_temperature``; ``meta_*`` entries describe the training.
 """
 
 from __future__ import annotations
 
 import importlib.resources
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from moodtune.errors import ModelError, ParameterError
-from moodtune.types import LABELS, EmotionEstimate
+from moodtune.types import CIRCUMPLEX_ARRAY, LABELS, RADIUS, EmotionEstimate
 
 log = logging.getLogger(__name__)
 
@@ -175,7 +195,7 @@ class SpeakerStats:
 
 @dataclass(frozen=True)
 class LinearSoftmax:
-    """``softmax(((x - mean) / scale) @ W + b) / temperature)`` on numpy arrays.
+    """``softmax((((x - mean) / scale) @ W + b + prior) / temperature)`` on numpy arrays.
 
     Attributes
     ----------
@@ -183,10 +203,10 @@ class LinearSoftmax:
         Shape (d,).
     W : np.ndarray
         Shape (d, 7).
-    b : np.ndarray
-        Shape (7,).
+    b, prior : np.ndarray
+        Shape (7,): bias and the prior correction fitted on held-out corpora.
     temperature : float
-        Positive; fitted on validation data.
+        Positive; fitted on held-out corpora.
     """
 
     mean: np.ndarray
@@ -194,18 +214,37 @@ class LinearSoftmax:
     W: np.ndarray
     b: np.ndarray
     temperature: float
+    prior: np.ndarray | None = None
 
     def logits(self, x: np.ndarray) -> np.ndarray:
-        """Uncalibrated logits, shape (n, 7), for ``x`` of shape (n, d)."""
+        """Logits before prior and temperature, shape (n, 7), for ``x`` of shape (n, d)."""
         z = (np.atleast_2d(np.asarray(x, dtype=np.float64)) - self.mean) / self.scale
         return np.asarray(z @ self.W + self.b)
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         """Calibrated probabilities, shape (n, 7), rows sum to 1."""
-        z = self.logits(x) / self.temperature
-        z = z - z.max(axis=1, keepdims=True)
-        e = np.exp(z)
-        return np.asarray(e / e.sum(axis=1, keepdims=True))
+        z = self.logits(x)
+        if self.prior is not None:
+            z = z + self.prior
+        return softmax(z / self.temperature)
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    """Row-wise softmax of logits of shape (n, k)."""
+    z = np.atleast_2d(np.asarray(z, dtype=np.float64))
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return np.asarray(e / e.sum(axis=1, keepdims=True))
+
+
+def ood_mix(distance: np.ndarray, *, low: float, high: float, top: float) -> np.ndarray:
+    """Share of the uniform distribution mixed in for an out-of-distribution distance.
+
+    0 up to ``low``, rising linearly to ``top`` at ``high`` and staying there.
+    """
+    d = np.asarray(distance, dtype=np.float64)
+    span = max(float(high) - float(low), 1e-9)
+    return np.asarray(float(top) * np.clip((d - float(low)) / span, 0.0, 1.0))
 
 
 def default_head_path() -> Path:
@@ -222,40 +261,61 @@ class SpeechEmotionHead:
         The arrays of the weights file.
     """
 
-    #: Messages a user needs before the speaker-normalised classifier is used (the
-    #: weights file may set its own as ``min_speaker_count``).
-    min_speaker_count: int = 5
+    #: Messages a user needs before their own statistics are used: one (the message
+    #: itself), shrunk towards the population (kept as an attribute for callers).
+    min_speaker_count: int = 1
 
     def __init__(self, arrays: dict[str, np.ndarray]) -> None:
         try:
             labels = tuple(str(x) for x in arrays["labels"])
             self.use_prosody = bool(arrays["use_prosody"])
+            self.log_std = bool(arrays["log_std"])
+            self.prosody_keep = np.asarray(arrays["prosody_keep"], dtype=bool)
+            self.speaker_norm = bool(arrays["speaker_norm"])
             self.shrink = float(arrays["shrink"])
-            if "min_speaker_count" in arrays:
-                self.min_speaker_count = int(arrays["min_speaker_count"])
-            self.global_clf = self._linear(arrays, "g_")
-            self.speaker_clf = self._linear(arrays, "s_")
-            self.feature_mean = np.asarray(arrays["feature_mean"], dtype=np.float64)
-            self.feature_var = np.asarray(arrays["feature_var"], dtype=np.float64)
+            self.pop_mean = np.asarray(arrays["pop_mean"], dtype=np.float64)
+            self.pop_var = np.asarray(arrays["pop_var"], dtype=np.float64)
+            self.clf = LinearSoftmax(
+                mean=np.asarray(arrays["c_mean"], dtype=np.float64),
+                scale=np.asarray(arrays["c_scale"], dtype=np.float64),
+                W=np.asarray(arrays["c_W"], dtype=np.float64),
+                b=np.asarray(arrays["c_b"], dtype=np.float64),
+                prior=np.asarray(arrays["c_prior"], dtype=np.float64),
+                temperature=float(arrays["c_temperature"]),
+            )
+            self.ood_mean = np.asarray(arrays["ood_mean"], dtype=np.float64)
+            self.ood_scale = np.asarray(arrays["ood_scale"], dtype=np.float64)
+            self.ood_components = np.asarray(arrays["ood_components"], dtype=np.float64)
+            self.ood_var = np.asarray(arrays["ood_var"], dtype=np.float64)
+            self.ood_low = float(arrays["ood_low"])
+            self.ood_high = float(arrays["ood_high"])
+            self.ood_max = float(arrays["ood_max"])
+            self.dims: dict[str, tuple[np.ndarray, float, float]] = {}
+            for key in ("a", "v"):
+                if f"{key}_W" in arrays:
+                    self.dims[key] = (
+                        np.asarray(arrays[f"{key}_W"], dtype=np.float64),
+                        float(arrays[f"{key}_b"]),
+                        float(arrays[f"{key}_temperature"]),
+                    )
         except KeyError as exc:
             raise ModelError(f"speech head weights lack the array {exc}; retrain the head") from exc
         if labels != LABELS:
             raise ModelError(f"head labels {labels} differ from moodtune's {LABELS}; retrain it")
         d = self.feature_dim
-        for clf in (self.global_clf, self.speaker_clf):
-            if clf.W.shape != (d, len(LABELS)) or clf.mean.shape != (d,):
-                raise ModelError(f"speech head weights have inconsistent shapes (d={d})")
-        self.meta = {k: arrays[k] for k in arrays if k.startswith("meta_")}
-
-    @staticmethod
-    def _linear(arrays: dict[str, np.ndarray], prefix: str) -> LinearSoftmax:
-        return LinearSoftmax(
-            mean=np.asarray(arrays[prefix + "mean"], dtype=np.float64),
-            scale=np.asarray(arrays[prefix + "scale"], dtype=np.float64),
-            W=np.asarray(arrays[prefix + "W"], dtype=np.float64),
-            b=np.asarray(arrays[prefix + "b"], dtype=np.float64),
-            temperature=float(arrays[prefix + "temperature"]),
+        shapes_ok = (
+            self.clf.W.shape == (d, len(LABELS))
+            and self.clf.mean.shape == (d,)
+            and self.pop_mean.shape == (d,)
+            and self.pop_var.shape == (d,)
+            and self.ood_mean.shape == (d,)
+            and self.ood_components.shape[0] == d
+            and self.ood_var.shape == (self.ood_components.shape[1],)
+            and all(w.shape == (d,) for w, _, _ in self.dims.values())
         )
+        if not shapes_ok:
+            raise ModelError(f"speech head weights have inconsistent shapes (d={d})")
+        self.meta = {k: arrays[k] for k in arrays if k.startswith("meta_")}
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> SpeechEmotionHead:
@@ -280,7 +340,30 @@ class SpeechEmotionHead:
     @property
     def feature_dim(self) -> int:
         """Width of the feature vector the head expects."""
-        return int(self.global_clf.mean.shape[0])
+        return int(self.clf.mean.shape[0])
+
+    def transform(self, pooled: np.ndarray, prosody: np.ndarray | None = None) -> np.ndarray:
+        """Feature rows from pooled states and prosody (see the module docstring).
+
+        Parameters
+        ----------
+        pooled : np.ndarray
+            Shape (n, 1024) or (1024,), from :func:`pool_states`.
+        prosody : np.ndarray, optional
+            Shape (n, P) or (P,), from :func:`moodtune.speech.prosody.prosody_features`;
+            required when the head uses prosody.
+
+        Returns
+        -------
+        np.ndarray
+            Shape (n, :attr:`feature_dim`) (or (:attr:`feature_dim`,) for one row).
+        """
+        return transform_features(
+            pooled,
+            prosody if self.use_prosody else None,
+            log_std=self.log_std,
+            prosody_keep=self.prosody_keep,
+        )
 
     def features(self, states: np.ndarray, y: np.ndarray | None = None) -> np.ndarray:
         """Feature vector of one message, shape (:attr:`feature_dim`,).
@@ -295,30 +378,109 @@ class SpeechEmotionHead:
         """
         pooled = pool_states(states, n_samples=None if y is None else len(y))
         if not self.use_prosody:
-            return pooled
+            return self.transform(pooled)
         if y is None:
             raise ParameterError("this speech head uses prosody: pass the audio y as well")
         from moodtune.speech.prosody import prosody_features
 
-        return np.concatenate([pooled, prosody_features(np.asarray(y), sr=16000)])
+        return self.transform(pooled, prosody_features(np.asarray(y), sr=16000))
+
+    def normalise(self, x: np.ndarray, *, speaker_stats: SpeakerStats | None = None) -> np.ndarray:
+        """Speaker-normalised rows ``z``, shape (n, d), for feature rows ``x`` (n, d) or (d,).
+
+        Without ``speaker_stats`` (or with empty ones) each row is its own one-message
+        history; stats of another width (an older head's) are ignored the same way.
+        """
+        x = self._check(x)
+        if not self.speaker_norm:
+            return np.asarray((x - self.pop_mean) / np.sqrt(self.pop_var + 1e-8))
+        usable = (
+            speaker_stats is not None
+            and speaker_stats.count > 0
+            and speaker_stats.mean is not None
+            and speaker_stats.mean.shape == (self.feature_dim,)
+        )
+        if usable and speaker_stats is not None:
+            return speaker_stats.normalise(
+                x, global_mean=self.pop_mean, global_var=self.pop_var, shrink=self.shrink
+            )
+        # a one-message history: mu = (x + k mu_pop) / (1 + k), var = k var_pop / (1 + k)
+        k = self.shrink
+        mu = (x + k * self.pop_mean) / (1.0 + k)
+        var = k * self.pop_var / (1.0 + k)
+        return np.asarray((x - mu) / np.sqrt(var + 1e-8))
+
+    def ood_distance(self, x: np.ndarray) -> np.ndarray:
+        """RMS Mahalanobis distance of rows ``x`` (n, d) to the training data, shape (n,)."""
+        u = (self._check(x) - self.ood_mean) / self.ood_scale
+        proj = u @ self.ood_components
+        return np.asarray(np.sqrt(np.mean(proj**2 / self.ood_var, axis=1)))
+
+    def _check(self, x: np.ndarray) -> np.ndarray:
+        x = np.atleast_2d(np.asarray(x, dtype=np.float64))
+        if x.ndim != 2 or x.shape[1] != self.feature_dim:
+            raise ParameterError(f"features have width {x.shape[-1]}, expected {self.feature_dim}")
+        if not np.all(np.isfinite(x)):
+            raise ParameterError("speech features hold NaN or infinite values")
+        return x
+
+    def raw_scores(self, z: np.ndarray) -> dict[str, np.ndarray]:
+        """Uncalibrated scores of normalised rows ``z`` (n, d): before prior and temperature.
+
+        Returns
+        -------
+        dict
+            ``logits`` (n, 7); ``a`` and ``v`` (n,), the binary heads' logits, where the
+            weights have them.
+        """
+        zs = (np.atleast_2d(z) - self.clf.mean) / self.clf.scale
+        out = {"logits": np.asarray(zs @ self.clf.W + self.clf.b)}
+        for key, (w, b, _) in self.dims.items():
+            out[key] = np.asarray(zs @ w + b)
+        return out
+
+    def outputs(self, z: np.ndarray, distance: np.ndarray) -> dict[str, np.ndarray]:
+        """Calibrated outputs of normalised rows ``z`` (n, d) with OOD ``distance`` (n,).
+
+        See :meth:`predict_all` for the keys.
+        """
+        raw = self.raw_scores(z)
+        dist = np.asarray(distance, dtype=np.float64).reshape(-1)
+        lam = ood_mix(dist, low=self.ood_low, high=self.ood_high, top=self.ood_max)
+        logits = raw["logits"] + (0.0 if self.clf.prior is None else self.clf.prior)
+        p = softmax(logits / self.clf.temperature)
+        p = (1.0 - lam[:, None]) * p + lam[:, None] / len(LABELS)
+        va = p @ CIRCUMPLEX_ARRAY
+        out = {"probabilities": p, "ood": lam, "distance": dist}
+        out["valence"], out["arousal"] = va[:, 0], va[:, 1]
+        for key, name in (("a", "arousal"), ("v", "valence")):
+            if key in self.dims:
+                t = self.dims[key][2]
+                prob = 1.0 / (1.0 + np.exp(-np.clip(raw[key] / t, -50.0, 50.0)))
+                prob = (1.0 - lam) * prob + lam * 0.5
+                out[name] = RADIUS * (2.0 * prob - 1.0)
+        return out
+
+    def predict_all(
+        self, x: np.ndarray, *, speaker_stats: SpeakerStats | None = None
+    ) -> dict[str, np.ndarray]:
+        """Everything the head says about feature rows ``x`` (n, d) or (d,).
+
+        Returns
+        -------
+        dict
+            ``probabilities`` (n, 7) calibrated, out-of-distribution mix applied;
+            ``ood`` (n,) the mixed-in share of the uniform distribution; ``distance``
+            (n,); ``valence``, ``arousal`` (n,) in [-1, 1].
+        """
+        x = self._check(x)
+        return self.outputs(self.normalise(x, speaker_stats=speaker_stats), self.ood_distance(x))
 
     def predict_features(
         self, x: np.ndarray, *, speaker_stats: SpeakerStats | None = None
     ) -> np.ndarray:
-        """Calibrated probabilities, shape (n, 7), for feature rows of shape (n, d) or (d,).
-
-        The speaker classifier is used when ``speaker_stats`` holds at least
-        :attr:`min_speaker_count` messages; otherwise the global one.
-        """
-        x = np.atleast_2d(np.asarray(x, dtype=np.float64))
-        if x.shape[1] != self.feature_dim:
-            raise ParameterError(f"features have width {x.shape[1]}, expected {self.feature_dim}")
-        if speaker_stats is not None and speaker_stats.count >= self.min_speaker_count:
-            z = speaker_stats.normalise(
-                x, global_mean=self.feature_mean, global_var=self.feature_var, shrink=self.shrink
-            )
-            return self.speaker_clf.predict_proba(z)
-        return self.global_clf.predict_proba(x)
+        """Calibrated probabilities, shape (n, 7), for feature rows of shape (n, d) or (d,)."""
+        return self.predict_all(x, speaker_stats=speaker_stats)["probabilities"]
 
     def predict(
         self,
@@ -337,17 +499,53 @@ class SpeechEmotionHead:
         y : np.ndarray, optional
             Shape (n,), the 16 kHz audio the states came from (needed for prosody).
         speaker_stats : SpeakerStats, optional
-            The user's running feature statistics (see the module docstring). The caller
-            decides whether to :meth:`SpeakerStats.update` them with this message first.
+            The user's running feature statistics, already updated with this message
+            (the service does so); without them the message is its own history.
 
         Returns
         -------
         EmotionEstimate
-            ``source="voice"``; probabilities are temperature-calibrated, the confidence is
-            one minus their normalised entropy (as for the text head).
+            ``source="voice"``; calibrated probabilities, the voice's own valence and
+            arousal, confidence one minus the normalised entropy (as for the text head).
         """
-        probs = self.predict_features(self.features(states, y), speaker_stats=speaker_stats)[0]
-        return EmotionEstimate.from_probabilities(probs, source="voice")
+        out = self.predict_all(self.features(states, y), speaker_stats=speaker_stats)
+        est = EmotionEstimate.from_probabilities(out["probabilities"][0], source="voice")
+        return replace(
+            est,
+            valence=float(np.clip(out["valence"][0], -1.0, 1.0)),
+            arousal=float(np.clip(out["arousal"][0], -1.0, 1.0)),
+        )
+
+
+def transform_features(
+    pooled: np.ndarray,
+    prosody: np.ndarray | None,
+    *,
+    log_std: bool,
+    prosody_keep: np.ndarray,
+) -> np.ndarray:
+    """The head's feature rows from pooled states (n, 1024) and prosody (n, P) or None.
+
+    ``log_std`` replaces the 512 standard deviations by ``log(std + 1e-3)``;
+    ``prosody_keep`` (P,) bool selects prosody entries. One-dimensional input gives
+    one-dimensional output.
+    """
+    pooled = np.asarray(pooled, dtype=np.float64)
+    single = pooled.ndim == 1
+    pooled = np.atleast_2d(pooled)
+    if pooled.shape[1] != 2 * STATE_DIM:
+        raise ParameterError(f"pooled states have width {pooled.shape[1]}, expected 1024")
+    parts = [pooled[:, :STATE_DIM]]
+    std = pooled[:, STATE_DIM:]
+    parts.append(np.log(np.maximum(std, 0.0) + 1e-3) if log_std else std)
+    if prosody is not None:
+        pros = np.atleast_2d(np.asarray(prosody, dtype=np.float64))
+        keep = np.asarray(prosody_keep, dtype=bool)
+        if pros.shape[1] != keep.shape[0]:
+            raise ParameterError(f"prosody has width {pros.shape[1]}, expected {keep.shape[0]}")
+        parts.append(pros[:, keep])
+    out = np.concatenate(parts, axis=1)
+    return out[0] if single else out
 
 
 _HEAD: SpeechEmotionHead | None = None

@@ -8,7 +8,8 @@ Every function takes a mono float32 waveform ``y`` of shape (n,) at ``sr`` Hz an
 a new float32 array; the input is never modified. Lengths:
 
 - :func:`add_noise`, :func:`shift_pitch`, :func:`shift_time`, :func:`change_gain`,
-  :func:`opus_roundtrip` keep the length (n,) and the sample rate;
+  :func:`channel_filter`, :func:`add_reverb`, :func:`opus_roundtrip` keep the length (n,)
+  and the sample rate;
 - :func:`change_speed` keeps the sample rate and changes the length to about n / rate
   (faster speech is shorter), as speaking faster does.
 """
@@ -23,6 +24,10 @@ from functools import partial
 import numpy as np
 
 from moodtune.errors import ParameterError
+
+#: Names the augmentation recipe in feature-cache keys: change it when
+#: :func:`random_augment` draws a different chain, so stale cached copies are not reused.
+AUGMENT_VERSION = "v2"
 
 
 def _check(y: np.ndarray) -> np.ndarray:
@@ -164,6 +169,110 @@ def change_gain(y: np.ndarray, *, gain_db: float) -> np.ndarray:
     return y
 
 
+def channel_filter(
+    y: np.ndarray, *, sr: int, low_hz: float, high_hz: float, tilt_db: float
+) -> np.ndarray:
+    """Colour ``y`` as a microphone and a phone line do: band limits and a spectral tilt.
+
+    A 2nd-order Butterworth high-pass at ``low_hz`` (small microphones lose the bass), a
+    4th-order low-pass at ``high_hz`` (narrow-band codecs, cheap headsets) and a linear
+    tilt of ``tilt_db`` dB between 0 Hz and Nyquist (bright or dull microphones). The
+    level (RMS) is kept.
+
+    Parameters
+    ----------
+    y : np.ndarray
+        Shape (n,), float.
+    sr : int
+        Sample rate, Hz.
+    low_hz, high_hz : float
+        Band edges in Hz, ``0 < low_hz < high_hz <= sr / 2``; ``high_hz = sr / 2`` skips
+        the low-pass.
+    tilt_db : float
+        Gain at Nyquist relative to 0 Hz, dB, in [-12, 12].
+
+    Returns
+    -------
+    np.ndarray
+        Shape (n,), float32.
+    """
+    from scipy.signal import butter, sosfilt
+
+    if not 0.0 < low_hz < high_hz <= sr / 2:
+        raise ParameterError(
+            f"band {low_hz}-{high_hz} Hz must satisfy 0 < low_hz < high_hz <= sr/2 = {sr / 2}"
+        )
+    if not -12.0 <= tilt_db <= 12.0:
+        raise ParameterError(f"tilt_db={tilt_db} must lie in [-12, 12] dB")
+    y = _check(y)
+    rms = float(np.sqrt(np.mean(y**2)))
+    out = sosfilt(butter(2, low_hz, btype="highpass", fs=sr, output="sos"), y)
+    if high_hz < sr / 2:
+        out = sosfilt(butter(4, high_hz, btype="lowpass", fs=sr, output="sos"), out)
+    if tilt_db:
+        spec = np.fft.rfft(out)
+        gain_db = np.linspace(0.0, tilt_db, spec.size)
+        out = np.fft.irfft(spec * 10.0 ** (gain_db / 20.0), n=y.size)
+    new_rms = float(np.sqrt(np.mean(out**2)))
+    if new_rms > 0 and rms > 0:
+        out = out * (rms / new_rms)
+    peak = float(np.max(np.abs(out)))
+    if peak > 0.99:
+        out = out * (0.99 / peak)
+    return np.asarray(out, dtype=np.float32)
+
+
+def add_reverb(
+    y: np.ndarray, *, sr: int, rt60_s: float, wet: float, rng: np.random.Generator
+) -> np.ndarray:
+    """Add room reverberation from a synthetic impulse response (decaying noise).
+
+    The impulse response is Gaussian noise under an exponential envelope that falls by
+    60 dB in ``rt60_s`` seconds, after a direct-path impulse; ``wet`` sets the share of
+    the reverberant part. The level (RMS) and the length are kept.
+
+    Parameters
+    ----------
+    y : np.ndarray
+        Shape (n,), float.
+    sr : int
+        Sample rate, Hz.
+    rt60_s : float
+        Reverberation time in seconds, in [0.05, 2].
+    wet : float
+        Reverberant share in [0, 1].
+    rng : np.random.Generator
+        Source of the impulse response's noise.
+
+    Returns
+    -------
+    np.ndarray
+        Shape (n,), float32.
+    """
+    from scipy.signal import fftconvolve
+
+    if not 0.05 <= rt60_s <= 2.0:
+        raise ParameterError(f"rt60_s={rt60_s} must lie in [0.05, 2] seconds")
+    if not 0.0 <= wet <= 1.0:
+        raise ParameterError(f"wet={wet} must lie in [0, 1]")
+    y = _check(y)
+    n_ir = max(1, int(rt60_s * sr))
+    t = np.arange(n_ir) / sr
+    tail = rng.standard_normal(n_ir) * 10.0 ** (-3.0 * t / rt60_s)
+    tail /= np.sqrt(np.sum(tail**2)) + 1e-12
+    dry = np.zeros(n_ir)
+    dry[0] = 1.0
+    ir = (1.0 - wet) * dry + wet * tail
+    out = fftconvolve(y, ir)[: y.size]
+    rms, new_rms = float(np.sqrt(np.mean(y**2))), float(np.sqrt(np.mean(out**2)))
+    if new_rms > 0 and rms > 0:
+        out = out * (rms / new_rms)
+    peak = float(np.max(np.abs(out)))
+    if peak > 0.99:
+        out = out * (0.99 / peak)
+    return np.asarray(out, dtype=np.float32)
+
+
 def opus_roundtrip(y: np.ndarray, *, sr: int = 16000, bitrate: int = 12000) -> np.ndarray:
     """Encode to Ogg Opus at ``bitrate`` bit/s with PyAV (libopus) and decode back.
 
@@ -241,6 +350,11 @@ class AugmentRecipe:
     p_gain, gain_range_db : float, (float, float)
         Probability and range of a level change, dB (microphones differ); peaks are
         limited to 0.99 after it.
+    p_channel : float
+        Probability of :func:`channel_filter` (low edge 50-400 Hz, high edge 3.4 kHz to
+        Nyquist, tilt -9 to +6 dB).
+    p_reverb, rt60_range_s, wet_range : float, (float, float), (float, float)
+        Probability of :func:`add_reverb`, its RT60 range in seconds and wet share.
     """
 
     p_speed: float = 0.5
@@ -255,6 +369,10 @@ class AugmentRecipe:
     opus_bitrates: tuple[int, ...] = (8000, 12000, 16000)
     p_gain: float = 0.5
     gain_range_db: tuple[float, float] = (-12.0, 6.0)
+    p_channel: float = 0.5
+    p_reverb: float = 0.3
+    rt60_range_s: tuple[float, float] = (0.15, 0.8)
+    wet_range: tuple[float, float] = (0.1, 0.5)
 
 
 def random_augment(
@@ -266,8 +384,8 @@ def random_augment(
 ) -> tuple[np.ndarray, list[str]]:
     """Apply a random chain of the augmentations above.
 
-    Order: speed, pitch, time shift, noise, gain, then Opus (the codec comes last, as in
-    life).
+    Order: speed, pitch, time shift, reverb (the room), noise, channel (the microphone),
+    gain, then Opus (the codec comes last, as in life).
     At least one step is always applied.
 
     Parameters
@@ -300,10 +418,27 @@ def random_augment(
         if rng.random() < r.p_shift:
             sh = float(rng.uniform(-r.shift_max_s, r.shift_max_s))
             steps.append((f"shift{sh:+.2f}", partial(shift_time, sr=sr, shift_s=sh)))
+        if rng.random() < r.p_reverb:
+            rt60 = float(rng.uniform(*r.rt60_range_s))
+            wet = float(rng.uniform(*r.wet_range))
+            ir_rng = np.random.default_rng(int(rng.integers(2**31)))
+            steps.append(
+                (f"reverb{rt60:.2f}s", partial(add_reverb, sr=sr, rt60_s=rt60, wet=wet, rng=ir_rng))
+            )
         if rng.random() < r.p_noise:
             snr = float(rng.uniform(*r.snr_range_db))
             noise_rng = np.random.default_rng(int(rng.integers(2**31)))
             steps.append((f"noise{snr:.0f}dB", partial(add_noise, snr_db=snr, rng=noise_rng)))
+        if rng.random() < r.p_channel:
+            lo = float(rng.uniform(50.0, 400.0))
+            hi = float(rng.choice([3400.0, 4000.0, 5500.0, 7000.0, sr / 2]))
+            tilt = float(rng.uniform(-9.0, 6.0))
+            steps.append(
+                (
+                    f"channel{lo:.0f}-{hi:.0f}Hz{tilt:+.0f}dB",
+                    partial(channel_filter, sr=sr, low_hz=lo, high_hz=hi, tilt_db=tilt),
+                )
+            )
         if rng.random() < r.p_gain:
             db = float(rng.uniform(*r.gain_range_db))
             steps.append((f"gain{db:+.0f}dB", partial(change_gain, gain_db=db)))

@@ -4,11 +4,13 @@
 :func:`train_fusion`.
 
 The voice side must be as reliable in tuning as it will be for a real user, whom the
-speech head never heard. In-corpus validation clips flatter it: acted corpora share
-their speakers' studio, sentences and style. So each speech corpus is scored by a head
-fitted *without that corpus* (leave one corpus out, the same recipe as the shipped head,
-clean clips only). The clips scored are ones no shipped number is reported on: the
-validation speakers of RAVDESS and EmoDB and TESS's training speaker.
+speech head never heard. In-corpus clips flatter it: acted corpora share their speakers'
+studio, sentences and style. So every clip's voice probabilities come from the
+leave-one-corpus-out predictions of the speech head (a head fitted without that corpus,
+calibrated without it, first-message mode): the file
+``speech_emotion_loco_predictions.npz`` that ``moodtune train speech-emotion`` writes,
+or computed here from the feature cache. Evaluation-only corpora (no licence) are left
+out of the tuning.
 
 The text side is the shipped text head on:
 * *congruent* pairs: a validation text of the clip's label (words and tone agree);
@@ -28,16 +30,9 @@ from typing import Any
 
 import numpy as np
 
-from moodtune.fusion import FUSION_FILE, tune_fusion
+from moodtune.fusion import FUSION_FILE, tune_fusion, voice_unsure_threshold
 
 Progress = Callable[[str, int, int], None]
-
-#: Per corpus, the splits whose clips become tuning pairs.
-TUNING_SPLITS: dict[str, tuple[str, ...]] = {
-    "ravdess": ("validation",),
-    "emodb": ("validation",),
-    "tess": ("train",),
-}
 
 
 def _transcripts(data_dir: Path) -> dict[str, str]:
@@ -53,55 +48,51 @@ def _transcripts(data_dir: Path) -> dict[str, str]:
 
 
 def loco_voice_probabilities(
-    speech_data: Path, *, cache_dir: Path, progress: Progress | None = None
+    speech_data: Path,
+    *,
+    cache_dir: Path,
+    predictions: Path | None = None,
+    progress: Progress | None = None,
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Voice probabilities of the tuning clips, each from a head that never saw its corpus.
+    """Voice probabilities of the training corpora's clips from heads that never heard them.
+
+    Parameters
+    ----------
+    speech_data : Path
+        The speech_emotion folder.
+    cache_dir : Path
+        Feature cache (used when ``predictions`` is not given).
+    predictions : Path, optional
+        ``speech_emotion_loco_predictions.npz`` from ``moodtune train speech-emotion``.
 
     Returns
     -------
     proba, labels, paths
         Shape (n, 7) calibrated probabilities, shape (n,) labels, and the clip paths.
     """
-    from moodtune.speech.emotion import SpeechEmotionHead
-    from moodtune.train.speech_data import load_clips
-    from moodtune.train.speech_emotion import (
-        SpeechHeadConfig,
-        extract_features,
-        fit_head,
-        whisper_encoder,
-    )
+    from moodtune.train.speech_data import SPEECH_SETS
 
-    encoder, encoder_id = whisper_encoder()
-    clips = load_clips(Path(speech_data))
-    corpora = sorted({c.dataset for c in clips})
+    if predictions is None:
+        import tempfile
 
-    def features(sub: list[Any], name: str) -> Any:
-        return extract_features(
-            sub,
-            cache_dir=cache_dir,
-            encoder=encoder,
-            encoder_id=encoder_id,
-            progress=progress,
-            name=name,
-        )
+        from moodtune.train.speech_emotion import leave_one_corpus_out
 
-    probas, labels, paths = [], [], []
-    for held in corpora:
-        others = [c for c in clips if c.dataset != held]
-        train = features([c for c in others if c.split == "train"], f"train without {held}")
-        val = features([c for c in others if c.split == "validation"], f"val without {held}")
-        arrays, _ = fit_head(train, val, SpeechHeadConfig(n_aug=0))
-        head = SpeechEmotionHead(arrays)
-        splits = TUNING_SPLITS.get(held, ("validation",))
-        for clip in [c for c in clips if c.dataset == held and c.split in splits]:
-            one = extract_features(
-                [clip], cache_dir=cache_dir, encoder=encoder, encoder_id=encoder_id
+        with tempfile.TemporaryDirectory() as tmp:
+            report = leave_one_corpus_out(
+                speech_data, Path(tmp), cache_dir=cache_dir, progress=progress, in_corpus=False
             )
-            if len(one):  # clips where the VAD found no speech are skipped
-                probas.append(head.predict_features(one.matrix(use_prosody=head.use_prosody))[0])
-                labels.append(int(one.labels[0]))
-                paths.append(str(clip.path.resolve()))
-    return np.asarray(probas), np.asarray(labels), paths
+        folds = [f for f in report["_folds"] if f["dataset"] in SPEECH_SETS]
+        proba = np.concatenate([report["_probas"][f["dataset"]] for f in folds])
+        labels = np.concatenate([f["labels"] for f in folds])
+        paths = [str(Path(p).resolve()) for f in folds for p in f["paths"]]
+        return proba, labels, paths
+    with np.load(predictions, allow_pickle=False) as npz:
+        keep = np.isin(npz["datasets"], list(SPEECH_SETS))
+        return (
+            npz["probabilities"][keep],
+            npz["labels"][keep],
+            [str(Path(str(p)).resolve()) for p in npz["paths"][keep]],
+        )
 
 
 def train_fusion(
@@ -111,6 +102,8 @@ def train_fusion(
     *,
     text_head: Path | None = None,
     cache_dir: Path | None = None,
+    voice_predictions: Path | None = None,
+    max_pairs: int = 1200,
     seed: int = 0,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
@@ -129,7 +122,10 @@ def train_fusion(
     cache = Path(cache_dir) if cache_dir else default_cache()
     rng = np.random.default_rng(seed)
     p_voice, labels, paths = loco_voice_probabilities(
-        Path(speech_data), cache_dir=cache / "speech_features", progress=progress
+        Path(speech_data),
+        cache_dir=cache / "speech_features",
+        predictions=voice_predictions,
+        progress=progress,
     )
 
     text_model = E5TextEmotion.load(text_head or default_head_path())
@@ -152,16 +148,27 @@ def train_fusion(
             act_idx.append(i)
             act_texts.append(sentences[path])
     n = min(len(cong_idx), len(act_idx)) if act_idx else len(cong_idx)
+    n = min(n, max_pairs)
     pick_c = rng.permutation(len(cong_idx))[:n]
     pick_a = rng.permutation(len(act_idx))[:n]
     texts = [cong_texts[j] for j in pick_c] + [act_texts[j] for j in pick_a]
     rows_v = [cong_idx[j] for j in pick_c] + [act_idx[j] for j in pick_a]
     vectors = embed_cached(texts, cache / "embeddings")
     p_text = text_model.predict_proba(texts, vectors)
-    params, report = tune_fusion(p_voice[rows_v], p_text, labels[rows_v])
+    # the voice-unsure threshold comes from every held-out voice prediction
+    unsure = voice_unsure_threshold(p_voice, labels)
+    params, report = tune_fusion(
+        p_voice[rows_v],
+        p_text,
+        labels[rows_v],
+        voice_unsure=unsure,
+        text_clears=(0.4, 0.5, 0.6, 0.7, 0.8, 0.9),
+    )
     report["pairs"] = {"congruent": int(len(pick_c)), "acted": int(len(pick_a))}
     report["voice_clips"] = int(len(labels))
-    report["voice_scored_by"] = "leave-one-corpus-out heads (clean clips, shipped recipe)"
+    report["voice_scored_by"] = (
+        "leave-one-corpus-out heads (shipped recipe), calibrated without the held-out corpus"
+    )
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / FUSION_FILE).write_text(

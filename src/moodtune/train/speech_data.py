@@ -31,8 +31,11 @@ from moodtune.types import LABEL_ALIASES, LABELS
 
 log = logging.getLogger(__name__)
 
-#: Corpora the shipped head learns from (all three are non-commercial; see the model card).
-SPEECH_SETS: tuple[str, ...] = ("ravdess", "tess", "emodb")
+#: Corpora the shipped head learns from (all four are non-commercial; see the model card).
+SPEECH_SETS: tuple[str, ...] = ("ravdess", "tess", "emodb", "turev_db")
+
+#: Corpora used only to evaluate (no licence to train on): scored as one more unseen corpus.
+EVAL_ONLY_SETS: tuple[str, ...] = ("spanish_student_ser",)
 
 #: The sample rate every clip is decoded to, in Hz.
 SR = 16000

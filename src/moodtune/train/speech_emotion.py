@@ -1,21 +1,26 @@
 """Train and evaluate the speech-emotion head (Whisper encoder states + prosody -> linear).
 
-Recipe (reproduced by ``moodtune train speech-emotion --data DIR --out DIR``):
+Built for voices it has never heard, so every choice is made on leave-one-corpus-out
+(LOCO) scores: ``moodtune evaluate speech-emotion --loco`` trains on all corpora but one
+and tests on the one left out, for each corpus. Recipe (``moodtune train speech-emotion
+--data DIR --out DIR``):
 
-1. Read RAVDESS, TESS and EmoDB (:mod:`moodtune.train.speech_data`): seven labels, calm
-   folded into neutral, EmoDB's boredom dropped; the corpora's speaker-independent splits.
+1. Read RAVDESS, TESS, EmoDB and TurEV-DB (:mod:`moodtune.train.speech_data`): seven
+   labels, calm folded into neutral, EmoDB's boredom dropped. The Spanish student set
+   (no licence) is only ever a held-out test corpus.
 2. Decode every clip at 16 kHz, run the Whisper-base encoder exactly as the product does
-   (:meth:`moodtune.speech.whisper.WhisperASR.encode`), pool the states (mean + std) and
-   add the prosody vector. Training clips also get ``n_aug`` augmented copies
-   (:func:`moodtune.train.augment.random_augment`: speed, pitch, time shift, noise, Opus
-   at 8-16 kbit/s). Features are cached on disk.
-3. Fit two multinomial logistic regressions (scikit-learn): one on globally standardised
-   features (clean + augmented rows), one on per-speaker z-scored features (clean rows,
-   each normalised as a user with a short history would be: statistics of 5-40 or all
-   other clips of the speaker plus the clip itself, three draws per clip). Samples are
-   weighted so each corpus counts the same and labels are balanced inside each corpus.
-4. Fit a softmax temperature for each on the validation speakers (RAVDESS, EmoDB).
-5. Export plain arrays (no pickle) to ``speech_emotion_head.npz`` and evaluate.
+   (:meth:`moodtune.speech.whisper.WhisperASR.speech_states`), pool the states (mean +
+   std) and add the prosody vector; ``n_aug`` augmented copies per clip (speed, pitch,
+   shift, room, noise, microphone, gain, Opus). Features are cached on disk.
+3. Normalise as the product does at run time: each row by a simulated user history
+   (0 to all other clips of its speaker, plus itself) shrunk towards the training
+   statistics (or its own corpus's, ``corpus_norm``: measured, not kept); fit a
+   multinomial logistic regression (and binary arousal/valence ones) with every corpus
+   weighing the same and labels balanced inside each corpus.
+4. LOCO: the same fit without each corpus; its held-out predictions give the
+   calibration (class prior, temperature, out-of-distribution thresholds), the scores
+   (each corpus calibrated without itself) and the voice side of fusion tuning.
+5. Fit on everything, calibrate with step 4, export plain arrays (no pickle).
 """
 
 from __future__ import annotations
@@ -33,10 +38,11 @@ from typing import Any
 import numpy as np
 
 from moodtune.errors import NoSpeechError, ParameterError
-from moodtune.speech.emotion import HEAD_FILE, STATE_DIM, SpeakerStats, SpeechEmotionHead
+from moodtune.speech.emotion import HEAD_FILE, STATE_DIM, SpeechEmotionHead
 from moodtune.speech.prosody import PROSODY_DIM
-from moodtune.train.augment import add_noise, opus_roundtrip
+from moodtune.train.augment import AUGMENT_VERSION, add_noise, opus_roundtrip
 from moodtune.train.speech_data import (
+    EVAL_ONLY_SETS,
     SPEECH_SETS,
     SR,
     Encoder,
@@ -45,7 +51,7 @@ from moodtune.train.speech_data import (
     clip_features,
     load_clips,
 )
-from moodtune.types import LABELS
+from moodtune.types import CIRCUMPLEX_ARRAY, LABELS
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +68,9 @@ class FeatureTable:
         Shape (n, P), prosody vectors.
     labels : np.ndarray
         Shape (n,), label indices.
-    speakers, datasets, variants : np.ndarray
-        Shape (n,), strings: ``dataset:speaker``, corpus, ``orig``/``augK``.
+    speakers, datasets, variants, splits, paths : np.ndarray
+        Shape (n,), strings: ``dataset:speaker``, corpus, ``orig``/``augK``, the
+        corpus's split, the clip's path.
     """
 
     pooled: np.ndarray
@@ -72,6 +79,8 @@ class FeatureTable:
     speakers: np.ndarray
     datasets: np.ndarray
     variants: np.ndarray
+    splits: np.ndarray
+    paths: np.ndarray
 
     def __len__(self) -> int:
         return int(self.labels.shape[0])
@@ -85,13 +94,9 @@ class FeatureTable:
             self.speakers[mask],
             self.datasets[mask],
             self.variants[mask],
+            self.splits[mask],
+            self.paths[mask],
         )
-
-    def matrix(self, *, use_prosody: bool) -> np.ndarray:
-        """Feature matrix, shape (n, 1024 [+ P])."""
-        if use_prosody:
-            return np.concatenate([self.pooled, self.prosody], axis=1)
-        return self.pooled
 
 
 #: Fixed degradations for robustness evaluation: a messenger voice note (Opus 12 kbit/s)
@@ -160,6 +165,7 @@ def extract_features(
     from moodtune.train.augment import random_augment
 
     pooled, prosody, labels, speakers, datasets, variants = [], [], [], [], [], []
+    splits, paths = [], []
     first = condition or "orig"
     jobs = [(c, first) for c in clips] + [
         (c, f"aug{k}") for k in range(1, n_aug + 1) for c in clips
@@ -181,7 +187,9 @@ def extract_features(
                 cache_dir=cache_dir,
                 encoder=encoder,
                 encoder_id=encoder_id,
-                aug=f"{variant}-s{seed}" if variant.startswith("aug") else variant,
+                aug=(
+                    f"{variant}-s{seed}-{AUGMENT_VERSION}" if variant.startswith("aug") else variant
+                ),
                 augment=augment,
             )
         except NoSpeechError as exc:
@@ -193,6 +201,8 @@ def extract_features(
         speakers.append(clip.speaker_key)
         datasets.append(clip.dataset)
         variants.append(variant)
+        splits.append(clip.split)
+        paths.append(str(clip.path))
         if progress and (i % 50 == 0 or i + 1 == len(jobs)):
             progress(name, i + 1, len(jobs))
     log.info("features of %d %s in %.1f s", len(labels), name, time.time() - t0)
@@ -204,26 +214,105 @@ def extract_features(
         np.asarray(speakers),
         np.asarray(datasets),
         np.asarray(variants),
+        np.asarray(splits),
+        np.asarray(paths),
     )
+
+
+#: Binary arousal: labels whose circumplex arousal is positive (anger, disgust, fear,
+#: happiness, surprise) are "high"; sadness and neutral are "low".
+HIGH_AROUSAL = CIRCUMPLEX_ARRAY[:, 1] > 0
+#: Binary valence: happiness and surprise are "positive"; anger, disgust, fear and
+#: sadness "negative"; neutral has no valence and is left out of the valence scores.
+POSITIVE_VALENCE = CIRCUMPLEX_ARRAY[:, 0] > 0
+HAS_VALENCE = np.array([lab != "neutral" for lab in LABELS])
+
+#: User histories scored in leave-one-corpus-out evaluation: the first message (0 earlier
+#: ones), 10 earlier messages, and all of the speaker's clips (-1).
+HISTORY_MODES: tuple[int, ...] = (0, 10, -1)
+
+
+def mode_name(k: int) -> str:
+    """Name of a history mode: ``first``, ``history_10``, ``speaker_all``."""
+    return "first" if k == 0 else ("speaker_all" if k < 0 else f"history_{k}")
 
 
 @dataclass
 class SpeechHeadConfig:
-    """Hyper-parameters of the speech head (chosen on the validation speakers)."""
+    """Hyper-parameters of the speech head (chosen on leave-one-corpus-out scores).
+
+    Attributes
+    ----------
+    C : float
+        Inverse L2 strength of the logistic regressions.
+    use_prosody, log_std, drop_mfcc_means : bool
+        Feature choices (see :mod:`moodtune.speech.emotion`).
+    speaker_norm : bool
+        Normalise by (simulated) user histories; else by the population statistics only.
+    corpus_norm : bool
+        In training, shrink each speaker towards their corpus's statistics (per-corpus
+        normalisation); else towards the statistics of all training rows.
+    shrink : float
+        Pseudo-count of the population statistics.
+    history_sizes : tuple of int
+        Earlier messages drawn per training row (-1: all the speaker's other clips).
+    history_draws : int
+        Normalised copies of each training row.
+    n_aug, aug_weight : int, float
+        Augmented copies per training clip and the weight of each.
+    aug_sets : tuple of str
+        Corpora whose clips get augmented copies (TESS, 2 speakers and 2,799 clips, is
+        left out to save encoder time).
+    dims : bool
+        Fit the binary arousal/valence heads.
+    ood_components, ood_max : int, float
+        Principal components of the out-of-distribution distance; the largest share of
+        the uniform distribution it may mix in.
+    """
 
     C: float = 0.01
     use_prosody: bool = True
+    log_std: bool = False
+    drop_mfcc_means: bool = False
+    speaker_norm: bool = True
+    corpus_norm: bool = False
+    shrink: float = 3.0
+    history_sizes: tuple[int, ...] = (0, 1, 3, 10, -1)
+    history_draws: int = 2
     n_aug: int = 1
     aug_weight: float = 0.5
-    speaker_aug: bool = False
-    shrink: float = 2.0
-    min_speaker_count: int = 5
-    history_sizes: tuple[int, ...] = (5, 10, 20, 40, 0)
-    history_draws: int = 3
+    aug_sets: tuple[str, ...] = ("ravdess", "emodb", "turev_db")
+    dims: bool = True
+    ood_components: int = 32
+    ood_max: float = 0.9
+    max_iter: int = 300
     seed: int = 0
-    chunk_iter: int = 10
-    n_chunks: int = 30
     datasets: tuple[str, ...] = SPEECH_SETS
+
+
+def prosody_keep(config: SpeechHeadConfig) -> np.ndarray:
+    """Bool mask (P,) of the prosody entries the head keeps."""
+    from moodtune.speech.prosody import PROSODY_NAMES
+
+    drop = [
+        config.drop_mfcc_means and n.startswith("mfcc") and n.endswith("_mean")
+        for n in PROSODY_NAMES
+    ]
+    return ~np.asarray(drop, dtype=bool)
+
+
+def head_matrix(table: FeatureTable, config: SpeechHeadConfig) -> np.ndarray:
+    """The head's feature rows of a table, shape (n, d)."""
+    from moodtune.speech.emotion import transform_features
+
+    return np.asarray(
+        transform_features(
+            table.pooled,
+            table.prosody if config.use_prosody else None,
+            log_std=config.log_std,
+            prosody_keep=prosody_keep(config),
+        )
+    )
 
 
 def sample_weights(table: FeatureTable) -> np.ndarray:
@@ -245,55 +334,46 @@ def sample_weights(table: FeatureTable) -> np.ndarray:
     return w * (len(w) / w.sum())
 
 
-def speaker_normalise(
-    X: np.ndarray,
-    speakers: np.ndarray,
-    *,
-    global_mean: np.ndarray,
-    global_var: np.ndarray,
-    shrink: float,
-) -> np.ndarray:
-    """Z-score each row with the statistics of all rows of its speaker.
+def shrunk_stats(
+    history: np.ndarray, pop_mean: np.ndarray, pop_var: np.ndarray, *, shrink: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and variance of a user's rows (n, d) shrunk towards the population.
 
-    Parameters
-    ----------
-    X : np.ndarray
-        Shape (n, d).
-    speakers : np.ndarray
-        Shape (n,), speaker keys.
-    global_mean, global_var : np.ndarray
-        Shape (d,), the training set's statistics (the shrinkage target).
-    shrink : float
-        Pseudo-count of the global statistics (see :meth:`SpeakerStats.normalise`).
+    As :meth:`moodtune.speech.emotion.SpeakerStats.normalise` does; each shape (d,).
     """
-    Z = np.empty_like(X, dtype=np.float64)
-    for spk in np.unique(speakers):
-        mask = speakers == spk
-        stats = SpeakerStats()
-        stats.update(X[mask])
-        Z[mask] = stats.normalise(
-            X[mask], global_mean=global_mean, global_var=global_var, shrink=shrink
-        )
-    return Z
+    n = float(len(history))
+    mu = (n * history.mean(axis=0) + shrink * pop_mean) / (n + shrink)
+    var = (n * history.var(axis=0) + shrink * pop_var) / (n + shrink)
+    return mu, var
 
 
 def history_normalise(
     X: np.ndarray,
-    speakers: np.ndarray,
+    groups: np.ndarray,
+    pop_mean: np.ndarray,
+    pop_var: np.ndarray,
     *,
-    global_mean: np.ndarray,
-    global_var: np.ndarray,
     shrink: float,
     sizes: Sequence[int],
     draws: int,
     rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Z-score each row as a user with a short history would be: k other clips plus itself.
+    """Z-score each row as a user with a short history would be: k other rows plus itself.
 
-    For each of ``draws`` passes over the rows, ``k`` is drawn from ``sizes`` (0 means
-    all the speaker's other clips) and the statistics come from ``k`` random other rows
-    of the same speaker plus the row itself, as the service updates a user's statistics
-    with the message before reading it.
+    For each of ``draws`` passes over the rows, ``k`` is drawn from ``sizes`` (-1 means
+    all the group's other rows) and the statistics come from ``k`` random other rows of
+    the same group plus the row itself, shrunk towards that row's population statistics,
+    exactly as :meth:`SpeakerStats.normalise` does at run time (the service updates a
+    user's statistics with the message before reading it).
+
+    Parameters
+    ----------
+    X : np.ndarray
+        Shape (n, d).
+    groups : np.ndarray
+        Shape (n,), speaker (or pseudo-speaker) keys.
+    pop_mean, pop_var : np.ndarray
+        Shape (n, d) or (d,): population statistics for each row.
 
     Returns
     -------
@@ -302,93 +382,350 @@ def history_normalise(
     idx : np.ndarray
         Shape (draws * n,), the row of ``X`` each line of ``Z`` came from.
     """
-    rows, idx = [], []
-    by_speaker = {spk: np.flatnonzero(speakers == spk) for spk in np.unique(speakers)}
-    for _ in range(draws):
-        for i in range(len(X)):
-            others = by_speaker[speakers[i]]
-            others = others[others != i]
-            k = int(rng.choice(np.asarray(sizes)))
-            k = len(others) if k <= 0 else min(k, len(others))
-            stats = SpeakerStats()
-            if k:
-                stats.update(X[rng.choice(others, size=k, replace=False)])
-            stats.update(X[i])
-            rows.append(
-                stats.normalise(X[i], global_mean=global_mean, global_var=global_var, shrink=shrink)
-            )
-            idx.append(i)
-    return np.asarray(rows).reshape(len(idx), X.shape[1]), np.asarray(idx, dtype=np.int64)
+    pm = np.broadcast_to(pop_mean, X.shape)
+    pv = np.broadcast_to(pop_var, X.shape)
+    by_group = {g: np.flatnonzero(groups == g) for g in np.unique(groups)}
+    size_arr = np.asarray(sizes, dtype=np.int64)
+    Z = np.empty((draws * len(X), X.shape[1]))
+    idx = np.tile(np.arange(len(X)), draws)
+    for j, i in enumerate(idx):
+        others = by_group[groups[i]]
+        others = others[others != i]
+        k = int(rng.choice(size_arr))
+        k = len(others) if k < 0 else min(k, len(others))
+        rows = X[np.concatenate([[i], rng.choice(others, size=k, replace=False)])] if k else X[[i]]
+        mu, var = shrunk_stats(rows, pm[i], pv[i], shrink=shrink)
+        Z[j] = (X[i] - mu) / np.sqrt(var + 1e-8)
+    return Z, idx
 
 
-def _weighted_nll(proba: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:
-    p = np.clip(proba[np.arange(len(y)), y], 1e-12, 1.0)
-    return float(np.sum(-np.log(p) * w) / np.sum(w))
+def _fit_logistic(
+    Z: np.ndarray, y: np.ndarray, w: np.ndarray, *, C: float, max_iter: int, seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Standardise, then fit an L2 logistic regression; return mean, scale, W, b.
 
-
-def fit_linear(
-    X: np.ndarray,
-    y: np.ndarray,
-    w: np.ndarray,
-    *,
-    X_val: np.ndarray,
-    y_val: np.ndarray,
-    C: float,
-    chunk_iter: int,
-    n_chunks: int,
-    seed: int,
-) -> tuple[dict[str, np.ndarray], dict[str, list[float]]]:
-    """Fit a standardised multinomial logistic regression and a softmax temperature.
-
-    L-BFGS runs in chunks of ``chunk_iter`` iterations (warm start) so that the training
-    loss and the validation UAR can be plotted as curves; it stops once the loss no
-    longer moves.
-
-    Returns
-    -------
-    arrays : dict
-        ``mean``, ``scale`` (d,), ``W`` (d, 7), ``b`` (7,), ``temperature`` ().
-    curves : dict
-        ``{"training loss": [...], "validation UAR": [...]}`` per chunk.
+    Binary ``y`` gives ``W`` of shape (d,) and a scalar ``b``; multi-class ``y`` gives
+    (d, 7) and (7,) with labels missing from ``y`` held far below the others.
     """
     import warnings
 
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression
 
-    from moodtune.speech.emotion import LinearSoftmax
-    from moodtune.train.reports import classification_metrics, fit_temperature
-
-    if sorted(set(int(v) for v in y)) != list(range(len(LABELS))):
-        raise ValueError(f"training data lacks some labels: {sorted(set(int(v) for v in y))}")
-    mean = X.mean(axis=0)
-    scale = X.std(axis=0) + 1e-6
-    Xs = (X - mean) / scale
-    Xv = (X_val - mean) / scale
-    clf = LogisticRegression(C=C, max_iter=chunk_iter, warm_start=True, random_state=seed)
-    curves: dict[str, list[float]] = {"training loss": [], "validation UAR": []}
+    mean = Z.mean(axis=0)
+    scale = Z.std(axis=0) + 1e-6
+    clf = LogisticRegression(C=C, max_iter=max_iter, random_state=seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        for _ in range(n_chunks):
-            clf.fit(Xs, y, sample_weight=w)
-            curves["training loss"].append(_weighted_nll(clf.predict_proba(Xs), y, w))
-            pred = clf.predict(Xv)
-            curves["validation UAR"].append(classification_metrics(y_val, pred)["uar"])
-            losses = curves["training loss"]
-            if len(losses) > 3 and abs(losses[-2] - losses[-1]) < 1e-5:
-                break
-    W = clf.coef_.T.astype(np.float64)
-    b = clf.intercept_.astype(np.float64)
-    head = LinearSoftmax(mean=mean, scale=scale, W=W, b=b, temperature=1.0)
-    temperature = fit_temperature(head.logits(X_val), y_val)
-    arrays = {
-        "mean": mean,
-        "scale": scale,
-        "W": W,
-        "b": b,
-        "temperature": np.array(temperature, dtype=np.float64),
+        clf.fit((Z - mean) / scale, y, sample_weight=w)
+    if len(clf.classes_) == 2 and set(clf.classes_.tolist()) == {0, 1}:
+        return mean, scale, clf.coef_[0].astype(np.float64), np.asarray(clf.intercept_[0])
+    W = np.zeros((Z.shape[1], len(LABELS)))
+    b = np.full(len(LABELS), -30.0)
+    W[:, clf.classes_] = clf.coef_.T
+    b[clf.classes_] = clf.intercept_
+    return mean, scale, W, b
+
+
+def binary_weights(table: FeatureTable, target: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Weights balancing a binary target inside each corpus, each corpus the same total."""
+    w = np.zeros(len(table))
+    corpora = np.unique(table.datasets[keep])
+    for name in corpora:
+        for value in (False, True):
+            mask = keep & (table.datasets == name) & (target == value)
+            if mask.any():
+                w[mask] = 1.0 / (mask.sum() * 2 * len(corpora))
+    return w * (keep.sum() / max(w.sum(), 1e-12))
+
+
+def fit_head(train: FeatureTable, config: SpeechHeadConfig) -> dict[str, np.ndarray]:
+    """Fit the head on ``train`` (clean and augmented rows); return the weights' arrays.
+
+    Calibration (prior correction, temperature, out-of-distribution thresholds) is left
+    neutral here: :func:`fit_calibration` learns it from leave-one-corpus-out predictions
+    and :func:`apply_calibration` writes it in.
+    """
+    X = head_matrix(train, config)
+    is_aug = train.variants != "orig"
+    corpora = sorted(set(train.datasets.tolist()))
+    stats = {}
+    for name in corpora:
+        rows = X[train.datasets == name]
+        stats[name] = (rows.mean(axis=0), rows.var(axis=0))
+    pop_mean = np.mean([m for m, _ in stats.values()], axis=0)
+    pop_var = np.mean([v for _, v in stats.values()], axis=0)
+    if config.corpus_norm:
+        pm = np.array([stats[d][0] for d in train.datasets])
+        pv = np.array([stats[d][1] for d in train.datasets])
+    else:
+        pm = np.broadcast_to(X.mean(axis=0), X.shape)
+        pv = np.broadcast_to(X.var(axis=0), X.shape)
+    rng = np.random.default_rng(config.seed)
+    if config.speaker_norm:
+        # augmented rows form their own pseudo-speakers: a user's channel is steady
+        groups = np.char.add(train.speakers.astype(str), np.where(is_aug, "|aug", ""))
+        Z, idx = history_normalise(
+            X,
+            groups,
+            pm,
+            pv,
+            shrink=config.shrink,
+            sizes=config.history_sizes,
+            draws=config.history_draws,
+            rng=rng,
+        )
+    else:
+        Z, idx = (X - pm) / np.sqrt(pv + 1e-8), np.arange(len(X))
+    row_w = np.where(is_aug, config.aug_weight, 1.0)
+    w = (sample_weights(train) * row_w)[idx]
+    fit = partial(_fit_logistic, C=config.C, max_iter=config.max_iter, seed=config.seed)
+    c_mean, c_scale, c_W, c_b = fit(Z, train.labels[idx], w)
+    arrays: dict[str, np.ndarray] = {
+        "labels": np.array(LABELS),
+        "use_prosody": np.array(config.use_prosody),
+        "log_std": np.array(config.log_std),
+        "prosody_keep": prosody_keep(config),
+        "speaker_norm": np.array(config.speaker_norm),
+        "shrink": np.array(config.shrink, dtype=np.float64),
+        "pop_mean": pop_mean,
+        "pop_var": pop_var,
+        "c_mean": c_mean,
+        "c_scale": c_scale,
+        "c_W": c_W,
+        "c_b": c_b,
+        "c_prior": np.zeros(len(LABELS)),
+        "c_temperature": np.array(1.0),
     }
-    return arrays, curves
+    if config.dims:
+        Zs = (Z - c_mean) / c_scale
+        y = train.labels
+        for key, target, keep in (
+            ("a", HIGH_AROUSAL[y], np.ones(len(y), dtype=bool)),
+            ("v", POSITIVE_VALENCE[y], HAS_VALENCE[y]),
+        ):
+            bw = (binary_weights(train, target, keep) * row_w)[idx]
+            rows = keep[idx]
+            _, _, W1, b1 = fit(Zs[rows], target[idx][rows].astype(np.int64), bw[rows])
+            arrays |= {
+                f"{key}_W": W1,
+                f"{key}_b": np.asarray(b1, dtype=np.float64),
+                f"{key}_temperature": np.array(1.0),
+            }
+    clean = X[~is_aug]
+    o_mean, o_scale = clean.mean(axis=0), clean.std(axis=0) + 1e-6
+    U = (clean - o_mean) / o_scale
+    r = int(min(config.ood_components, U.shape[0] - 1, U.shape[1]))
+    _, sing, vt = np.linalg.svd(U, full_matrices=False)
+    arrays |= {
+        "ood_mean": o_mean,
+        "ood_scale": o_scale,
+        "ood_components": vt[:r].T.copy(),
+        "ood_var": sing[:r] ** 2 / max(len(U) - 1, 1),
+        "ood_low": np.array(1e9),
+        "ood_high": np.array(2e9),
+        "ood_max": np.array(config.ood_max, dtype=np.float64),
+        "meta_train_sets": np.array(corpora),
+        "meta_n_train": np.array(len(train)),
+        "meta_C": np.array(config.C, dtype=np.float64),
+    }
+    return arrays
+
+
+def head_raw(
+    head: SpeechEmotionHead, X: np.ndarray, speakers: np.ndarray, *, k: int, seed: int = 0
+) -> dict[str, np.ndarray]:
+    """Uncalibrated scores of rows ``X`` for users with ``k`` earlier messages.
+
+    ``k = 0``: each row is a first message (no history); ``k > 0``: ``k`` random other
+    rows of the same speaker plus the row itself; ``k = -1``: all of the speaker's rows.
+    Returns :meth:`SpeechEmotionHead.raw_scores` plus ``distance`` (n,) and ``z`` (n, d).
+    """
+    if head.speaker_norm:
+        Z, _ = history_normalise(
+            X,
+            speakers,
+            head.pop_mean,
+            head.pop_var,
+            shrink=head.shrink,
+            sizes=(k,),
+            draws=1,
+            rng=np.random.default_rng(seed),
+        )
+    else:
+        Z = (X - head.pop_mean) / np.sqrt(head.pop_var + 1e-8)
+    out = head.raw_scores(Z)
+    out["distance"] = head.ood_distance(X)
+    out["z"] = Z
+    return out
+
+
+def _balanced(labels: np.ndarray, datasets: np.ndarray) -> np.ndarray:
+    """Weights: labels balanced inside each corpus, corpora equal; mean 1."""
+    w = np.zeros(len(labels))
+    corpora = np.unique(datasets)
+    for name in corpora:
+        in_c = datasets == name
+        present = np.unique(labels[in_c])
+        for lab in present:
+            mask = in_c & (labels == lab)
+            w[mask] = 1.0 / (mask.sum() * len(present) * len(corpora))
+    return w * (len(w) / w.sum())
+
+
+def _log_softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    return np.asarray(z - np.log(np.exp(z).sum(axis=1, keepdims=True)))
+
+
+def _binary_temperature(logit: np.ndarray, target: np.ndarray, w: np.ndarray) -> float:
+    best_t, best = 1.0, np.inf
+    for t in np.geomspace(0.25, 8.0, 60):
+        p = 1.0 / (1.0 + np.exp(-np.clip(logit / t, -50, 50)))
+        p = np.clip(np.where(target, p, 1.0 - p), 1e-12, 1.0)
+        nll = float(-(np.log(p) * w).sum() / w.sum())
+        if nll < best:
+            best_t, best = float(t), nll
+    return best_t
+
+
+def fit_calibration(folds: Sequence[dict[str, Any]], *, ood_max: float) -> dict[str, np.ndarray]:
+    """Prior correction, temperatures and OOD thresholds from held-out-corpus scores.
+
+    Parameters
+    ----------
+    folds : sequence of dict
+        One per held-out corpus: ``labels`` (n,), ``dataset`` (str) and ``modes``
+        (``{mode: head_raw(...)}``); every mode's rows are pooled.
+    ood_max : float
+        The largest uniform share (see :func:`moodtune.speech.emotion.ood_mix`).
+
+    Returns
+    -------
+    dict
+        Arrays for :func:`apply_calibration`: ``c_prior`` (7,), ``c_temperature``,
+        ``a_temperature``, ``v_temperature``, ``ood_low``, ``ood_high``, ``ood_max``.
+    """
+    from scipy.optimize import minimize
+
+    from moodtune.speech.emotion import ood_mix, softmax
+
+    logits, labels, names, dist, a_raw, v_raw = [], [], [], [], [], []
+    for fold in folds:
+        for raw in fold["modes"].values():
+            logits.append(raw["logits"])
+            labels.append(fold["labels"])
+            names.append(np.full(len(fold["labels"]), fold["dataset"]))
+            dist.append(raw["distance"])
+            if "a" in raw:
+                a_raw.append(raw["a"])
+                v_raw.append(raw["v"])
+    L = np.concatenate(logits)
+    y = np.concatenate(labels)
+    d = np.concatenate(dist)
+    w = _balanced(y, np.concatenate(names))
+    rows = np.arange(len(y))
+
+    def nll(theta: np.ndarray) -> float:
+        t = float(np.exp(theta[0]))
+        lp = _log_softmax((L + theta[1:]) / t)
+        return float(-(lp[rows, y] * w).sum() / w.sum() + 1e-3 * np.sum(theta[1:] ** 2))
+
+    res = minimize(nll, np.zeros(1 + len(LABELS)), method="L-BFGS-B")
+    temperature, prior = float(np.exp(res.x[0])), res.x[1:] - res.x[1:].mean()
+    p = softmax((L + prior) / temperature)
+    best = (float(-(np.log(np.clip(p[rows, y], 1e-12, 1)) * w).sum() / w.sum()), 1e9, 2e9)
+    for q in (50, 70, 80, 90, 95, 98):
+        low = float(np.percentile(d, q))
+        for factor in (1.25, 1.5, 2.0, 3.0):
+            lam = ood_mix(d, low=low, high=low * factor, top=ood_max)
+            pm = (1.0 - lam[:, None]) * p + lam[:, None] / len(LABELS)
+            score = float(-(np.log(np.clip(pm[rows, y], 1e-12, 1)) * w).sum() / w.sum())
+            if score < best[0] - 1e-6:
+                best = (score, low, low * factor)
+    if best[1] >= 1e9:
+        # LOCO likelihood did not ask for flattening (the temperature already did it):
+        # keep a guard for voices farther out than any held-out corpus's clips
+        best = (best[0], float(np.percentile(d, 99.5)), 2.0 * float(np.percentile(d, 99.5)))
+    out = {
+        "c_prior": prior,
+        "c_temperature": np.array(temperature),
+        "ood_low": np.array(best[1]),
+        "ood_high": np.array(best[2]),
+        "ood_max": np.array(float(ood_max)),
+    }
+    if a_raw:
+        A, V = np.concatenate(a_raw), np.concatenate(v_raw)
+        keep = HAS_VALENCE[y]
+        out["a_temperature"] = np.array(_binary_temperature(A, HIGH_AROUSAL[y], w))
+        out["v_temperature"] = np.array(
+            _binary_temperature(V[keep], POSITIVE_VALENCE[y][keep], w[keep])
+        )
+    return out
+
+
+def apply_calibration(
+    arrays: dict[str, np.ndarray], calibration: dict[str, np.ndarray]
+) -> dict[str, np.ndarray]:
+    """The weights' arrays with the calibration of :func:`fit_calibration` written in."""
+    out = dict(arrays)
+    for key, value in calibration.items():
+        if key[0] in "av" and key not in ("a_temperature", "v_temperature"):
+            continue
+        if key in ("a_temperature", "v_temperature") and key.replace("temperature", "W") not in out:
+            continue
+        out[key] = np.asarray(value, dtype=np.float64)
+    return out
+
+
+def emotion_metrics(
+    y: np.ndarray, out: dict[str, np.ndarray], *, proba_raw: np.ndarray | None = None
+) -> dict[str, float]:
+    """Scores of calibrated head outputs (:meth:`SpeechEmotionHead.outputs`) on labels ``y``.
+
+    Returns
+    -------
+    dict
+        ``n``; ``uar`` (argmax over the labels this corpus has: "7-class UAR on the
+        corpus's labels"), ``uar7`` (argmax over all seven), ``accuracy``, ``macro_f1``;
+        ``arousal_uar`` and ``valence_uar`` (binary, from the voice's own valence and
+        arousal; neutral clips are left out of valence); ``ece`` of the calibrated
+        probabilities and ``ece_raw`` of ``proba_raw`` when given; ``mean_confidence``.
+    """
+    from moodtune.train.reports import classification_metrics
+
+    p = out["probabilities"]
+    present = np.zeros(len(LABELS), dtype=bool)
+    present[np.unique(y)] = True
+    restricted = np.where(present, p, -1.0).argmax(axis=1)
+    m = classification_metrics(y, restricted)
+    res: dict[str, float] = {
+        "n": int(len(y)),
+        "uar": m["uar"],
+        "accuracy": m["accuracy"],
+        "macro_f1": m["macro_f1"],
+        "uar7": classification_metrics(y, p.argmax(axis=1))["uar"],
+    }
+    a_true = HIGH_AROUSAL[y]
+    a_pred = out["arousal"] > 0
+    res["arousal_uar"] = _binary_uar(a_true, a_pred)
+    keep = HAS_VALENCE[y]
+    res["valence_uar"] = _binary_uar(POSITIVE_VALENCE[y][keep], out["valence"][keep] > 0)
+    # the same binary scores read off the seven-label probabilities instead
+    res["arousal_uar_labels"] = _binary_uar(a_true, p[:, HIGH_AROUSAL].sum(axis=1) > 0.5)
+    pos = p[:, POSITIVE_VALENCE].sum(axis=1)
+    neg = p[:, HAS_VALENCE & ~POSITIVE_VALENCE].sum(axis=1)
+    res["valence_uar_labels"] = _binary_uar(POSITIVE_VALENCE[y][keep], (pos > neg)[keep])
+    res["ece"] = expected_calibration_error(p, y)
+    if proba_raw is not None:
+        res["ece_raw"] = expected_calibration_error(proba_raw, y)
+    res["mean_confidence"] = float(p.max(axis=1).mean())
+    return res
+
+
+def _binary_uar(truth: np.ndarray, pred: np.ndarray) -> float:
+    recalls = [float(np.mean(pred[truth == v] == v)) for v in (False, True) if (truth == v).any()]
+    return float(np.mean(recalls)) if recalls else float("nan")
 
 
 @dataclass
@@ -401,35 +738,6 @@ class _Source:
     progress: Progress | None = None
 
 
-def _tables(
-    clips: Sequence[SpeechClip],
-    src: _Source,
-    *,
-    splits: Sequence[str],
-    n_aug: int,
-    seed: int,
-) -> FeatureTable:
-    parts = []
-    for split in splits:
-        sub = [c for c in clips if c.split == split]
-        if sub:
-            parts.append(
-                extract_features(
-                    sub,
-                    cache_dir=src.cache_dir,
-                    encoder=src.encoder,
-                    encoder_id=src.encoder_id,
-                    n_aug=n_aug if split == "train" else 0,
-                    seed=seed,
-                    progress=src.progress,
-                    name=f"{split} clips",
-                )
-            )
-    if not parts:
-        raise ParameterError(f"no clips in the splits {list(splits)}")
-    return concat_tables(parts)
-
-
 def concat_tables(parts: Sequence[FeatureTable]) -> FeatureTable:
     """Stack feature tables row-wise."""
     return FeatureTable(
@@ -437,62 +745,241 @@ def concat_tables(parts: Sequence[FeatureTable]) -> FeatureTable:
     )
 
 
-def fit_head(
-    train: FeatureTable, val: FeatureTable, config: SpeechHeadConfig
-) -> tuple[dict[str, np.ndarray], dict[str, dict[str, list[float]]]]:
-    """Fit the global and the speaker classifier; return the weights file's arrays and curves.
+def load_table(
+    clips: Sequence[SpeechClip],
+    src: _Source,
+    *,
+    n_aug: int,
+    aug_sets: Sequence[str],
+    seed: int = 0,
+) -> FeatureTable:
+    """Features of every clip (clean) plus ``n_aug`` augmented copies of ``aug_sets``' clips."""
+    parts = []
+    for name in sorted({c.dataset for c in clips}):
+        sub = [c for c in clips if c.dataset == name]
+        parts.append(
+            extract_features(
+                sub,
+                cache_dir=src.cache_dir,
+                encoder=src.encoder,
+                encoder_id=src.encoder_id,
+                n_aug=n_aug if name in aug_sets else 0,
+                seed=seed,
+                progress=src.progress,
+                name=f"{name} clips",
+            )
+        )
+    if not parts:
+        raise ParameterError("no clips to read")
+    return concat_tables(parts)
 
-    The global classifier learns from the clean and the augmented rows (augmented rows
-    weigh ``config.aug_weight`` each). The speaker classifier learns from the clean rows
-    only unless ``config.speaker_aug``: per-user normalisation already removes a user's
-    steady channel, and on the validation speakers augmentation hurt it (model card).
-    Its rows are normalised with :func:`history_normalise`, so it learns to read users
-    with short histories (validation UAR with 10 earlier messages: RAVDESS 0.780 vs 0.735
-    when trained on whole-speaker statistics).
+
+def _rows(table: FeatureTable, sets: Sequence[str], n_aug: int) -> np.ndarray:
+    variants = ["orig"] + [f"aug{k}" for k in range(1, n_aug + 1)]
+    return np.isin(table.datasets, list(sets)) & np.isin(table.variants, variants)
+
+
+def loco_folds(
+    table: FeatureTable,
+    config: SpeechHeadConfig,
+    *,
+    held_sets: Sequence[str],
+    history: Sequence[int] = HISTORY_MODES,
+) -> list[dict[str, Any]]:
+    """Leave-one-corpus-out scores: for each held-out corpus, a head fitted on the others.
+
+    Training corpora are ``config.datasets`` minus the held-out one; an evaluation-only
+    corpus in ``held_sets`` is scored by the head of all ``config.datasets``.
+
+    Returns
+    -------
+    list of dict
+        ``{"dataset", "labels" (n,), "paths" (n,), "speakers" (n,), "modes": {mode:
+        head_raw(...)}, "arrays": the fold head's weights}`` per held-out corpus.
     """
-    X = train.matrix(use_prosody=config.use_prosody)
-    Xv = val.matrix(use_prosody=config.use_prosody)
-    is_aug = train.variants != "orig"
-    w = sample_weights(train) * np.where(is_aug, config.aug_weight, 1.0)
-    fit = partial(
-        fit_linear,
-        C=config.C,
-        chunk_iter=config.chunk_iter,
-        n_chunks=config.n_chunks,
-        seed=config.seed,
-    )
-    g, g_curves = fit(X, train.labels, w, X_val=Xv, y_val=val.labels)
-    spk_rows = train if config.speaker_aug else train.subset(~is_aug)
-    Xs = spk_rows.matrix(use_prosody=config.use_prosody)
-    f_mean, f_var = Xs.mean(axis=0), Xs.var(axis=0)
-    norm = {"global_mean": f_mean, "global_var": f_var, "shrink": config.shrink}
-    # Augmented rows form their own pseudo-speakers: a user's channel is steady.
-    groups = np.char.add(
-        spk_rows.speakers.astype(str), np.where(spk_rows.variants != "orig", "|aug", "")
-    )
-    rng = np.random.default_rng(config.seed)
-    Z, idx = history_normalise(
-        Xs, groups, sizes=config.history_sizes, draws=config.history_draws, rng=rng, **norm
-    )
-    Zv, idx_v = history_normalise(
-        Xv, val.speakers, sizes=config.history_sizes, draws=1, rng=rng, **norm
-    )
-    ws = sample_weights(spk_rows) * np.where(spk_rows.variants != "orig", config.aug_weight, 1.0)
-    s, s_curves = fit(Z, spk_rows.labels[idx], ws[idx], X_val=Zv, y_val=val.labels[idx_v])
-    arrays: dict[str, np.ndarray] = {
-        "labels": np.array(LABELS),
-        "use_prosody": np.array(config.use_prosody),
-        "shrink": np.array(config.shrink, dtype=np.float64),
-        "min_speaker_count": np.array(config.min_speaker_count),
-        "feature_mean": f_mean,
-        "feature_var": f_var,
-        "meta_train_sets": np.array(sorted(set(train.datasets.tolist()))),
-        "meta_n_train": np.array(len(train)),
-        "meta_C": np.array(config.C, dtype=np.float64),
+    folds = []
+    for held in held_sets:
+        train = table.subset(_rows(table, [s for s in config.datasets if s != held], config.n_aug))
+        test = table.subset((table.datasets == held) & (table.variants == "orig"))
+        if not len(test):
+            continue
+        t0 = time.time()
+        arrays = fit_head(train, config)
+        head = SpeechEmotionHead(arrays)
+        X = head_matrix(test, config)
+        modes = {mode_name(k): head_raw(head, X, test.speakers, k=k) for k in history}
+        folds.append(
+            {
+                "dataset": held,
+                "labels": test.labels,
+                "paths": test.paths,
+                "speakers": test.speakers,
+                "modes": modes,
+                "arrays": arrays,
+            }
+        )
+        log.info("held out %s: fitted on %d rows in %.0f s", held, len(train), time.time() - t0)
+    return folds
+
+
+def score_folds(
+    folds: Sequence[dict[str, Any]], *, calibrate_on: Sequence[str], ood_max: float
+) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Metrics per held-out corpus and mode, each calibrated without its own corpus.
+
+    A corpus in ``calibrate_on`` is calibrated on the other corpora of ``calibrate_on``
+    (leave one fold out), any other corpus on all of them.
+
+    Returns
+    -------
+    report : dict
+        ``{corpus: {mode: emotion_metrics(...)}}``.
+    probabilities : dict
+        ``{corpus: (n, 7)}`` calibrated probabilities of the ``first`` mode (for fusion).
+    """
+    report: dict[str, Any] = {}
+    probas: dict[str, np.ndarray] = {}
+    for fold in folds:
+        others = [f for f in folds if f["dataset"] in calibrate_on and f is not fold]
+        cal = fit_calibration(others, ood_max=ood_max)
+        head = SpeechEmotionHead(apply_calibration(fold["arrays"], cal))
+        neutral = SpeechEmotionHead(fold["arrays"])
+        entry = {}
+        for mode, raw in fold["modes"].items():
+            out = head.outputs(raw["z"], raw["distance"])
+            raw_p = neutral.outputs(raw["z"], raw["distance"])["probabilities"]
+            entry[mode] = emotion_metrics(fold["labels"], out, proba_raw=raw_p)
+            if mode == "first":
+                probas[fold["dataset"]] = out["probabilities"]
+        report[fold["dataset"]] = entry
+    return report, probas
+
+
+def in_corpus_scores(
+    table: FeatureTable, config: SpeechHeadConfig, calibration: dict[str, np.ndarray]
+) -> dict[str, Any]:
+    """In-corpus scores, reported beside LOCO and never used to choose.
+
+    Fits on the train speakers of every training corpus and scores each corpus's test
+    speakers (``first`` and ``speaker_all``).
+    """
+    train = table.subset(_rows(table, config.datasets, config.n_aug))
+    train = train.subset(np.isin(train.speakers, _split_speakers(table, "train")))
+    head = SpeechEmotionHead(apply_calibration(fit_head(train, config), calibration))
+    out: dict[str, Any] = {}
+    test_speakers = _split_speakers(table, "test")
+    for name in config.datasets:
+        test = table.subset(
+            (table.datasets == name)
+            & (table.variants == "orig")
+            & np.isin(table.speakers, test_speakers)
+        )
+        if not len(test):
+            continue
+        X = head_matrix(test, config)
+        out[name] = {}
+        for k in (0, -1):
+            raw = head_raw(head, X, test.speakers, k=k)
+            out[name][mode_name(k)] = emotion_metrics(
+                test.labels, head.outputs(raw["z"], raw["distance"])
+            )
+    return out
+
+
+def _split_speakers(table: FeatureTable, split: str) -> np.ndarray:
+    return np.unique(table.speakers[table.splits == split])
+
+
+def mean_over(report: dict[str, Any], corpora: Sequence[str], mode: str, key: str) -> float:
+    """Mean of one metric over corpora (those present)."""
+    vals = [report[c][mode][key] for c in corpora if c in report and mode in report[c]]
+    return float(np.mean(vals)) if vals else float("nan")
+
+
+def leave_one_corpus_out(
+    data_dir: Path,
+    report_dir: Path,
+    *,
+    cache_dir: Path | None = None,
+    config: SpeechHeadConfig | None = None,
+    encoder: Encoder | None = None,
+    encoder_id: str | None = None,
+    progress: Progress | None = None,
+    eval_only: Sequence[str] = EVAL_ONLY_SETS,
+    in_corpus: bool = True,
+) -> dict[str, Any]:
+    """Train on all corpora but one, test on the one left out, for each corpus.
+
+    The training corpora are ``config.datasets``; each evaluation-only corpus found in
+    ``data_dir`` (the Spanish student set: no licence to train on) is scored as one more
+    unseen corpus by the head of all training corpora. Calibration of each held-out
+    corpus is fitted on the other training corpora's held-out predictions. In-corpus
+    test-speaker scores are computed beside (``in_corpus``) and never used to choose.
+
+    Returns
+    -------
+    dict
+        ``{"loco": {corpus: {mode: metrics}}, "mean": {mode: {metric: mean over the
+        training corpora}}, "in_corpus": {...}, "calibration": {...}, "config": {...}}``;
+        also written to ``report_dir/speech_emotion_loco.json``.
+    """
+    cfg = config or SpeechHeadConfig()
+    src = _source(cache_dir, encoder, encoder_id, progress)
+    extra = [s for s in eval_only if (Path(data_dir) / s / "metadata.csv").is_file()]
+    clips = load_clips(Path(data_dir), datasets=[*cfg.datasets, *extra])
+    table = load_table(clips, src, n_aug=cfg.n_aug, aug_sets=cfg.aug_sets, seed=cfg.seed)
+    report = loco_report(table, cfg, held_sets=[*cfg.datasets, *extra], in_corpus=in_corpus)
+    out = Path(report_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "speech_emotion_loco.json").write_text(json.dumps(_jsonable(report), indent=2))
+    return report
+
+
+def loco_report(
+    table: FeatureTable,
+    config: SpeechHeadConfig,
+    *,
+    held_sets: Sequence[str],
+    in_corpus: bool = True,
+) -> dict[str, Any]:
+    """:func:`leave_one_corpus_out` on a feature table already read (see there)."""
+    folds = loco_folds(table, config, held_sets=held_sets)
+    trainable = [f for f in folds if f["dataset"] in config.datasets]
+    scores, probas = score_folds(folds, calibrate_on=config.datasets, ood_max=config.ood_max)
+    calibration = fit_calibration(trainable, ood_max=config.ood_max)
+    modes = list(next(iter(scores.values())).keys()) if scores else []
+    keys: tuple[str, ...] = ("uar", "uar7", "arousal_uar", "valence_uar", "ece", "ece_raw")
+    keys += ("arousal_uar_labels", "valence_uar_labels")
+    report: dict[str, Any] = {
+        "loco": scores,
+        "mean": {m: {k: mean_over(scores, config.datasets, m, k) for k in keys} for m in modes},
+        "calibration": {k: np.asarray(v).tolist() for k, v in calibration.items()},
+        "config": asdict(config),
+        "_folds": folds,
+        "_probas": probas,
+        "_calibration": calibration,
     }
-    arrays |= {f"g_{k}": v for k, v in g.items()}
-    arrays |= {f"s_{k}": v for k, v in s.items()}
-    return arrays, {"global": g_curves, "speaker": s_curves}
+    if in_corpus:
+        report["in_corpus"] = in_corpus_scores(table, config, calibration)
+    return report
+
+
+def _jsonable(report: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in report.items() if not k.startswith("_")}
+
+
+def _source(
+    cache_dir: Path | None,
+    encoder: Encoder | None,
+    encoder_id: str | None,
+    progress: Progress | None,
+) -> _Source:
+    from moodtune.config import cache_dir as default_cache
+
+    cache = Path(cache_dir) if cache_dir else default_cache() / "speech_features"
+    if encoder is None:
+        encoder, encoder_id = whisper_encoder()
+    return _Source(cache, encoder, encoder_id or "custom", progress)
 
 
 def train_speech_emotion(
@@ -505,14 +992,25 @@ def train_speech_emotion(
     encoder_id: str | None = None,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
-    """Train the head; write ``out_dir/speech_emotion_head.npz``, plots and a JSON report.
+    """Train the head; write ``speech_emotion_head.npz``, the LOCO report and predictions.
+
+    1. Leave-one-corpus-out over ``config.datasets`` (plus the evaluation-only corpora
+       present): the scores that chose every setting, and the held-out predictions.
+    2. Calibration (prior, temperature, OOD thresholds) fitted on all training corpora's
+       held-out predictions.
+    3. The shipped head: fitted on every clip of the training corpora (all speakers),
+       calibrated with step 2.
+
+    Writes ``out_dir/speech_emotion_head.npz``, ``speech_emotion_report.json`` and
+    ``speech_emotion_loco_predictions.npz`` (calibrated first-message probabilities of
+    each held-out clip, with its path and label: the voice side of the fusion tuning).
 
     Parameters
     ----------
     data_dir : Path
-        Folder holding ``<corpus>/metadata.csv`` for RAVDESS, TESS and EmoDB.
+        Folder holding ``<corpus>/metadata.csv``.
     out_dir : Path
-        Where the weights, ``speech_emotion_report.json`` and the PNGs go.
+        Where the outputs go.
     cache_dir : Path, optional
         Feature cache (default ``$MOODTUNE_HOME/cache/speech_features``).
     config : SpeechHeadConfig, optional
@@ -526,55 +1024,82 @@ def train_speech_emotion(
     Returns
     -------
     dict
-        The evaluation report (see :func:`evaluate_speech_emotion`) plus the config.
+        The LOCO report (see :func:`leave_one_corpus_out`) plus ``train_rows``.
     """
-    from moodtune.config import cache_dir as default_cache
-    from moodtune.train.reports import plot_curves
-
     cfg = config or SpeechHeadConfig()
-    cache = Path(cache_dir) if cache_dir else default_cache() / "speech_features"
-    if encoder is None:
-        encoder, encoder_id = whisper_encoder()
-    eid = encoder_id or "custom"
-    clips = load_clips(Path(data_dir), datasets=cfg.datasets)
-    src = _Source(cache, encoder, eid, progress)
-    t0 = time.time()
-    train = _tables(clips, src, splits=["train"], n_aug=cfg.n_aug, seed=cfg.seed)
-    val = _tables(clips, src, splits=["validation"], n_aug=0, seed=cfg.seed)
-    log.info(
-        "features ready in %.1f s (%d train rows, %d validation rows)",
-        time.time() - t0,
-        len(train),
-        len(val),
-    )
-    arrays, curves = fit_head(train, val, cfg)
+    src = _source(cache_dir, encoder, encoder_id, progress)
+    extra = [s for s in EVAL_ONLY_SETS if (Path(data_dir) / s / "metadata.csv").is_file()]
+    clips = load_clips(Path(data_dir), datasets=[*cfg.datasets, *extra])
+    table = load_table(clips, src, n_aug=cfg.n_aug, aug_sets=cfg.aug_sets, seed=cfg.seed)
+    held = [*cfg.datasets, *extra] if len(cfg.datasets) > 1 else []
+    report = loco_report(table, cfg, held_sets=held, in_corpus=bool(held))
+    train = table.subset(_rows(table, cfg.datasets, cfg.n_aug))
+    arrays = fit_head(train, cfg)
+    if held:
+        arrays = apply_calibration(arrays, report["_calibration"])
+    arrays["meta_loco_uar_first"] = np.array(report["mean"].get("first", {}).get("uar", np.nan))
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    weights = out / HEAD_FILE
-    np.savez_compressed(weights, **arrays)  # type: ignore[arg-type]
-    plot_curves(
-        {f"{mode}: {name}": ys for mode, c in curves.items() for name, ys in c.items()},
-        out / "speech_emotion_training.png",
-        title=f"speech emotion head (x: L-BFGS chunks of {cfg.chunk_iter} iterations)",
-    )
-    report = evaluate_speech_emotion(
-        data_dir,
-        weights,
-        out,
-        cache_dir=cache,
-        encoder=encoder,
-        encoder_id=eid,
-        datasets=cfg.datasets,
-        progress=progress,
-    )
-    report["config"] = asdict(cfg) | {
-        "temperature_global": float(arrays["g_temperature"]),
-        "temperature_speaker": float(arrays["s_temperature"]),
-        "train_rows": len(train),
-        "validation_rows": len(val),
-    }
-    report["curves"] = curves
-    (out / "speech_emotion_report.json").write_text(json.dumps(report, indent=2))
+    np.savez_compressed(out / HEAD_FILE, **arrays)  # type: ignore[arg-type]
+    if report["_probas"]:
+        names = [f["dataset"] for f in report["_folds"]]
+        np.savez_compressed(
+            out / "speech_emotion_loco_predictions.npz",
+            probabilities=np.concatenate([report["_probas"][n] for n in names]),
+            labels=np.concatenate([f["labels"] for f in report["_folds"]]),
+            paths=np.concatenate([f["paths"] for f in report["_folds"]]).astype(str),
+            datasets=np.concatenate(
+                [np.full(len(f["labels"]), f["dataset"]) for f in report["_folds"]]
+            ),
+        )
+    report["train_rows"] = len(train)
+    (out / "speech_emotion_report.json").write_text(json.dumps(_jsonable(report), indent=2))
+    return report
+
+
+def evaluate_speech_emotion(
+    data_dir: Path,
+    model_path: Path | None,
+    report_dir: Path,
+    *,
+    cache_dir: Path | None = None,
+    encoder: Encoder | None = None,
+    encoder_id: str | None = None,
+    datasets: Sequence[str] = (*SPEECH_SETS, *EVAL_ONLY_SETS),
+    history: Sequence[int] = HISTORY_MODES,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Score a head on the speaker-independent test split of each corpus.
+
+    The shipped head learned from every speaker of the training corpora, so its scores on
+    their test speakers are not held out; only corpora it never saw (the Spanish set)
+    are. Use :func:`leave_one_corpus_out` (``--loco``) for honest numbers.
+
+    Returns
+    -------
+    dict
+        ``{"datasets": {corpus: {mode: metrics}}}``; also written to
+        ``report_dir/speech_emotion_eval.json``.
+    """
+    head = SpeechEmotionHead.load(model_path)
+    src = _source(cache_dir, encoder, encoder_id, progress)
+    present = [s for s in datasets if (Path(data_dir) / s / "metadata.csv").is_file()]
+    clips = [c for c in load_clips(Path(data_dir), datasets=present) if c.split == "test"]
+    table = load_table(clips, src, n_aug=0, aug_sets=())
+    X = np.asarray(head.transform(table.pooled, table.prosody))
+    report: dict[str, Any] = {"datasets": {}}
+    for k in history:
+        raw = head_raw(head, X, table.speakers, k=k)
+        out = head.outputs(raw["z"], raw["distance"])
+        for name in np.unique(table.datasets):
+            mask = table.datasets == name
+            sub = {key: v[mask] for key, v in out.items()}
+            report["datasets"].setdefault(str(name), {})[mode_name(k)] = emotion_metrics(
+                table.labels[mask], sub
+            )
+    out_dir = Path(report_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "speech_emotion_eval.json").write_text(json.dumps(report, indent=2))
     return report
 
 
@@ -589,223 +1114,6 @@ def expected_calibration_error(proba: np.ndarray, y: np.ndarray, *, n_bins: int 
         if mask.any():
             ece += mask.mean() * abs(correct[mask].mean() - conf[mask].mean())
     return float(ece)
-
-
-def _history_proba(
-    head: SpeechEmotionHead, X: np.ndarray, speakers: np.ndarray, *, k: int, seed: int
-) -> np.ndarray:
-    """Probabilities for a user with ``k`` earlier messages (random other clips) plus this one."""
-    rng = np.random.default_rng(seed)
-    out = np.empty((len(X), len(LABELS)))
-    for i in range(len(X)):
-        others = np.flatnonzero((speakers == speakers[i]) & (np.arange(len(X)) != i))
-        pick = rng.choice(others, size=min(k, len(others)), replace=False)
-        stats = SpeakerStats()
-        stats.update(X[pick])
-        stats.update(X[i])
-        out[i] = head.predict_features(X[i], speaker_stats=stats)[0]
-    return out
-
-
-def score_table(
-    head: SpeechEmotionHead,
-    table: FeatureTable,
-    *,
-    history: Sequence[int] = (5, 10, 20),
-    seed: int = 0,
-) -> dict[str, Any]:
-    """Metrics of ``head`` on ``table`` per corpus and per mode.
-
-    Modes: ``global`` (no speaker statistics); ``speaker_all`` (each speaker normalised
-    with the statistics of all of their clips in ``table``, the clip itself included: an
-    upper bound); ``speaker_history_k`` (statistics of ``k`` other random clips of the
-    same speaker plus the clip itself, as a user with ``k`` earlier messages whose statistics
-    the service updates with the message before reading it).
-
-    Returns
-    -------
-    dict
-        ``{"datasets": {corpus: {mode: {"n", "accuracy", "uar", "macro_f1", ...}}},
-        "predictions": {mode: (n,) int array}}``; ``global`` also has ``ece``.
-    """
-    from moodtune.train.reports import classification_metrics
-
-    X = table.matrix(use_prosody=head.use_prosody)
-    probas: dict[str, np.ndarray] = {"global": head.global_clf.predict_proba(X)}
-    Z = speaker_normalise(
-        X,
-        table.speakers,
-        global_mean=head.feature_mean,
-        global_var=head.feature_var,
-        shrink=head.shrink,
-    )
-    probas["speaker_all"] = head.speaker_clf.predict_proba(Z)
-    for k in history:
-        if k >= head.min_speaker_count:
-            probas[f"speaker_history_{k}"] = _history_proba(head, X, table.speakers, k=k, seed=seed)
-    report: dict[str, Any] = {"datasets": {}, "predictions": {}}
-    for mode, proba in probas.items():
-        pred = proba.argmax(axis=1)
-        report["predictions"][mode] = pred
-        for name in np.unique(table.datasets):
-            mask = table.datasets == name
-            metrics: dict[str, Any] = classification_metrics(table.labels[mask], pred[mask])
-            metrics["ece"] = expected_calibration_error(proba[mask], table.labels[mask])
-            report["datasets"].setdefault(str(name), {})[mode] = metrics
-    return report
-
-
-def evaluate_speech_emotion(
-    data_dir: Path,
-    model_path: Path | None,
-    report_dir: Path,
-    *,
-    cache_dir: Path | None = None,
-    encoder: Encoder | None = None,
-    encoder_id: str | None = None,
-    datasets: Sequence[str] = SPEECH_SETS,
-    history: Sequence[int] = (5, 10, 20),
-    conditions: Sequence[str] = tuple(CONDITIONS),
-    condition_sets: Sequence[str] = ("ravdess", "emodb"),
-    progress: Progress | None = None,
-) -> dict[str, Any]:
-    """Score a head on the speaker-independent test split of each corpus; write PNGs.
-
-    Parameters
-    ----------
-    data_dir : Path
-        Folder holding ``<corpus>/metadata.csv``.
-    model_path : Path or None
-        Weights file (``None``: the shipped head).
-    report_dir : Path
-        Where ``speech_emotion_confusion*.png`` go.
-    cache_dir, encoder, encoder_id, progress
-        As in :func:`train_speech_emotion`.
-    datasets : sequence of str
-        Corpora to score.
-    history : sequence of int
-        Sizes of simulated user histories for the speaker-normalised mode.
-    conditions : sequence of str
-        Keys of :data:`CONDITIONS`: the test clips of ``condition_sets`` are scored again
-        after that degradation (voice-note codec, noise).
-    condition_sets : sequence of str
-        Corpora scored under ``conditions`` (TESS is left out to save encoder time).
-
-    Returns
-    -------
-    dict
-        ``{"datasets": {corpus: {mode: metrics}}, "conditions": {condition: {corpus:
-        {mode: metrics}}}, "confusion_png": [...]}`` (see :func:`score_table` for the
-        modes); also written to ``report_dir/speech_emotion_eval.json``.
-    """
-    from moodtune.config import cache_dir as default_cache
-    from moodtune.train.reports import plot_confusion
-
-    head = SpeechEmotionHead.load(model_path)
-    cache = Path(cache_dir) if cache_dir else default_cache() / "speech_features"
-    if encoder is None:
-        encoder, encoder_id = whisper_encoder()
-    clips = load_clips(Path(data_dir), datasets=datasets)
-    src = _Source(cache, encoder, encoder_id or "custom", progress)
-    test = _tables(clips, src, splits=["test"], n_aug=0, seed=0)
-    scored = score_table(head, test, history=history)
-    out = Path(report_dir)
-    pngs = []
-    for mode in ("global", "speaker_all"):
-        pred = scored["predictions"][mode]
-        pngs.append(
-            plot_confusion(
-                test.labels,
-                pred,
-                out / f"speech_emotion_confusion_{mode}.png",
-                title=f"speech emotion, test splits of {', '.join(datasets)} ({mode})",
-            )
-        )
-        for name in datasets:
-            mask = test.datasets == name
-            if mask.any():
-                pngs.append(
-                    plot_confusion(
-                        test.labels[mask],
-                        pred[mask],
-                        out / f"speech_emotion_confusion_{mode}_{name}.png",
-                        title=f"speech emotion, {name} test ({mode})",
-                    )
-                )
-    degraded: dict[str, Any] = {}
-    chosen = [c for c in clips if c.split == "test" and c.dataset in condition_sets]
-    for cond in conditions if chosen else ():
-        if cond not in CONDITIONS:
-            raise ParameterError(f"condition {cond!r} is unknown; use one of {list(CONDITIONS)}")
-        table = extract_features(
-            chosen,
-            cache_dir=cache,
-            encoder=encoder,
-            encoder_id=src.encoder_id,
-            condition=cond,
-            progress=progress,
-            name=f"test clips ({cond})",
-        )
-        degraded[cond] = score_table(head, table, history=history)["datasets"]
-    report = {
-        "datasets": scored["datasets"],
-        "conditions": degraded,
-        "confusion_png": [str(p) for p in pngs],
-    }
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "speech_emotion_eval.json").write_text(json.dumps(report, indent=2))
-    return report
-
-
-def leave_one_corpus_out(
-    data_dir: Path,
-    report_dir: Path,
-    *,
-    cache_dir: Path | None = None,
-    config: SpeechHeadConfig | None = None,
-    encoder: Encoder | None = None,
-    encoder_id: str | None = None,
-    progress: Progress | None = None,
-) -> dict[str, Any]:
-    """Train on two corpora (their train and validation speakers), test on the third.
-
-    The held-out corpus is scored on its test split (the same speakers as the in-corpus
-    numbers) and on all its clips. Temperatures come from the training corpora's
-    validation speakers; the speaker classifier is scored with ``speaker_all``.
-
-    Returns
-    -------
-    dict
-        ``{held_out: {"test": {mode: metrics}, "all": {mode: metrics}}}``; also written to
-        ``report_dir/speech_emotion_cross_corpus.json``.
-    """
-    from moodtune.config import cache_dir as default_cache
-
-    cfg = config or SpeechHeadConfig()
-    cache = Path(cache_dir) if cache_dir else default_cache() / "speech_features"
-    if encoder is None:
-        encoder, encoder_id = whisper_encoder()
-    src = _Source(cache, encoder, encoder_id or "custom", progress)
-    clips = load_clips(Path(data_dir), datasets=cfg.datasets)
-    result: dict[str, Any] = {}
-    out = Path(report_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    for held in cfg.datasets:
-        seen = [c for c in clips if c.dataset != held]
-        train = _tables(seen, src, splits=["train"], n_aug=cfg.n_aug, seed=cfg.seed)
-        val = _tables(seen, src, splits=["validation"], n_aug=0, seed=cfg.seed)
-        arrays, _ = fit_head(train, val, cfg)
-        head = SpeechEmotionHead(arrays)
-        other = [c for c in clips if c.dataset == held]
-        entry = {}
-        for name, splits in (("test", ["test"]), ("all", ["train", "validation", "test"])):
-            table = _tables(other, src, splits=splits, n_aug=0, seed=cfg.seed)
-            scored = score_table(head, table, history=())
-            entry[name] = scored["datasets"][held]
-        result[held] = entry
-        log.info("held out %s: %s", held, entry["test"])
-    (out / "speech_emotion_cross_corpus.json").write_text(json.dumps(result, indent=2))
-    return result
 
 
 def refresh_known_answers(fixture_dir: Path, *, head_path: Path | None = None) -> Path:

@@ -213,11 +213,16 @@ function renderEmotion(data) {
   const bars = $("bars");
   bars.textContent = "";
   bars.append(el("span", { class: "head" }, ""));
-  for (const c of cols) bars.append(el("span", { class: "head" }, sources[c] ? c : `${c} (–)`));
+  // an unsure voice is said to be unsure, not drawn as a confident-looking bar
+  const unsure = new Set(data.unsure || []);
+  for (const c of cols) {
+    const head = !sources[c] ? `${c} (–)` : unsure.has(c) ? `${c}: unsure` : c;
+    bars.append(el("span", { class: "head", id: `head-${c}` }, head));
+  }
   for (const lab of LABELS) {
     bars.append(el("span", { class: "bar-row-label" }, lab));
     for (const c of cols) {
-      const p = sources[c] ? sources[c].probabilities[lab] || 0 : 0;
+      const p = sources[c] && !(c === "voice" && unsure.has(c)) ? sources[c].probabilities[lab] || 0 : 0;
       const pct = Math.round(p * 100);
       const bar = el("div", {
         class: `bar ${c}`, role: "meter", "aria-valuemin": "0", "aria-valuemax": "100",
