@@ -101,6 +101,34 @@ def main() -> int:
         "peak_rss_worker_mb": round(_rss_mb(resource.RUSAGE_CHILDREN), 0),
     }
     print(json.dumps({"scan": scan}))
+    import os
+
+    load = os.getloadavg()
+    print()
+    print("| measure | value |")
+    print("|---|---|")
+    rows = [
+        ("track", f"{single['track']} ({single['duration_s']} s)"),
+        (
+            "single track, warm",
+            f"{single['warm_s']} s = {single['realtime_factor_warm']}x real time",
+        ),
+        ("single track, cold (model load)", f"{single['cold_s']} s"),
+        ("decode alone", f"{single['decode_s']} s"),
+        ("scan", f"{scan['analysed']}/{scan['files']} files, {scan['audio_min']} min of audio"),
+        ("scan wall time", f"{scan['wall_s']} s with {scan['workers']} workers"),
+        ("scan speed", f"{scan['realtime_factor']}x real time"),
+        ("rescan (unchanged)", f"{scan['rerun_s']} s"),
+        (
+            "peak RSS parent / worker",
+            f"{scan['peak_rss_parent_mb']} / {scan['peak_rss_worker_mb']} MB",
+        ),
+        ("load average (1/5/15 min) at the end", " / ".join(f"{x:.2f}" for x in load)),
+        ("CPU cores", str(os.cpu_count())),
+    ]
+    for name, value in rows:
+        print(f"| {name} | {value} |")
+    scan["loadavg"] = [round(x, 2) for x in load]
     if args.json:
         args.json.write_text(json.dumps({"single_track": single, "scan": scan}, indent=2))
     return 0

@@ -65,8 +65,10 @@ def test_analyze_json_shape_and_plot(tmp_path, env):
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
     assert set(data) == {
-        "features", "curve", "summary", "genre", "lyrics", "emotion_point", "description"
+        "silent", "features", "curve", "summary", "genre", "lyrics", "emotion_point",
+        "description",
     }  # fmt: skip
+    assert data["silent"] is False
     assert data["lyrics"] is None  # clicks have no words
     features = set(data["features"])
     assert {"tempo", "key", "mode", "loudness", "energy", "valence", "danceability"} <= features

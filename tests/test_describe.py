@@ -173,6 +173,18 @@ def test_only_a_sure_genre_is_named_in_descriptions() -> None:
     assert _sure_genre({**guess, "source": "tag"}) == "rap"
 
 
+def test_an_abstaining_classifier_is_never_named_but_a_file_tag_is() -> None:
+    from moodtune.service import _sure_genre
+
+    probs = {"rap": 0.9, "pop": 0.04, "edm": 0.02, "latin": 0.02, "r&b": 0.01, "rock": 0.01}
+    other = {"label": "other", "source": "classifier", "guess": "other", "probabilities": probs}
+    assert _sure_genre(other) is None  # even with a high softmax, "other" names nothing
+    tagged = {**other, "label": "Romantic Classical", "source": "tag"}
+    assert _sure_genre(tagged) == "Romantic Classical"
+    text = describe_track({"tempo": 110.0, "mode": 1}, np.zeros(30), np.zeros(30), genre=None)
+    assert "rap" not in text and "other" not in text
+
+
 def test_extremes_with_the_same_mood_name_it_once() -> None:
     t = np.arange(60.0)
     arousal = -0.45 + 0.12 * np.sin(t / 3.0)  # small waves, all "calm"

@@ -480,3 +480,31 @@ def test_local_file_features_drop_a_length_too_short_to_trust() -> None:
     # a 30 s clip reads as a rap interlude; without its length the answer spreads out
     assert model.top(row) == "rap"
     assert max(model.probabilities(local_file_features(row)).values()) < 0.5
+
+
+#: What an orchestral or solo-piano piece looks like to the classifier: none of the six genres.
+ORCHESTRAL = dict(
+    danceability=0.2, energy=0.15, loudness=-22.0, mode=1, speechiness=0.04, acousticness=0.95,
+    instrumentalness=0.9, liveness=0.1, valence=0.2, tempo=80.0, duration_ms=240_000,
+)  # fmt: skip
+
+
+def test_guess_abstains_on_music_unlike_the_six_genres_and_keeps_probabilities() -> None:
+    from moodtune.music.genre import OOD_RMS_Z, OTHER
+
+    model = default_genre_model()
+    label, probs, why = model.guess(ORCHESTRAL)
+    assert label == OTHER and why and "unlike" in why
+    assert model.distance(ORCHESTRAL) > OOD_RMS_Z
+    assert sum(probs.values()) == pytest.approx(1.0) and set(probs) == set(GENRES)
+
+
+def test_guess_abstains_when_no_genre_is_likely(monkeypatch: pytest.MonkeyPatch) -> None:
+    from moodtune.music import genre as g
+
+    model = default_genre_model()
+    label, probs, _ = model.guess(ROCK)
+    assert label == max(probs, key=lambda k: probs[k])  # in range and confident enough
+    monkeypatch.setattr(g, "ABSTAIN_BELOW", max(probs.values()) + 0.01)
+    label, probs2, why = model.guess(ROCK)
+    assert label == g.OTHER and "no genre likely" in (why or "") and probs2 == probs

@@ -1,4 +1,4 @@
-"""Train/evaluate the music emotion calibration on a tiny synthetic corpus in moodtune's layout."""
+"""Train/evaluate the music emotion heads on a tiny synthetic corpus in the music_emotion layout."""
 
 from __future__ import annotations
 
@@ -13,48 +13,95 @@ import pytest
 from moodtune.audio.encode import encode_audio
 from moodtune.errors import ParameterError
 from moodtune.music.emotion import EmotionModel
-from moodtune.train.music_emotion import evaluate_music_emotion, find_clips, train_music_emotion
+from moodtune.train.music_emotion import (
+    evaluate_music_emotion,
+    find_4q,
+    find_clips,
+    report_markdown,
+    train_music_emotion,
+)
 
 SR = 16000
 
 
+def _loud(rng: np.random.Generator, seconds: float) -> np.ndarray:
+    n = int(seconds * SR)
+    gate = (np.sin(2 * np.pi * 6 * np.arange(n) / SR) > 0).astype(np.float64)
+    return 0.5 * rng.standard_normal(n) * gate
+
+
+def _quiet(rng: np.random.Generator, seconds: float) -> np.ndarray:
+    t = np.arange(int(seconds * SR)) / SR
+    f0 = rng.uniform(180, 300)
+    return 0.02 * (np.sin(2 * np.pi * f0 * t) + 0.5 * np.sin(2 * np.pi * 1.5 * f0 * t))
+
+
 def _corpus(root: Path) -> Path:
     rng = np.random.default_rng(3)
-    folder = root / "toyset"
-    (folder / "audio").mkdir(parents=True)
-    rows = []
-    for i, level in enumerate([0.02, 0.05, 0.1, 0.2, 0.4]):
-        seconds = 10
-        t = np.arange(seconds * SR) / SR
-        ramp = np.linspace(0.3, 1.0, t.size)
-        y = level * ramp * rng.standard_normal(t.size)
-        (folder / "audio" / f"{i}.wav").write_bytes(encode_audio(y, sr=SR, fmt="wav"))
-        for ts in np.arange(2.0, 9.01, 0.5):
-            a = -0.8 + 0.35 * i + 0.05 * ts / 9
-            rows.append([i, ts, a, 0.1 * i - 0.2, a, 0.1 * i - 0.2])
-    with (folder / "annotations_dynamic.csv").open("w", newline="") as fh:
+    q4 = root / "4q"
+    (q4 / "audio").mkdir(parents=True)
+    with (q4 / "annotations_static.csv").open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["song_id", "quadrant", "arousal", "valence", "artist"])
+        for i in range(24):
+            quad = ("Q1", "Q2", "Q3", "Q4")[i % 4]
+            y = _loud(rng, 4.0) if quad in ("Q1", "Q2") else _quiet(rng, 4.0)
+            (q4 / "audio" / f"MT{i:04d}.wav").write_bytes(encode_audio(y, sr=SR, fmt="wav"))
+            w.writerow([f"MT{i:04d}", quad, "", "", f"artist {i // 2}"])
+    dyn = root / "toyset"
+    (dyn / "audio").mkdir(parents=True)
+    rows, static = [], []
+    for i, level in enumerate([0.02, 0.1, 0.4]):
+        y = level * rng.standard_normal(8 * SR)
+        (dyn / "audio" / f"{i}.wav").write_bytes(encode_audio(y, sr=SR, fmt="wav"))
+        for ts in np.arange(2.0, 7.01, 0.5):
+            a = -0.6 + 0.5 * i
+            rows.append([i, ts, a, 0.0, a, 0.0])
+        static.append([i, -0.6 + 0.5 * i, 0.0])
+    with (dyn / "annotations_dynamic.csv").open("w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["song_id", "time_s", "arousal", "valence", "arousal_norm", "valence_norm"])
         w.writerows(rows)
+    with (dyn / "annotations_static.csv").open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["song_id", "arousal_mean_norm", "valence_mean_norm"])
+        w.writerows(static)
     return root
 
 
+@pytest.mark.slow
 def test_train_and_evaluate_on_tiny_corpus(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
     data = _corpus(tmp_path / "data")
+    assert len(find_4q(data)) == 24
     clips = find_clips(data)
-    assert [c.clip_id for c in clips] == [f"toyset/{i}" for i in range(5)]
-    card = train_music_emotion(data, tmp_path / "out" / "me.npz")
-    assert card["n_seconds"] > 0
-    assert json.loads((tmp_path / "out" / "me.json").read_text())["clips"] == card["clips"]
+    assert [c.clip_id for c in clips] == ["toyset/0", "toyset/1", "toyset/2"]
+    assert clips[2].static == pytest.approx((0.4, 0.0))
+    cache = tmp_path / "cache"
+    card = train_music_emotion(data, tmp_path / "out" / "me.npz", cache=cache)
+    assert card["train"]["4q_clips"] == 24 and "research" in card["licence_note"]
+    assert json.loads((tmp_path / "out" / "me.json").read_text())["gains"] == card["gains"]
+    assert (cache / "4q" / "MT0000.npz").is_file()  # reruns read the cache
     model = EmotionModel.load(tmp_path / "out" / "me.npz")
-    assert model.coef[0, model.descriptors.index("level_db")] > 0
-    res = evaluate_music_emotion(data, tmp_path / "rep", alpha=1.0)
-    assert res["n_clips"] == 5
-    s = res["calibrated"]["summary"]["arousal"]
-    assert math.isfinite(s["rmse_mean"]) and s["clip_mean_r2"] > 0.5  # level explains arousal
-    assert s["clip_mean_pearson_r"] > 0.9
-    assert (tmp_path / "rep" / "music_emotion_eval.md").read_text().count("|") > 20
-    assert res["anchors"]["mediaeval2015_best_dynamic_rmse"]["arousal"] == 0.202
+    res = evaluate_music_emotion(data, tmp_path / "rep", cache=cache)
+    fq = res["four_q"]
+    assert fq["n_clips"] == 24 and fq["n_artists"] == 12
+    assert fq["model"]["arousal_auc"] > 0.9  # loud bursts against quiet tones
+    assert 0.0 <= fq["model"]["quadrant_accuracy"] <= 1.0
+    assert math.isfinite(fq["vibenet"]["valence_auc"])
+    s = res["clips"]["model"]["summary"]["arousal"]
+    assert math.isfinite(s["rmse_mean"]) and s["clip_mean_pearson_r"] > 0.9
+    assert (tmp_path / "rep" / "music_emotion_4q.png").read_bytes()[:4] == b"\x89PNG"
+    table = (tmp_path / "rep" / "music_emotion_eval.md").read_text()
+    assert "arousal AUC" in table and "raw vibenet" in table
+    assert report_markdown(res) == table
+    # the trained model reads loud noise as more aroused than a quiet tone
+    from moodtune.music import analyze_signal
+
+    rng = np.random.default_rng(9)
+    loud = analyze_signal(_loud(rng, 6.0).astype(np.float32), sr=SR, model=model)
+    quiet = analyze_signal(_quiet(rng, 6.0).astype(np.float32), sr=SR, model=model)
+    assert loud.summary["arousal_mean"] > quiet.summary["arousal_mean"]
 
 
 def test_empty_folder_is_a_clear_error(tmp_path: Path) -> None:
@@ -62,3 +109,6 @@ def test_empty_folder_is_a_clear_error(tmp_path: Path) -> None:
         find_clips(tmp_path)
     with pytest.raises(ParameterError, match="no such folder"):
         find_clips(tmp_path / "nope")
+    assert find_4q(tmp_path) == []
+    with pytest.raises(ParameterError, match="no 4Q clips"):
+        evaluate_music_emotion(tmp_path)

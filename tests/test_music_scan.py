@@ -231,3 +231,34 @@ def test_gone_files_are_not_offered_and_come_back(tmp_path: Path) -> None:
     rep = svc.scan(lib, workers=1)
     assert cat.get_track(ids["s0"])["local_path"] == str((lib / "back.flac").resolve())
     assert ids["s0"] in {t["id"] for t in svc.recommend_for(text="happy", n=10).tracks}
+
+
+def test_silent_files_are_recorded_but_never_offered(tmp_path: Path) -> None:
+    from moodtune.service import Moodtune
+
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    for i in range(2):
+        (lib / f"s{i}.flac").write_bytes(
+            encode_audio(_clip(4.0, 90 + 15 * i, i), sr=SR, fmt="flac")
+        )
+    (lib / "silence.flac").write_bytes(
+        encode_audio(np.zeros(6 * SR, dtype=np.float32), sr=SR, fmt="flac")
+    )
+    svc = Moodtune(catalog_path=tmp_path / "c.sqlite")
+    rep = svc.scan(lib, workers=1, lyrics=False)
+    assert rep.analysed == 3 and not rep.failed
+    cat = svc.catalog()
+    with cat.transaction() as conn:
+        rows = conn.execute("SELECT id, name, silent, genre, tempo FROM tracks").fetchall()
+    by_name = {r[1]: r for r in rows}
+    silent_id = by_name["silence"][0]
+    assert by_name["silence"][2:] == (1, None, None)  # silent, no genre, no tempo
+    assert by_name["s0"][2] == 0 and by_name["s0"][3]
+    assert silent_id not in set(cat.load_table().id)  # never a candidate
+    offered = {t["id"] for t in svc.recommend_for(text="calm and quiet", n=20).tracks}
+    assert silent_id not in offered
+    _, similar = svc.similar(by_name["s0"][0], n=5)
+    assert silent_id not in {t.id for t in similar}
+    again = svc.scan(lib, workers=1, lyrics=False)
+    assert again.analysed == 0 and again.unchanged == 3  # recorded: not analysed again

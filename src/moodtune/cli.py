@@ -425,15 +425,28 @@ def analyze(
     for key, value in data["features"].items():
         table.add_row(key, f"{value:.3f}" if isinstance(value, float) else str(value))
     out.print(table)
+    if data.get("silent"):
+        out.print(f"\n[bold]silent[/bold]: {data['description']['text']}", highlight=False)
+        out.print("no tempo, key, genre or emotion point; playlists never offer it")
+        if plot:
+            out.print(f"plot: {plot}")
+        return
     summary = Table(title="arousal/valence curve (hop 1 s, -1..1)", show_header=False)
     for key, value in data["summary"].items():
         text = f"{value:+.3f}" if isinstance(value, float) else str(value)
         summary.add_row(key, text)
     out.print(summary)
     genre = data["genre"]
-    unsure = genre["probabilities"][genre["label"]] < 0.5 and genre["source"] == "classifier"
-    hedge = ", an uncertain guess" if unsure else ""
-    out.print(f"\ngenre: [bold]{genre['label']}[/bold]  ({genre['model']}{hedge})")
+    guess = genre.get("guess", genre["label"])
+    if guess == "other":
+        said = f"the classifier abstains: {genre.get('abstained') or 'no genre likely'}"
+    else:
+        unsure = genre["probabilities"].get(guess, 0.0) < 0.5
+        said = f"classifier: {guess}" + (", an uncertain guess" if unsure else "")
+    if genre["source"] == "tag":
+        out.print(f"\ngenre: [bold]{genre['label']}[/bold] (the file's tag; {said})")
+    else:
+        out.print(f"\ngenre: [bold]{genre['label']}[/bold]  ({genre['model']}; {said})")
     for name, p in sorted(genre["probabilities"].items(), key=lambda kv: -kv[1]):
         out.print(f"  {name:<6} {_bar(p)} {p:6.1%}", highlight=False)
     lyr = data["lyrics"]
@@ -452,6 +465,13 @@ def analyze(
         words = lyr["text"] if len(lyr["text"]) <= 200 else lyr["text"][:197] + "..."
         out.print(f"  “{words}”", style="dim", highlight=False)
     point = data["emotion_point"]
+    spans = data["curve"].get("silent_spans") or []
+    if spans:
+        out.print(
+            "\nsilent stretches (marked, left out of the means): "
+            + ", ".join(f"{a:.0f}-{b:.0f} s" for a, b in spans),
+            highlight=False,
+        )
     out.print(
         f"\nemotion point: valence {point['valence']:+.2f}  arousal {point['arousal']:+.2f}"
         f"  (sound {point['audio']['valence']:+.2f}/{point['audio']['arousal']:+.2f}, "
@@ -1000,13 +1020,16 @@ def train_fusion(
 @train_app.command("music-emotion")
 def train_music_emotion(
     data: DataOpt,
-    out_file: Annotated[Path, typer.Option("--out", help="Calibration .npz to write.")],
+    out_file: Annotated[Path, typer.Option("--out", help="Model .npz to write.")],
+    cache: Annotated[
+        Path | None, typer.Option(help="Folder caching the clips' vibenet features.")
+    ] = None,
 ) -> None:
-    """Calibrate the music arousal/valence model on a DEAM- or PMEmo-style folder."""
+    """Train the music arousal/valence heads on 4Q and the annotated clips (music_emotion)."""
     from moodtune.train.music_emotion import train_music_emotion as train
 
     _require_dir(data)
-    result = train(data, out_file)
+    result = train(data, out_file, cache=cache)
     out.print(json.dumps(result, indent=2, default=str))
 
 
@@ -1016,13 +1039,19 @@ def evaluate_music_emotion(
     out_dir: Annotated[Path, typer.Option("--out", help="Where the report goes.")] = Path(
         "reports"
     ),
+    cache: Annotated[
+        Path | None, typer.Option(help="Folder caching the clips' vibenet features.")
+    ] = None,
 ) -> None:
-    """Leave-one-clip-out scores of the music emotion model beside published anchors."""
+    """4Q artist-grouped CV and per-clip fit on annotated clips, beside raw vibenet; a PNG."""
     from moodtune.train.music_emotion import evaluate_music_emotion as evaluate
     from moodtune.train.music_emotion import report_markdown
 
     _require_dir(data)
-    out.print(report_markdown(evaluate(data, out_dir)))
+    result = evaluate(data, out_dir, cache=cache)
+    out.print(report_markdown(result), highlight=False)
+    if result.get("png"):
+        out.print(f"plot: {result['png']}")
 
 
 @train_app.command("genre")

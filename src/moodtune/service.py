@@ -131,14 +131,16 @@ class TrackReport:
     analysis : TrackAnalysis
         Spotify-style features and the per-second arousal/valence curve.
     genre : dict
-        ``label`` (the most probable genre), ``source`` (``"classifier"``),
-        ``probabilities`` ({genre: p}) and ``model``.
+        ``label`` (the file's own genre tag, else the classifier's genre or ``"other"`` when
+        it abstains; None for silence), ``source`` (``"tag"`` or ``"classifier"``), ``guess``
+        (the classifier's genre or ``"other"``), ``abstained`` (why, or None),
+        ``probabilities`` ({genre: p}, kept when it abstains) and ``model``.
     lyrics : dict or None
         The lyrics emotion (:meth:`moodtune.music.lyrics.LyricsEmotion.to_dict`), or None
         for a track without words.
-    emotion_point : dict
+    emotion_point : dict or None
         The track's point on the circumplex from its sound and its lyrics
-        (:func:`moodtune.music.lyrics.track_emotion_point`).
+        (:func:`moodtune.music.lyrics.track_emotion_point`); None for a silent track.
     description : dict
         ``text``, ``source`` (``"llm"`` or ``"template"``), ``model`` and ``note``.
     """
@@ -146,7 +148,7 @@ class TrackReport:
     analysis: TrackAnalysis
     genre: dict[str, Any]
     lyrics: dict[str, Any] | None
-    emotion_point: dict[str, Any]
+    emotion_point: dict[str, Any] | None
     description: dict[str, Any]
 
     def to_dict(self) -> dict[str, Any]:
@@ -164,11 +166,18 @@ SURE_GENRE: float = 0.5
 
 
 def _sure_genre(genre: Mapping[str, Any]) -> str | None:
-    """The genre to name in a description: a catalog or tag genre, or a confident guess."""
-    if genre.get("source") in ("catalog", "tag"):
+    """The genre to name in a description: a catalog or tag genre, or a confident guess.
+
+    The classifier's abstention (``"other"``) and any guess under :data:`SURE_GENRE` are
+    never named.
+    """
+    if genre.get("source") in ("catalog", "tag") and genre.get("label") not in (None, "other"):
         return str(genre["label"])
-    p = float(genre.get("probabilities", {}).get(genre.get("label"), 0.0))
-    return str(genre["label"]) if p >= SURE_GENRE else None
+    label = genre.get("label")
+    if label in (None, "other"):
+        return None
+    p = float(genre.get("probabilities", {}).get(label, 0.0))
+    return str(label) if p >= SURE_GENRE else None
 
 
 def _llm_wanted(llm: bool | None) -> bool:
@@ -403,12 +412,19 @@ class Moodtune:
             Describe the track with the configured LLM (None: when ``MOODTUNE_LLM_URL``
             is set); the template otherwise, or when the LLM fails.
         """
-        from moodtune.music.features import VIBE_SR, analyze_signal, load_music
+        from moodtune.music.features import VIBE_SR, analyze_signal, file_loudness, load_music
         from moodtune.music.lyrics import lyrics_emotion, track_emotion_point
 
         y = load_music(path)
-        analysis = analyze_signal(y, sr=VIBE_SR, path=str(path))
+        analysis = analyze_signal(y, sr=VIBE_SR, path=str(path), loudness=file_loudness(path))
+        if analysis.silent:
+            return self._silent_report(analysis, plot=plot, title=Path(path).stem)
         genre = self.genre_of(analysis.catalog_row(track_id="query"), local=True)
+        from moodtune.music.scan import read_tags
+
+        tag = read_tags(path).get("genre")
+        if tag:  # the file's own genre is its genre; the classifier's guess stays beside it
+            genre |= {"label": str(tag), "source": "tag"}
         found = lyrics_emotion(
             path,
             analysis.features,
@@ -438,6 +454,24 @@ class Moodtune:
             description=description,
         )
 
+    @staticmethod
+    def _silent_report(analysis: TrackAnalysis, *, plot: Path | None, title: str) -> TrackReport:
+        """A silent track: no genre, no words, no emotion point; the description says so."""
+        if plot is not None:
+            from moodtune.music.plot import plot_analysis
+
+            plot_analysis(analysis, Path(plot), title=title)
+        loud = analysis.features.get("loudness")
+        text = f"Silence: {float(analysis.features['duration_s'] or 0):.0f} s"
+        text += f" at {loud:.0f} LUFS." if isinstance(loud, (int, float)) else "."
+        return TrackReport(
+            analysis=analysis,
+            genre={"label": None, "source": None, "probabilities": {}, "model": None},
+            lyrics=None,
+            emotion_point=None,
+            description={"text": text, "source": "template", "model": None, "note": "silent"},
+        )
+
     def genre_of(self, features: Mapping[str, Any], *, local: bool = False) -> dict[str, Any]:
         """Genre probabilities of one track from its features (catalog column names).
 
@@ -448,10 +482,12 @@ class Moodtune:
         from moodtune.music.genre import default_genre_model, local_file_features
 
         model = default_genre_model()
-        probs = model.probabilities(local_file_features(features) if local else features)
+        label, probs, abstained = model.guess(local_file_features(features) if local else features)
         return {
-            "label": max(probs, key=lambda g: probs[g]),
+            "label": label,
             "source": "classifier",
+            "guess": label,
+            "abstained": abstained,
             "probabilities": {g: round(p, 4) for g, p in probs.items()},
             "model": model.model_id,
         }

@@ -189,6 +189,14 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX subsonic_songs_sha ON subsonic_songs (sha256);
         """,
     ),
+    Migration(
+        version=8,
+        description="silent tracks: scanned, recorded, never offered",
+        sql="""
+        ALTER TABLE tracks ADD COLUMN silent INTEGER NOT NULL DEFAULT 0;  -- 1: (near) silence
+        DELETE FROM table_cache;
+        """,
+    ),
 )
 
 #: The schema version this moodtune writes and understands.

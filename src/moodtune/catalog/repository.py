@@ -619,7 +619,10 @@ class Catalog:
                 *FEATURES,
             ]
         )
-        rows = self._conn.execute(f"SELECT {select} FROM tracks ORDER BY rowid").fetchall()
+        # silent tracks (scanned digital silence) are recorded but never offered
+        rows = self._conn.execute(
+            f"SELECT {select} FROM tracks WHERE silent = 0 ORDER BY rowid"
+        ).fetchall()
         if not rows:
             raise CatalogError(
                 f"the catalog at {self.path} is empty; run `moodtune catalog import FILE` to "

@@ -21,9 +21,13 @@ from moodtune.audio.decode import load_audio
 from moodtune.errors import ParameterError
 from moodtune.music.emotion import (
     HOP_S,
+    SILENCE_DBFS,
     EmotionModel,
-    curve_descriptors,
     default_model,
+    second_descriptors,
+    second_levels,
+    silent_mask,
+    window_features,
 )
 from moodtune.music.vibe import FRAMES_PER_S, VIBE_LABELS, VIBE_SR, log_mel, outputs_to_features
 from moodtune.music.vibe import raw_outputs as vibe_raw_outputs
@@ -53,6 +57,8 @@ FEATURE_NAMES: tuple[str, ...] = (
     "liveness",
     "duration_s",
 )
+#: A track whose integrated loudness is below this is silent, LUFS.
+SILENT_LUFS = -60.0
 #: Circumplex quadrant names by (valence >= 0, arousal >= 0).
 QUADRANTS: dict[tuple[bool, bool], str] = {
     (True, True): "happy / excited",
@@ -109,6 +115,12 @@ class TrackAnalysis:
         The analysed file.
     extra : dict
         Secondary values (tempo confidence, key confidence, model name).
+    silent : bool
+        The whole track is silent or nearly so (below :data:`SILENT_LUFS`, or no second above
+        :data:`moodtune.music.emotion.SILENCE_DBFS`): no tempo, key, mode, perceptual features,
+        genre or emotion point.
+    silent_seconds : np.ndarray, shape (n_seconds,), bool
+        Silent seconds (pauses, fades to nothing): marked on the curve, left out of the means.
     """
 
     features: dict[str, float | int | None]
@@ -117,11 +129,42 @@ class TrackAnalysis:
     hop_s: float = HOP_S
     path: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    silent: bool = False
+    silent_seconds: np.ndarray | None = None
+
+    def _sounding(self) -> np.ndarray:
+        n = self.arousal.shape[0]
+        m = self.silent_seconds
+        if m is None or m.shape != (n,) or m.all():
+            return np.ones(n, dtype=bool)
+        return ~m
+
+    def silent_spans(self) -> list[list[float]]:
+        """Silent stretches as ``[start_s, end_s]`` pairs."""
+        m = self.silent_seconds
+        if m is None or not m.any():
+            return []
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], m.astype(int), [0]])))
+        return [
+            [float(a) * self.hop_s, float(b) * self.hop_s]
+            for a, b in zip(edges[::2], edges[1::2], strict=True)
+        ]
 
     @property
     def summary(self) -> dict[str, Any]:
-        """Mean, spread (standard deviation) and range of the curves, and the mean's quadrant."""
-        a, v = self.arousal, self.valence
+        """Mean, spread and range of the curves over the sounding seconds, and the quadrant.
+
+        A silent track has ``None`` for every statistic and quadrant.
+        """
+        if self.silent:
+            keys = ("arousal", "valence")
+            out: dict[str, Any] = {
+                f"{k}_{s}": None for k in keys for s in ("mean", "std", "min", "max")
+            }
+            out |= {"quadrant": None, "n_seconds": int(self.arousal.shape[0]), "silent": True}
+            return out
+        keep = self._sounding()
+        a, v = self.arousal[keep], self.valence[keep]
         am, vm = float(np.mean(a)), float(np.mean(v))
         return {
             "arousal_mean": round(am, 4),
@@ -133,17 +176,20 @@ class TrackAnalysis:
             "valence_min": round(float(np.min(v)), 4),
             "valence_max": round(float(np.max(v)), 4),
             "quadrant": quadrant(vm, am),
-            "n_seconds": int(a.shape[0]),
+            "n_seconds": int(self.arousal.shape[0]),
+            "silent_seconds": int(self.arousal.shape[0] - keep.sum()),
         }
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape of ``moodtune analyze --json``."""
         return {
+            "silent": self.silent,
             "features": dict(self.features),
             "curve": {
                 "hop_s": self.hop_s,
                 "arousal": [round(float(x), 4) for x in self.arousal],
                 "valence": [round(float(x), 4) for x in self.valence],
+                "silent_spans": self.silent_spans(),
             },
             "summary": self.summary,
         }
@@ -157,25 +203,47 @@ class TrackAnalysis:
         return row
 
 
-#: Samples K-weighted at a time by :func:`_loudness` (10 s at 16 kHz).
+#: Samples K-weighted at a time by :func:`loudness_lufs` (10 s at 16 kHz).
 _LOUDNESS_CHUNK = 160_000
+#: BS.1770 channel weights (L, R, C, Ls, Rs).
+_CHANNEL_GAINS = (1.0, 1.0, 1.0, 1.41, 1.41)
 
 
-def _loudness(y: np.ndarray, sr: int) -> float:
-    """Integrated loudness (ITU-R BS.1770-4, as pyloudnorm measures it), in LUFS.
+def loudness_lufs(y: np.ndarray, sr: int) -> float:
+    """ITU-R BS.1770-4 integrated loudness over all channels, as pyloudnorm measures it, LUFS.
 
-    pyloudnorm's filters and 400 ms gated blocks, computed in chunks: the K-weighting
-    IIR filters carry their state from chunk to chunk and each block's mean square is
-    taken as soon as its samples are filtered, so memory stays at one chunk instead of
-    several float64 copies of the whole track (300 MB for 10 minutes).
+    pyloudnorm's filters and 400 ms gated blocks, computed in chunks: the K-weighting IIR
+    filters carry their state from chunk to chunk and each block's mean square is taken as
+    soon as its samples are filtered, so memory stays at one chunk instead of several float64
+    copies of the whole track (300 MB for 10 minutes). The channels' weighted mean squares are
+    summed per block, as BS.1770 does.
+
+    Parameters
+    ----------
+    y : np.ndarray, shape (n,) or (n, n_channels)
+        Audio in [-1, 1]; channels in the order L, R, C, Ls, Rs (at most 5).
+    sr : int
+        Sample rate, Hz.
+
+    Returns
+    -------
+    float
+        On [-80, 10]; -80 for digital silence or audio shorter than one block.
     """
     import pyloudnorm
     import scipy.signal
 
+    y = np.asarray(y)
+    if y.ndim == 1:
+        y = y[:, np.newaxis]
+    if y.ndim != 2 or y.shape[1] > 5:
+        raise ParameterError(f"audio of shape {y.shape} must be (n,) or (n, channels <= 5)")
     meter = pyloudnorm.Meter(sr)  # BS.1770-4, K-weighting, 400 ms gated blocks
     filters = list(meter._filters.values())
+    n_ch = y.shape[1]
     # zero initial state, as a single lfilter call over the whole signal starts
-    states = [np.zeros(max(len(f.a), len(f.b)) - 1) for f in filters]
+    states = [[np.zeros(max(len(f.a), len(f.b)) - 1) for f in filters] for _ in range(n_ch)]
+    gains = np.array(_CHANNEL_GAINS[:n_ch])
     t_g, step = meter.block_size, 1.0 - meter.overlap
     n = int(y.shape[0])
     n_blocks = int(np.round((n / sr - t_g) / (t_g * step))) + 1
@@ -183,14 +251,18 @@ def _loudness(y: np.ndarray, sr: int) -> float:
         return -80.0
     bounds = [(int(t_g * (j * step) * sr), int(t_g * (j * step + 1) * sr)) for j in range(n_blocks)]
     z = np.zeros(n_blocks)
-    buf = np.zeros(0)  # squared filtered samples from ``buf_start`` on
+    buf = np.zeros(0)  # weighted, squared filtered samples summed over channels
     buf_start, j = 0, 0
     for start in range(0, n, _LOUDNESS_CHUNK):
-        x = np.asarray(y[start : start + _LOUDNESS_CHUNK], dtype=np.float64)
-        for k, f in enumerate(filters):
-            x, states[k] = scipy.signal.lfilter(f.b, f.a, x, zi=states[k])
-            x = f.passband_gain * x
-        buf = np.concatenate([buf, np.square(x)])
+        chunk = np.asarray(y[start : start + _LOUDNESS_CHUNK], dtype=np.float64)
+        power = np.zeros(chunk.shape[0])
+        for ch in range(n_ch):
+            x = chunk[:, ch]
+            for k, f in enumerate(filters):
+                x, states[ch][k] = scipy.signal.lfilter(f.b, f.a, x, zi=states[ch][k])
+                x = f.passband_gain * x
+            power += gains[ch] * np.square(x)
+        buf = np.concatenate([buf, power])
         buf_end = buf_start + buf.shape[0]
         while j < n_blocks and bounds[j][1] <= buf_end:
             lo, hi = bounds[j]
@@ -215,6 +287,78 @@ def _loudness(y: np.ndarray, sr: int) -> float:
     return float(np.clip(value, -80.0, 10.0))
 
 
+#: The mono measurement's older name.
+_loudness = loudness_lufs
+
+
+#: Files longer than this have their loudness measured on a central excerpt of this length, s
+#: (bounds the memory of the multichannel decode).
+LOUDNESS_MAX_S = 900.0
+#: Sample rate of the multichannel loudness measurement, Hz.
+LOUDNESS_SR = 16000
+
+
+def file_loudness(path: str | Path) -> float | None:
+    """BS.1770 integrated loudness of a file over all its channels, LUFS.
+
+    The file is decoded a second time keeping its channels (moodtune's analysis decoder
+    downmixes to mono, which reads stereo music up to 3 dB low), resampled to
+    :data:`LOUDNESS_SR`: music holds little power above 8 kHz (battle.ogg reads -12.93 LUFS
+    here, -12.92 at 32 kHz). Files longer than :data:`LOUDNESS_MAX_S` are measured on their
+    central part.
+
+    Returns
+    -------
+    float or None
+        None when the file cannot be decoded this way (the caller falls back to the mono
+        measurement).
+    """
+    try:
+        import av
+    except ImportError:  # pragma: no cover - a base dependency
+        return None
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.audio:
+                return None
+            stream = container.streams.audio[0]
+            duration = None
+            if stream.duration is not None and stream.time_base is not None:
+                duration = float(stream.duration * stream.time_base)
+            skip = 0.0
+            if duration is not None and duration > LOUDNESS_MAX_S:
+                skip = (duration - LOUDNESS_MAX_S) / 2.0
+            layout = None
+            resampler = None
+            blocks: list[np.ndarray] = []
+            n = 0
+            limit = int(LOUDNESS_MAX_S * LOUDNESS_SR)
+            for frame in container.decode(stream):
+                if frame.time is not None and frame.time < skip:
+                    continue
+                if resampler is None:
+                    layout = frame.layout.name
+                    if len(frame.layout.channels) > 5:
+                        return None
+                    resampler = av.AudioResampler(format="flt", layout=layout, rate=LOUDNESS_SR)
+                for out in resampler.resample(frame):
+                    arr = out.to_ndarray().reshape(-1, len(out.layout.channels))
+                    blocks.append(arr)
+                    n += arr.shape[0]
+                if n >= limit:
+                    break
+            if resampler is not None:
+                for out in resampler.resample(None):
+                    blocks.append(out.to_ndarray().reshape(-1, len(out.layout.channels)))
+    except (OSError, ValueError, av.FFmpegError) as exc:
+        log.debug("%s: multichannel loudness failed (%s)", path, exc)
+        return None
+    if not blocks:
+        return None
+    y = np.concatenate(blocks)[:limit]
+    return loudness_lufs(y if y.shape[1] > 1 else y[:, 0], LOUDNESS_SR)
+
+
 def _tempo_key(y: np.ndarray, sr: int) -> dict[str, Any]:
     import sonara
 
@@ -237,6 +381,7 @@ def analyze_signal(
     sr: int,
     model: EmotionModel | None = None,
     path: str | None = None,
+    loudness: float | None = None,
 ) -> TrackAnalysis:
     """Analyse mono audio.
 
@@ -250,6 +395,9 @@ def analyze_signal(
         Arousal/valence calibration; the shipped one by default.
     path : str, optional
         Recorded in the result.
+    loudness : float, optional
+        Integrated loudness of the file over all its channels (:func:`file_loudness`), LUFS;
+        measured on ``y`` when not given.
 
     Returns
     -------
@@ -277,7 +425,14 @@ def analyze_signal(
             f"(at least {MIN_MUSIC_SECONDS:g} s)"
         )
     model = model or default_model()
+    if loudness is None:
+        loudness = loudness_lufs(y, VIBE_SR)
+    levels = second_levels(y, duration_s=duration)
+    quiet = silent_mask(levels)
+    if loudness < SILENT_LUFS or bool(np.all(levels < SILENCE_DBFS)):
+        return _silent_analysis(duration, loudness, path=path, n=levels.shape[0])
     mel = log_mel(y)
+    per_second = second_descriptors(y, mel, duration_s=duration)
     n_ex = int(EXCERPT_S * FRAMES_PER_S)
     start = max(0, (mel.shape[1] - n_ex) // 2)
     vibe = outputs_to_features(vibe_raw_outputs(mel[:, start : start + n_ex]))
@@ -286,7 +441,7 @@ def analyze_signal(
         "tempo": round(tk["tempo"], 2),
         "key": tk["key"],
         "mode": tk["mode"],
-        "loudness": round(_loudness(y, VIBE_SR), 2),
+        "loudness": round(float(loudness), 2),
     }
     by_name = dict(zip(VIBE_LABELS, (round(float(v), 4) for v in vibe), strict=True))
     for name in ("energy", "valence", "danceability", "acousticness"):
@@ -294,14 +449,37 @@ def analyze_signal(
     for name in ("instrumentalness", "speechiness", "liveness"):
         features[name] = by_name[name]
     features["duration_s"] = round(duration, 3)
-    x = curve_descriptors(mel, duration_s=duration)
-    arousal, valence = model.predict(x)
+    windows = window_features(mel, duration_s=duration, y16=y, per_second=per_second)
+    arousal, valence = model.curve(windows, silent=quiet)
     extra = {
         "tempo_confidence": round(tk["tempo_confidence"], 4),
         "key_confidence": round(tk["key_confidence"], 4),
     }
     return TrackAnalysis(
-        features=features, arousal=arousal, valence=valence, path=path, extra=extra
+        features=features,
+        arousal=arousal,
+        valence=valence,
+        path=path,
+        extra=extra,
+        silent_seconds=quiet,
+    )
+
+
+def _silent_analysis(
+    duration: float, loudness: float, *, path: str | None, n: int
+) -> TrackAnalysis:
+    """The analysis of a silent track: no tempo, key, mode, perceptual features or emotion."""
+    features: dict[str, float | int | None] = dict.fromkeys(FEATURE_NAMES)
+    features["loudness"] = round(float(loudness), 2)
+    features["duration_s"] = round(duration, 3)
+    zeros = np.zeros(n)
+    return TrackAnalysis(
+        features=features,
+        arousal=zeros,
+        valence=zeros.copy(),
+        path=path,
+        silent=True,
+        silent_seconds=np.ones(n, dtype=bool),
     )
 
 
@@ -350,7 +528,9 @@ def analyze_file(
         Unreadable, corrupt, not audio, too short or too long.
     """
     y = load_music(path)
-    result = analyze_signal(y, sr=VIBE_SR, model=model, path=str(path))
+    result = analyze_signal(
+        y, sr=VIBE_SR, model=model, path=str(path), loudness=file_loudness(path)
+    )
     if plot is not None:
         from moodtune.music.plot import plot_analysis
 

@@ -50,6 +50,15 @@ GENRE_FEATURES: tuple[str, ...] = (
     "tempo",
     "duration_ms",
 )
+#: The label of a track the classifier abstains on (:meth:`GenreModel.guess`).
+OTHER = "other"
+#: Below this top probability the classifier abstains. A quarter (26 %) of the training
+#: catalog's tracks fall under it; on them its top genre matches one of the track's playlist
+#: genres 38 % of the time, against 65 % above it (in-sample, so optimistic).
+ABSTAIN_BELOW: float = 0.4
+#: Beyond this distance from the training tracks (RMS of standardised features) the classifier
+#: abstains: the 99th percentile of the 28,356 TidyTuesday tracks it was trained on.
+OOD_RMS_Z: float = 1.93
 #: File name of the shipped model inside ``moodtune.models``.
 MODEL_FILE = "genre_model.npz"
 #: Version of the ``.npz`` layout written by :meth:`GenreModel.save`.
@@ -215,6 +224,42 @@ class GenreModel:
         """The most probable genre of one track."""
         probs = self.probabilities(features)
         return max(probs, key=lambda g: probs[g])
+
+    def distance(self, features: Mapping[str, Any]) -> float:
+        """How far a track lies from the training tracks: RMS of its standardised features.
+
+        Missing features count as the training median. Half the training catalog lies
+        within 0.88 and 99 % within :data:`OOD_RMS_Z`.
+        """
+        x = self.matrix_from_features([features])[0]
+        x = np.where(np.isnan(x), self.median, x)
+        return float(np.sqrt(np.mean(((x - self.mean) / self.scale) ** 2)))
+
+    def guess(self, features: Mapping[str, Any]) -> tuple[str, dict[str, float], str | None]:
+        """The classifier's genre, or ``"other"`` when no genre is likely.
+
+        It abstains when the top probability is under :data:`ABSTAIN_BELOW` or the track
+        lies outside the training tracks (:meth:`distance` over :data:`OOD_RMS_Z`:
+        orchestral, solo piano, ambient music is none of the six genres, whatever the
+        softmax says).
+
+        Returns
+        -------
+        label : str
+            One of :attr:`genres`, or ``"other"``.
+        probabilities : dict
+            ``{genre: p}``, kept when abstaining.
+        reason : str or None
+            Why it abstained (None when it did not).
+        """
+        probs = self.probabilities(features)
+        top = max(probs, key=lambda g: probs[g])
+        dist = self.distance(features)
+        if dist > OOD_RMS_Z:
+            return OTHER, probs, (f"unlike the training tracks (distance {dist:.2f} > {OOD_RMS_Z})")
+        if probs[top] < ABSTAIN_BELOW:
+            return OTHER, probs, f"no genre likely (top {top} {probs[top]:.0%})"
+        return top, probs, None
 
     # ------------------------------------------------------------------ storage
     def save(self, path: Path | str) -> Path:

@@ -67,11 +67,14 @@ def plot_analysis(
     fig, (ax, ax2) = plt.subplots(
         1, 2, figsize=(13, 4.6), gridspec_kw={"width_ratios": [2.3, 1]}, constrained_layout=True
     )
+    quiet = analysis.silent_seconds
+    if quiet is None or quiet.shape != a.shape:
+        quiet = np.zeros(a.shape, dtype=bool)
     for k in range(a.shape[0]):
         ax.axvspan(
             k * analysis.hop_s,
             (k + 1) * analysis.hop_s,
-            color=_QUADRANT_COLOURS[quadrant(float(v[k]), float(a[k]))],
+            color="0.88" if quiet[k] else _QUADRANT_COLOURS[quadrant(float(v[k]), float(a[k]))],
             lw=0,
         )
     ax.plot(t, a, color="#c0392b", lw=2.2, label="arousal (calm → energetic)")
@@ -85,6 +88,8 @@ def plot_analysis(
     from matplotlib.patches import Patch
 
     handles += [Patch(color=c, label=n) for n, c in _QUADRANT_COLOURS.items()]
+    if quiet.any():
+        handles.append(Patch(color="0.88", label="silent (not in the means)"))
     ax.legend(handles=handles, loc="lower left", fontsize=8, ncol=3, framealpha=0.9)
     key_names = ["C", "C♯", "D", "E♭", "E", "F", "F♯", "G", "A♭", "A", "B♭", "B"]
     key = f.get("key")
@@ -92,9 +97,15 @@ def plot_analysis(
     key_text = (
         f"{key_names[int(key)]} {mode or ''}".strip() if isinstance(key, int) and key >= 0 else "?"
     )
+
+    def num(name: str, fmt: str) -> str:
+        x = f.get(name)
+        return format(x, fmt) if isinstance(x, (int, float)) else "?"
+
     ax.set_title(
-        f"{title}   {f.get('tempo', 0):.0f} BPM · {key_text} · {f.get('loudness', 0):.1f} LUFS · "
-        f"energy {f.get('energy', 0):.2f} · valence {f.get('valence', 0):.2f}",
+        f"{title}   {num('tempo', '.0f')} BPM · {key_text} · {num('loudness', '.1f')} LUFS · "
+        f"energy {num('energy', '.2f')} · valence {num('valence', '.2f')}"
+        + ("  (silent)" if analysis.silent else ""),
         fontsize=10,
         loc="left",
     )
@@ -110,11 +121,14 @@ def plot_analysis(
             x0 + 0.525, y0 + (0.95 if y0 == 0 else 0.1), name, ha="center", va="center",
             fontsize=9, color="0.25",
         )  # fmt: skip
-    ax2.plot(v, a, color="0.4", lw=0.8, alpha=0.7)
-    sc = ax2.scatter(v, a, c=t, cmap="viridis", s=14, zorder=3)
-    ax2.scatter(
-        [np.mean(v)], [np.mean(a)], marker="*", s=220, c="black", zorder=4, label="sound (mean)"
-    )
+    keep = ~quiet if not quiet.all() else np.ones(a.shape, dtype=bool)
+    ax2.plot(v[keep], a[keep], color="0.4", lw=0.8, alpha=0.7)
+    sc = ax2.scatter(v[keep], a[keep], c=t[keep], cmap="viridis", s=14, zorder=3)
+    if not analysis.silent:
+        ax2.scatter(
+            [np.mean(v[keep])], [np.mean(a[keep])], marker="*", s=220, c="black", zorder=4,
+            label="sound (mean)",
+        )  # fmt: skip
     lyr = (emotion_point or {}).get("lyrics")
     if emotion_point is not None and lyr:
         share = float(emotion_point.get("lyrics_share", 0.0))

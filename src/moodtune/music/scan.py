@@ -198,16 +198,21 @@ def analyze_job(path: str, sha256: str, lyrics: bool = True) -> dict[str, Any]:
         "genres", "genre_model", "lyrics"}`` (curves as float32 bytes; ``lyrics`` a
         :meth:`LyricsEmotion.to_dict` or None) or ``{"path", "sha256", "ok": False, "error"}``.
     """
-    from moodtune.music.features import VIBE_SR, analyze_signal, load_music
+    from moodtune.music.features import VIBE_SR, analyze_signal, file_loudness, load_music
     from moodtune.music.genre import default_genre_model, local_file_features, tag_to_genre
     from moodtune.music.lyrics import lyrics_emotion
 
     try:
         y = load_music(path)
-        res = analyze_signal(y, sr=VIBE_SR, path=path)
+        res = analyze_signal(y, sr=VIBE_SR, path=path, loudness=file_loudness(path))
         model = default_genre_model()
-        genres = model.probabilities(local_file_features(res.catalog_row(track_id="query")))
-        found = lyrics_emotion(path, res.features, y=y, transcribe=lyrics)
+        genres: dict[str, float] = {}
+        guess = None
+        found = None
+        if not res.silent:  # silence has no genre and no words
+            query = local_file_features(res.catalog_row(track_id="query"))
+            guess, genres, _ = model.guess(query)  # "other" when no genre is likely
+            found = lyrics_emotion(path, res.features, y=y, transcribe=lyrics)
     except MoodtuneError as exc:
         return {"path": path, "sha256": sha256, "ok": False, "error": str(exc)}
     except Exception as exc:  # a worker must report, not die: the scan lists the file
@@ -228,11 +233,12 @@ def analyze_job(path: str, sha256: str, lyrics: bool = True) -> dict[str, Any]:
     tag = row.pop("genre", None)
     if tag:
         row["subgenre"] = tag
-    row["genre"] = tag_to_genre(tag) or max(genres, key=lambda g: genres[g])
+    row["genre"] = None if res.silent else tag_to_genre(tag) or guess
     return {
         "path": path,
         "sha256": sha256,
         "ok": True,
+        "silent": res.silent,
         "row": row,
         "arousal": res.arousal.astype("<f4").tobytes(),
         "valence": res.valence.astype("<f4").tobytes(),
@@ -562,14 +568,18 @@ def _write_result(
         _record_file(conn, res["path"], st, res["sha256"], row["id"])
         for path, copy_st in copies:
             _record_file(conn, path, copy_st, res["sha256"], row["id"])
-        conn.execute(
-            "INSERT OR REPLACE INTO track_genres (track_id, probs, model) VALUES (?, ?, ?)",
-            (
-                row["id"],
-                json.dumps({g: round(float(p), 4) for g, p in res["genres"].items()}),
-                res["genre_model"],
-            ),
-        )
+        # silent files are recorded (so rescans skip them) but never offered
+        silent = bool(res.get("silent"))
+        conn.execute("UPDATE tracks SET silent = ? WHERE id = ?", (int(silent), row["id"]))
+        if not silent:
+            conn.execute(
+                "INSERT OR REPLACE INTO track_genres (track_id, probs, model) VALUES (?, ?, ?)",
+                (
+                    row["id"],
+                    json.dumps({g: round(float(p), 4) for g, p in res["genres"].items()}),
+                    res["genre_model"],
+                ),
+            )
         if res.get("lyrics") is not None:
             catalog.put_lyrics(row["id"], res["lyrics"])
 
@@ -612,7 +622,7 @@ def _backfill_genres(catalog: Catalog) -> int:
         ids = [
             r[0]
             for r in conn.execute(
-                "SELECT id FROM tracks WHERE source = 'local' AND id NOT IN "
+                "SELECT id FROM tracks WHERE source = 'local' AND silent = 0 AND id NOT IN "
                 "(SELECT track_id FROM track_genres)"
             )
         ]
@@ -625,13 +635,11 @@ def _backfill_genres(catalog: Catalog) -> int:
         row = catalog.get_track(track_id)
         if row is None:
             continue
-        probs = model.probabilities(local_file_features(row))
+        guess, probs, _ = model.guess(local_file_features(row))
         rows.append((track_id, probs, model.model_id))
         tag = row.get("genre")
         if not tag_to_genre(tag):  # as a new scan does: the tag becomes the subgenre
-            updates.append(
-                (max(probs, key=lambda g: probs[g]), tag or row.get("subgenre"), track_id)
-            )
+            updates.append((guess, tag or row.get("subgenre"), track_id))
     with catalog.transaction() as conn:
         catalog.put_genres(rows)
         conn.executemany("UPDATE tracks SET genre = ?, subgenre = ? WHERE id = ?", updates)

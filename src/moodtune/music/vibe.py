@@ -59,12 +59,41 @@ def _get_session() -> Any:
                     "music analysis needs vibenet: pip install 'vibenet==0.1.0'"
                 ) from exc
             so = ort.SessionOptions()
+            model_bytes = _with_embedding_outputs(model.read_bytes())
             so.intra_op_num_threads = 1
             so.inter_op_num_threads = 1
             so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-            _session = ort.InferenceSession(str(model), so, providers=["CPUExecutionProvider"])
+            _session = ort.InferenceSession(model_bytes, so, providers=["CPUExecutionProvider"])
             log.debug("vibenet ONNX session loaded from %s", model)
         return _session
+
+
+#: Internal tensors of vibenet's graph exposed as extra outputs: the pooled EfficientNet-B0
+#: backbone vector (the input of ``trunk.0``) and the 256-d trunk output feeding the heads.
+EMBEDDING_OUTPUTS: tuple[str, ...] = ("view", "gelu")
+#: Width of the backbone embedding (:func:`embed`).
+EMBEDDING_DIM = 1280
+
+
+def _with_embedding_outputs(model_bytes: bytes) -> bytes:
+    """Return vibenet's ONNX model with :data:`EMBEDDING_OUTPUTS` added to its outputs."""
+    try:
+        import onnx
+    except ImportError as exc:  # pragma: no cover - a base dependency
+        raise MissingDependencyError("music analysis needs onnx: pip install 'moodtune'") from exc
+    proto = onnx.load_from_string(model_bytes)
+    have = {o.name for o in proto.graph.output}
+    produced = {name for node in proto.graph.node for name in node.output}
+    for name in EMBEDDING_OUTPUTS:
+        if name not in produced:
+            raise MissingDependencyError(
+                f"vibenet's ONNX graph has no tensor {name!r}: moodtune needs vibenet==0.1.0"
+            )
+        if name not in have:
+            proto.graph.output.append(
+                onnx.helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, None)
+            )
+    return bytes(proto.SerializeToString())
 
 
 #: vibenet front end: hop and window in samples at 16 kHz, and the dB range kept.
@@ -122,8 +151,38 @@ def raw_outputs(mel: np.ndarray) -> np.ndarray:
     """
     if mel.shape[1] < 32:
         mel = np.pad(mel, ((0, 0), (0, 32 - mel.shape[1])), constant_values=float(mel.min()))
-    out = _get_session().run(None, {"x": mel[np.newaxis].astype(np.float32, copy=False)})
+    out = _get_session().run(["out"], {"x": mel[np.newaxis].astype(np.float32, copy=False)})
     return np.asarray(out[0][0], dtype=np.float64)
+
+
+def embed(windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Run the model on a batch of equal-length log-mel windows: outputs and embeddings.
+
+    Parameters
+    ----------
+    windows : np.ndarray, shape (n_windows, 128, n_frames)
+        Windows from :func:`log_mel`; shorter than 32 frames are padded.
+
+    Returns
+    -------
+    raw : np.ndarray, shape (n_windows, 7), float64
+        As :func:`raw_outputs`.
+    view : np.ndarray, shape (n_windows, EMBEDDING_DIM), float64
+        The pooled backbone vector of each window.
+    """
+    windows = np.asarray(windows, dtype=np.float32)
+    if windows.ndim != 3 or windows.shape[1] != 128:
+        raise ValueError(f"windows of shape {windows.shape} must be (n, 128, n_frames)")
+    if windows.shape[2] < 32:
+        pad = ((0, 0), (0, 0), (0, 32 - windows.shape[2]))
+        windows = np.pad(windows, pad, constant_values=float(windows.min()))
+    session = _get_session()
+    raw = np.empty((windows.shape[0], len(VIBE_LABELS)))
+    view = np.empty((windows.shape[0], EMBEDDING_DIM))
+    for i in range(windows.shape[0]):  # the exported graph's batch size is fixed at 1
+        out, vec = session.run(["out", "view"], {"x": windows[i : i + 1]})
+        raw[i], view[i] = out[0], vec[0]
+    return raw, view
 
 
 def outputs_to_features(raw: np.ndarray) -> np.ndarray:

@@ -1,23 +1,24 @@
-"""Calibrate and evaluate the per-second music arousal/valence model.
+"""Train and evaluate the music arousal/valence heads (4Q + the per-second annotated clips).
 
-Recipe (``moodtune train music-emotion --data DIR --out FILE``):
+Recipe (``moodtune train music-emotion --data DIR/music_emotion --out FILE``):
 
-1. Find clips with audio and per-second (dynamic) arousal/valence annotations in ``DIR``.
-   Layouts read: moodtune's ``<set>/audio/<id>.ogg`` + ``annotations_dynamic.csv`` (long
-   format, ``arousal_norm``/``valence_norm`` on [-1, 1]); DEAM's original
-   ``MEMD_audio/<id>.mp3`` + ``.../dynamic (per second annotations)/{arousal,valence}.csv``
-   (wide, ``sample_15000ms`` columns, [-1, 1]); PMEmo2019's ``chorus/<id>.mp3`` +
-   ``annotations/dynamic_annotations.csv`` (``musicId, frameTime, Arousal(mean),
-   Valence(mean)`` on [0, 1], rescaled to 2x - 1).
-2. Compute the per-second descriptors of :mod:`moodtune.music.emotion` for each clip and the
-   annotation (linearly interpolated) at each second's centre.
-3. Fit ridge regressions (standardised descriptors, ``alpha`` below) for arousal (on
-   :data:`AROUSAL_DESCRIPTORS`) and valence (on :data:`VALENCE_DESCRIPTORS`), weighting every
-   clip equally, and save the weights (``.npz``) with a JSON card.
+1. Every clip is cut into 3 s windows every 2 s; vibenet's network gives each window its pooled
+   1,280-d backbone vector and its seven outputs (:func:`moodtune.music.emotion.window_features`),
+   and a clip is the mean of its windows (cached under ``--cache``).
+2. On the 4Q dataset (``4q/annotations_static.csv``: 900 clips, Russell quadrants) logistic
+   regressions on the standardised embedding learn high/low arousal and positive/negative
+   valence; the penalty ``C`` is picked by artist-grouped inner cross-validation.
+3. Each dimension averages that head with a second logistic regression on vibenet's own
+   outputs and four acoustic cues (level, onset strength, centroid, flatness), each scaled to
+   unit spread: the descriptors carry arousal across genres, and vibenet's valence was learned
+   on other music than 4Q's mood-tag labels.
+4. ``tanh`` of the scores times a gain gives [-1, 1]; the gains are fitted to the per-second
+   annotations of the clips with audio (EmoMusic, PMEmo: ``annotations_dynamic.csv``).
 
-Evaluation (``moodtune evaluate music-emotion --data DIR``) refits the same recipe leaving
-one clip out at a time and reports per-clip Pearson r and RMSE of the curves and R² of the
-clip means, beside an uncalibrated vibenet baseline and published anchors.
+Evaluation (``moodtune evaluate music-emotion --data DIR/music_emotion``): 4Q artist-grouped
+5-fold CV (arousal AUC, valence AUC, quadrant accuracy) and per-clip Pearson r / RMSE on the
+annotated clips, beside raw vibenet (energy as arousal, valence as valence); a PNG of the 4Q clips
+on the circumplex.
 """
 
 from __future__ import annotations
@@ -35,25 +36,35 @@ from typing import Any
 import numpy as np
 
 from moodtune.errors import ParameterError
-from moodtune.music.emotion import DESCRIPTORS, HOP_S, EmotionModel, curve_descriptors, smooth
+from moodtune.music.emotion import (
+    N_INPUTS,
+    EmotionModel,
+    WindowFeatures,
+    smooth,
+    window_features,
+)
 from moodtune.music.features import load_music
-from moodtune.music.vibe import VIBE_LABELS, log_mel
+from moodtune.music.vibe import EMBEDDING_DIM, VIBE_LABELS, log_mel
 
 log = logging.getLogger(__name__)
 
-#: Ridge penalty on the standardised descriptors.
-ALPHA = 30.0
-#: Descriptors each dimension may use (chosen by leave-one-clip-out on the 14 clips: more
-#: descriptors overfit arousal; valence gains from all of them).
-AROUSAL_DESCRIPTORS: tuple[str, ...] = ("energy", "valence", "level_db")
-VALENCE_DESCRIPTORS: tuple[str, ...] = DESCRIPTORS
+#: Penalties tried for the logistic heads (inverse regularisation strength).
+C_GRID: tuple[float, ...] = (0.001, 0.003, 0.01, 0.03)
+#: Gains tried when fitting tanh(gain * score) to the annotated clips.
+GAIN_GRID: tuple[float, ...] = tuple(np.round(np.arange(0.02, 1.01, 0.02), 2))
 #: Smoothing of the predicted curves, s.
 SMOOTH_S = 5
+#: Gains used when no annotated clip is at hand.
+DEFAULT_GAINS = (0.5, 0.5)
+#: Folds of the 4Q cross-validation.
+N_FOLDS = 5
 #: Published reference points (not comparable one to one: other data, other protocol).
 ANCHORS: dict[str, dict[str, float]] = {
     "mediaeval2015_best_dynamic_rmse": {"arousal": 0.202, "valence": 0.268},
-    "music2emo_deam_static_r2": {"arousal": 0.603, "valence": 0.513},
+    "panda2018_4q_quadrant_f1": {"quadrant": 0.765},
 }
+_VALENCE_COL = EMBEDDING_DIM + VIBE_LABELS.index("valence")
+_ENERGY_COL = EMBEDDING_DIM + VIBE_LABELS.index("energy")
 
 
 @dataclass
@@ -69,6 +80,8 @@ class Clip:
         Annotation times from the start of the audio, s.
     arousal, valence : np.ndarray, shape (m,)
         Annotations on [-1, 1].
+    static : tuple of float, optional
+        The clip's static (whole-clip) arousal and valence on [-1, 1], when annotated.
     """
 
     clip_id: str
@@ -76,6 +89,7 @@ class Clip:
     times: np.ndarray
     arousal: np.ndarray
     valence: np.ndarray
+    static: tuple[float, float] | None = None
 
 
 def _long_format(folder: Path) -> list[Clip]:
@@ -88,13 +102,22 @@ def _long_format(folder: Path) -> list[Clip]:
             if a in (None, "") or v in (None, ""):
                 continue
             rows.setdefault(r["song_id"], []).append((float(r["time_s"]), float(a), float(v)))
+    static: dict[str, tuple[float, float]] = {}
+    if (folder / "annotations_static.csv").is_file():
+        with (folder / "annotations_static.csv").open(newline="", encoding="utf-8") as fh:
+            for r in csv.DictReader(fh):
+                a, v = r.get("arousal_mean_norm"), r.get("valence_mean_norm")
+                if a not in (None, "") and v not in (None, ""):
+                    static[r["song_id"]] = (float(a), float(v))
     clips = []
     for song, pts in rows.items():
         audio = _find_audio(folder / "audio", song)
         if audio is None:
             continue
         arr = np.array(sorted(pts))
-        clips.append(Clip(f"{folder.name}/{song}", audio, arr[:, 0], arr[:, 1], arr[:, 2]))
+        clips.append(
+            Clip(f"{folder.name}/{song}", audio, arr[:, 0], arr[:, 1], arr[:, 2], static.get(song))
+        )
     return clips
 
 
@@ -185,25 +208,99 @@ def find_clips(data_dir: Path | str) -> list[Clip]:
 
 
 @dataclass
+class Q4Clip:
+    """One 4Q clip: audio, quadrant and artist."""
+
+    song_id: str
+    audio: Path
+    quadrant: str
+    artist: str
+    genre: str = ""
+
+    @property
+    def arousal_high(self) -> bool:
+        """Q1 or Q2."""
+        return self.quadrant in ("Q1", "Q2")
+
+    @property
+    def valence_positive(self) -> bool:
+        """Q1 or Q4."""
+        return self.quadrant in ("Q1", "Q4")
+
+
+def find_4q(data_dir: Path | str) -> list[Q4Clip]:
+    """The 4Q clips with audio under ``data_dir`` (``4q/annotations_static.csv`` + ``4q/audio``).
+
+    Returns an empty list when there is no 4Q folder.
+    """
+    root = Path(data_dir)
+    ann = (
+        root / "annotations_static.csv"
+        if root.name == "4q"
+        else root / "4q" / "annotations_static.csv"
+    )
+    if not ann.is_file():
+        return []
+    out = []
+    with ann.open(newline="", encoding="utf-8") as fh:
+        for r in csv.DictReader(fh):
+            audio = _find_audio(ann.parent / "audio", r["song_id"])
+            if audio is not None and r.get("quadrant") in ("Q1", "Q2", "Q3", "Q4"):
+                genre = (r.get("genres") or "").split(";")[0].strip()
+                artist = r.get("artist") or r["song_id"]
+                out.append(Q4Clip(r["song_id"], audio, r["quadrant"], artist, genre))
+    return out
+
+
+def clip_windows(audio: Path, *, cache: Path | None = None) -> WindowFeatures:
+    """The window features of one audio file, read from or written to ``cache``."""
+    path = None
+    if cache is not None:
+        # <cache>/<dataset>/<clip>.npz, the dataset being the folder above audio/
+        path = Path(cache) / Path(audio).resolve().parent.parent.name / f"{Path(audio).stem}.npz"
+        if path.is_file():
+            d = np.load(path, allow_pickle=False)
+            if "acoustic" in d.files:
+                return WindowFeatures(
+                    at=d["at"],
+                    vibe=d["vibe"],
+                    view=d["view"].astype(np.float64),
+                    n_seconds=int(d["n"]),
+                    acoustic=d["acoustic"],
+                )
+    y = load_music(audio)
+    wf = window_features(log_mel(y), duration_s=y.shape[0] / 16000, y16=y)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(
+            path,
+            at=wf.at,
+            vibe=wf.vibe,
+            view=wf.view.astype(np.float32),
+            n=wf.n_seconds,
+            acoustic=wf.acoustic,
+        )
+    return wf
+
+
+@dataclass
 class ClipData:
-    """Descriptors and targets of one clip at the seconds that have annotations."""
+    """Window features and per-second targets of one annotated clip."""
 
     clip_id: str
-    x: np.ndarray  # (m, n_descriptors)
-    arousal: np.ndarray  # (m,)
+    windows: WindowFeatures
+    arousal: np.ndarray  # (m,) annotation at the annotated seconds
     valence: np.ndarray  # (m,)
     first: int  # index of the first annotated second
-    n_seconds: int
+    static: tuple[float, float] | None = None  # whole-clip arousal, valence
 
 
-def prepare(clips: Iterable[Clip]) -> list[ClipData]:
-    """Compute the per-second descriptors of each clip and align the annotations to them."""
+def prepare(clips: Iterable[Clip], *, cache: Path | None = None) -> list[ClipData]:
+    """Window features of each annotated clip with its annotations aligned to the seconds."""
     out = []
     for clip in clips:
-        y = load_music(clip.audio)
-        duration = y.shape[0] / 16000
-        x = curve_descriptors(log_mel(y), duration_s=duration)
-        centres = (np.arange(x.shape[0]) + 0.5) * HOP_S
+        wf = clip_windows(clip.audio, cache=cache)
+        centres = np.arange(wf.n_seconds) + 0.5
         keep = (centres >= clip.times[0]) & (centres <= clip.times[-1])
         if keep.sum() < 3:
             log.warning("%s: fewer than 3 annotated seconds, skipped", clip.clip_id)
@@ -212,53 +309,221 @@ def prepare(clips: Iterable[Clip]) -> list[ClipData]:
         out.append(
             ClipData(
                 clip.clip_id,
-                x,
+                wf,
                 np.interp(centres[idx], clip.times, clip.arousal),
                 np.interp(centres[idx], clip.times, clip.valence),
                 int(idx[0]),
-                x.shape[0],
+                clip.static,
             )
         )
-        log.info("%s: %d annotated seconds", clip.clip_id, idx.size)
     return out
 
 
-def fit(data: list[ClipData], *, alpha: float = ALPHA, smooth_s: int = SMOOTH_S) -> EmotionModel:
-    """Fit the arousal/valence ridge regressions, each clip weighted equally."""
-    from sklearn.linear_model import Ridge
-
-    xs = np.vstack([d.x[d.first : d.first + d.arousal.size] for d in data])
-    ys = np.column_stack(
-        [np.concatenate([d.arousal for d in data]), np.concatenate([d.valence for d in data])]
-    )
-    w = np.concatenate([np.full(d.arousal.size, 1.0 / d.arousal.size) for d in data])
-    mean = xs.mean(axis=0)
-    scale = xs.std(axis=0)
+def _scaler(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
     scale[scale < 1e-9] = 1.0
-    z = (xs - mean) / scale
-    coef = np.zeros((2, len(DESCRIPTORS)))
+    return mean, scale
+
+
+def _grouped_splits(
+    y: np.ndarray, groups: np.ndarray, n_folds: int, seed: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    k = max(2, min(n_folds, len(set(groups.tolist()))))
+    cv = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
+    return list(cv.split(np.zeros(len(y)), y, groups))
+
+
+def _fit_head(
+    z: np.ndarray, y: np.ndarray, groups: np.ndarray, *, seed: int, c_grid: tuple[float, ...]
+) -> tuple[np.ndarray, float, float]:
+    """Logistic regression with C picked by artist-grouped inner CV: coef, intercept, C."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+
+    best_c, best_auc = c_grid[0], -1.0
+    if len(c_grid) > 1:
+        for c in c_grid:
+            aucs = []
+            for tr, te in _grouped_splits(y, groups, 3, seed + 1):
+                clf = LogisticRegression(C=c, max_iter=2000).fit(z[tr], y[tr])
+                aucs.append(roc_auc_score(y[te], clf.decision_function(z[te])))
+            if float(np.mean(aucs)) > best_auc:
+                best_c, best_auc = c, float(np.mean(aucs))
+    clf = LogisticRegression(C=best_c, max_iter=2000).fit(z, y)
+    return clf.coef_[0], float(clf.intercept_[0]), best_c
+
+
+@dataclass
+class Heads:
+    """Unit-gain heads: standardisation and linear scores for arousal and valence."""
+
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray  # (2, N_INPUTS)
+    intercept: np.ndarray  # (2,)
+    c: tuple[float, float]
+
+    def scores(self, x: np.ndarray) -> np.ndarray:
+        """Unit-gain scores of inputs, shape (m, 2)."""
+        return np.asarray(((x - self.mean) / self.scale) @ self.coef.T + self.intercept)
+
+    def model(self, gains: tuple[float, float], *, smooth_s: int = SMOOTH_S) -> EmotionModel:
+        """The :class:`EmotionModel` of these heads with ``tanh`` gains."""
+        g = np.array(gains)
+        return EmotionModel(
+            mean=self.mean,
+            scale=self.scale,
+            coef=self.coef * g[:, None],
+            intercept=self.intercept * g,
+            smooth_s=smooth_s,
+        )
+
+
+#: Input columns of the two heads averaged per dimension: the embedding head (backbone vector
+#: and vibenet's outputs) and the descriptor head (vibenet's outputs and the acoustic cues).
+EMBEDDING_COLS = slice(0, EMBEDDING_DIM + len(VIBE_LABELS))
+DESCRIPTOR_COLS = slice(EMBEDDING_DIM, N_INPUTS)
+#: Penalty of the descriptor head (11 inputs: barely regularised).
+DESCRIPTOR_C = 1.0
+
+
+def fit_heads(
+    x: np.ndarray,
+    arousal_high: np.ndarray,
+    valence_positive: np.ndarray,
+    groups: np.ndarray,
+    *,
+    seed: int = 0,
+    c_grid: tuple[float, ...] = C_GRID,
+    parts: str = "both",
+) -> Heads:
+    """Fit the arousal and valence heads on clip inputs (clip means of the window inputs).
+
+    Each dimension averages two logistic regressions, each scaled to unit spread of its
+    scores on the training clips: one on the embedding (``C`` from ``c_grid`` by grouped inner
+    CV), one on vibenet's outputs and the acoustic cues. ``parts`` ``"embedding"`` or
+    ``"descriptors"`` keeps one of them (for the comparison in the model card).
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    mean, scale = _scaler(x)
+    z = (x - mean) / scale
+    coef = np.zeros((2, N_INPUTS))
     intercept = np.zeros(2)
-    for dim, cols in enumerate((AROUSAL_DESCRIPTORS, VALENCE_DESCRIPTORS)):
-        idx = [DESCRIPTORS.index(c) for c in cols]
-        ridge = Ridge(alpha=alpha)
-        ridge.fit(z[:, idx], ys[:, dim], sample_weight=w * len(w) / w.sum())
-        coef[dim, idx] = ridge.coef_
-        intercept[dim] = float(ridge.intercept_)
-    return EmotionModel(
-        mean=mean,
-        scale=scale,
-        coef=coef,
-        intercept=intercept,
-        smooth_s=smooth_s,
-        descriptors=DESCRIPTORS,
-    )
+    cs = []
+    for dim, y in enumerate((arousal_high.astype(int), valence_positive.astype(int))):
+        n_parts = 0
+        c_used = float("nan")
+        if parts in ("both", "embedding"):
+            w, b, c_used = _fit_head(z[:, EMBEDDING_COLS], y, groups, seed=seed, c_grid=c_grid)
+            spread = float(np.std(z[:, EMBEDDING_COLS] @ w + b)) or 1.0
+            coef[dim, EMBEDDING_COLS] += w / spread
+            intercept[dim] += b / spread
+            n_parts += 1
+        if parts in ("both", "descriptors"):
+            clf = LogisticRegression(C=DESCRIPTOR_C, max_iter=5000).fit(z[:, DESCRIPTOR_COLS], y)
+            w, b = clf.coef_[0], float(clf.intercept_[0])
+            spread = float(np.std(z[:, DESCRIPTOR_COLS] @ w + b)) or 1.0
+            coef[dim, DESCRIPTOR_COLS] += w / spread
+            intercept[dim] += b / spread
+            n_parts += 1
+        coef[dim] /= n_parts
+        intercept[dim] /= n_parts
+        cs.append(c_used)
+    return Heads(mean=mean, scale=scale, coef=coef, intercept=intercept, c=(cs[0], cs[1]))
 
 
-def _vibenet_baseline(d: ClipData) -> tuple[np.ndarray, np.ndarray]:
-    """Uncalibrated curves: vibenet energy and valence mapped from [0, 1] to [-1, 1]."""
-    e = d.x[:, VIBE_LABELS.index("energy")] * 2 - 1
-    v = d.x[:, VIBE_LABELS.index("valence")] * 2 - 1
-    return smooth(e, width=SMOOTH_S), smooth(v, width=SMOOTH_S)
+def _clip_inputs(wfs: list[WindowFeatures]) -> np.ndarray:
+    return np.vstack([wf.inputs().mean(axis=0) for wf in wfs])
+
+
+def _auc(y: np.ndarray, s: np.ndarray) -> float:
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(y.astype(int), s))
+
+
+def _quadrant_accuracy(ah: np.ndarray, vp: np.ndarray, sa: np.ndarray, sv: np.ndarray) -> float:
+    return float(np.mean(((sa >= 0) == ah) & ((sv >= 0) == vp)))
+
+
+#: Head combinations compared in the evaluation (:func:`fit_heads` ``parts``).
+PARTS: dict[str, str] = {
+    "both": "moodtune (embedding + descriptor heads)",
+    "embedding": "embedding head only",
+    "descriptors": "descriptor head only",
+}
+
+
+def evaluate_4q(
+    clips: list[Q4Clip],
+    wfs: list[WindowFeatures],
+    *,
+    seed: int = 0,
+    n_folds: int = N_FOLDS,
+    c_grid: tuple[float, ...] = C_GRID,
+    parts: tuple[str, ...] = tuple(PARTS),
+) -> dict[str, Any]:
+    """Artist-grouped cross-validation on 4Q: the heads beside raw vibenet.
+
+    Returns
+    -------
+    dict
+        One entry per ``parts`` and ``vibenet``, each with ``arousal_auc``, ``valence_auc``,
+        ``quadrant_accuracy`` and ``within_genre`` (mean AUCs inside the AllMusic genres with
+        25+ clips); ``n_clips``, ``n_artists``; ``scores`` (out-of-fold arousal and valence
+        scores of the first of ``parts``, for the plot) and ``quadrants``.
+    """
+    x = _clip_inputs(wfs)
+    ah = np.array([c.arousal_high for c in clips])
+    vp = np.array([c.valence_positive for c in clips])
+    quad = np.array([int(c.quadrant[1]) for c in clips])
+    groups = np.array([c.artist.strip().lower() for c in clips])
+    genres = np.array([c.genre for c in clips])
+    splits = _grouped_splits(quad, groups, n_folds, seed)
+
+    def scored(sa: np.ndarray, sv: np.ndarray) -> dict[str, Any]:
+        within: dict[str, list[float]] = {"arousal": [], "valence": []}
+        for g in set(genres.tolist()):
+            m = genres == g
+            if not g or m.sum() < 25:
+                continue
+            for dim, y, sc in (("arousal", ah, sa), ("valence", vp, sv)):
+                if 0 < y[m].mean() < 1:
+                    within[dim].append(_auc(y[m], sc[m]))
+        return {
+            "arousal_auc": _auc(ah, sa),
+            "valence_auc": _auc(vp, sv),
+            "quadrant_accuracy": _quadrant_accuracy(ah, vp, sa, sv),
+            "within_genre": {
+                k: float(np.mean(v)) if v else float("nan") for k, v in within.items()
+            },
+        }
+
+    out: dict[str, Any] = {
+        "protocol": f"4Q, {n_folds}-fold cross-validation grouped by artist (no artist in two "
+        "folds), stratified by quadrant; penalties chosen inside each training fold",
+        "n_clips": len(clips),
+        "n_artists": len(set(groups.tolist())),
+    }
+    first = None
+    for part in parts:
+        oof = np.zeros((len(clips), 2))
+        for tr, te in splits:
+            heads = fit_heads(
+                x[tr], ah[tr], vp[tr], groups[tr], seed=seed, c_grid=c_grid, parts=part
+            )
+            oof[te] = heads.scores(x[te])
+        out[part] = scored(oof[:, 0], oof[:, 1])
+        first = oof if first is None else first
+    # raw vibenet: energy and valence on [0, 1], centred at 0.5
+    out["vibenet"] = scored(x[:, _ENERGY_COL] - 0.5, x[:, _VALENCE_COL] - 0.5)
+    out["scores"] = first
+    out["quadrants"] = quad
+    return out
 
 
 def _pearson(a: np.ndarray, b: np.ndarray) -> float:
@@ -267,21 +532,32 @@ def _pearson(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.corrcoef(a, b)[0, 1])
 
 
-def _r2(y: np.ndarray, p: np.ndarray) -> float:
-    ss = float(np.sum((y - y.mean()) ** 2))
-    return 1.0 - float(np.sum((y - p) ** 2)) / ss if ss > 0 else float("nan")
+def _vibenet_curves(d: ClipData) -> tuple[np.ndarray, np.ndarray]:
+    """Uncalibrated curves: vibenet energy and valence mapped from [0, 1] to [-1, 1]."""
+    n = d.windows.n_seconds
+    secs = np.arange(n)
+    e = np.interp(secs, d.windows.at, d.windows.vibe[:, VIBE_LABELS.index("energy")]) * 2 - 1
+    v = np.interp(secs, d.windows.at, d.windows.vibe[:, VIBE_LABELS.index("valence")]) * 2 - 1
+    return smooth(e, width=SMOOTH_S), smooth(v, width=SMOOTH_S)
 
 
-def _scores(data: list[ClipData], preds: list[tuple[np.ndarray, np.ndarray]]) -> dict[str, Any]:
+def clip_scores(data: list[ClipData], preds: list[tuple[np.ndarray, np.ndarray]]) -> dict[str, Any]:
+    """Per-clip Pearson r and RMSE of predicted curves, and r of clip means with static ratings.
+
+    A clip without a static rating is compared with the mean of its per-second annotations.
+    """
     per_clip = []
     means: dict[str, list[tuple[float, float]]] = {"arousal": [], "valence": []}
     for d, (pa, pv) in zip(data, preds, strict=True):
         sl = slice(d.first, d.first + d.arousal.size)
         row: dict[str, Any] = {"clip": d.clip_id, "n_seconds": int(d.arousal.size)}
-        for dim, truth, pred in (("arousal", d.arousal, pa[sl]), ("valence", d.valence, pv[sl])):
+        for i, (dim, truth, pred) in enumerate(
+            (("arousal", d.arousal, pa[sl]), ("valence", d.valence, pv[sl]))
+        ):
             row[f"{dim}_r"] = _pearson(truth, pred)
             row[f"{dim}_rmse"] = float(np.sqrt(np.mean((truth - pred) ** 2)))
-            means[dim].append((float(truth.mean()), float(pred.mean())))
+            whole = d.static[i] if d.static is not None else float(truth.mean())
+            means[dim].append((whole, float(pred.mean())))
         per_clip.append(row)
     summary: dict[str, Any] = {}
     for dim in ("arousal", "valence"):
@@ -292,61 +568,130 @@ def _scores(data: list[ClipData], preds: list[tuple[np.ndarray, np.ndarray]]) ->
             "pearson_r_mean": float(np.nanmean(rs)),
             "pearson_r_median": float(np.nanmedian(rs)),
             "rmse_mean": float(rm.mean()),
-            "rmse_sd": float(rm.std()),
-            "clip_mean_r2": _r2(m[:, 0], m[:, 1]),
             "clip_mean_pearson_r": _pearson(m[:, 0], m[:, 1]),
         }
     return {"summary": summary, "per_clip": per_clip}
+
+
+def fit_gains(heads: Heads, data: list[ClipData]) -> tuple[float, float]:
+    """Gains of tanh(gain * score) fitted to the annotated clips' whole-clip ratings.
+
+    Each gain minimises the RMSE between the mean of a clip's curve and its static rating
+    (the mean of its per-second annotations where it has no static one). Static ratings use
+    the full scale; per-second ones are relative and would squash the curves toward 0.
+    """
+    if not data:
+        return DEFAULT_GAINS
+    best = []
+    for dim in (0, 1):
+        truth = np.array(
+            [
+                d.static[dim] if d.static is not None else float((d.arousal, d.valence)[dim].mean())
+                for d in data
+            ]
+        )
+        means = [heads.scores(d.windows.inputs())[:, dim] for d in data]
+        errs = []
+        for g in GAIN_GRID:
+            pred = np.array([np.tanh(g * m).mean() for m in means])
+            errs.append(float(np.sqrt(np.mean((pred - truth) ** 2))))
+        best.append(float(GAIN_GRID[int(np.argmin(errs))]))
+    return best[0], best[1]
+
+
+def _load_all(
+    data_dir: Path | str, cache: Path | None
+) -> tuple[list[Q4Clip], list[WindowFeatures], list[ClipData]]:
+    root = Path(data_dir)
+    if not root.is_dir():
+        raise ParameterError(f"--data {root}: no such folder; give the music_emotion folder")
+    q4 = find_4q(root)
+    try:
+        dyn = find_clips(root)
+    except ParameterError:
+        dyn = []
+    if not q4:
+        raise ParameterError(
+            f"--data {root}: no 4Q clips found (expected 4q/annotations_static.csv and 4q/audio)"
+        )
+    t0 = time.perf_counter()
+    wfs = []
+    for i, c in enumerate(q4):
+        wfs.append(clip_windows(c.audio, cache=cache))
+        if (i + 1) % 100 == 0:
+            log.info("4Q: %d/%d clips embedded (%.0f s)", i + 1, len(q4), time.perf_counter() - t0)
+    return q4, wfs, prepare(dyn, cache=cache)
+
+
+def _train_on(
+    q4: list[Q4Clip], wfs: list[WindowFeatures], dyn: list[ClipData], *, seed: int
+) -> tuple[Heads, tuple[float, float]]:
+    x = _clip_inputs(wfs)
+    ah = np.array([c.arousal_high for c in q4])
+    vp = np.array([c.valence_positive for c in q4])
+    groups = np.array([c.artist.strip().lower() for c in q4])
+    heads = fit_heads(x, ah, vp, groups, seed=seed)
+    return heads, fit_gains(heads, dyn)
 
 
 def evaluate_music_emotion(
     data_dir: Path | str,
     out_dir: Path | str | None = None,
     *,
-    alpha: float = ALPHA,
+    cache: Path | str | None = None,
+    seed: int = 0,
 ) -> dict[str, Any]:
-    """Leave-one-clip-out evaluation of the calibration recipe.
+    """4Q artist-grouped CV and the per-clip fit on the annotated clips, beside raw vibenet.
 
     Parameters
     ----------
     data_dir : path
-        Folder with annotated clips (see :func:`find_clips`).
+        The ``music_emotion`` folder (``4q/`` and folders with ``annotations_dynamic.csv``).
     out_dir : path, optional
-        Where to write ``music_emotion_eval.json`` and ``music_emotion_eval.md``.
-    alpha : float
-        Ridge penalty.
+        Where ``music_emotion_eval.json``, ``.md`` and ``music_emotion_4q.png`` go.
+    cache : path, optional
+        Folder for the clips' window features (reruns are then fast).
+    seed : int
+        Seed of the folds.
 
     Returns
     -------
     dict
-        ``calibrated`` and ``vibenet_uncalibrated`` scores (``summary`` per dimension:
-        mean/median per-clip Pearson r, mean per-clip RMSE, R² of clip means; ``per_clip``),
-        ``n_clips``, ``n_seconds``, ``anchors`` and a ``note`` on the data size.
+        ``four_q`` (:func:`evaluate_4q` without the raw scores), ``clips`` (``model`` and
+        ``vibenet``: :func:`clip_scores`; the model is trained on 4Q only and its gains on the
+        other annotated clips, leave one clip out), ``gains``, ``anchors``, ``seconds``.
     """
     t0 = time.perf_counter()
-    data = prepare(find_clips(data_dir))
-    if len(data) < 3:
-        raise ParameterError(f"--data {data_dir}: leave-one-out needs at least 3 clips")
-    loo = []
-    for i, d in enumerate(data):
-        model = fit(data[:i] + data[i + 1 :], alpha=alpha)
-        loo.append(model.predict(d.x))
-    n_sec = int(sum(d.arousal.size for d in data))
+    cache_p = Path(cache) if cache is not None else None
+    q4, wfs, dyn = _load_all(data_dir, cache_p)
+    four_q = evaluate_4q(q4, wfs, seed=seed)
+    x = _clip_inputs(wfs)
+    ah = np.array([c.arousal_high for c in q4])
+    vp = np.array([c.valence_positive for c in q4])
+    groups = np.array([c.artist.strip().lower() for c in q4])
+    clips: dict[str, Any] = {
+        "protocol": "heads trained on all of 4Q; tanh gains fitted on the other annotated "
+        "clips (leave one clip out); per-second curves against the per-second annotations, "
+        "clip means against the static ratings",
+        "n_clips": len(dyn),
+        "n_seconds": int(sum(d.arousal.size for d in dyn)),
+    }
+    gains = DEFAULT_GAINS
+    for part in PARTS:
+        heads = fit_heads(x, ah, vp, groups, seed=seed, parts=part)
+        if part == "both":
+            gains = fit_gains(heads, dyn)
+        preds = []
+        for i, d in enumerate(dyn):
+            g = fit_gains(heads, dyn[:i] + dyn[i + 1 :])  # the clip itself never sets its gain
+            preds.append(heads.model(g).curve(d.windows))
+        clips[part] = clip_scores(dyn, preds) if dyn else None
+    clips["vibenet"] = clip_scores(dyn, [_vibenet_curves(d) for d in dyn]) if dyn else None
     result: dict[str, Any] = {
-        "protocol": "leave-one-clip-out: each clip is predicted by a calibration fitted "
-        "on the other clips only",
-        "n_clips": len(data),
-        "n_seconds": n_sec,
-        "calibrated": _scores(data, loo),
-        "vibenet_uncalibrated": _scores(data, [_vibenet_baseline(d) for d in data]),
+        "four_q": {k: v for k, v in four_q.items() if k not in ("scores", "quadrants")},
+        "clips": clips,
+        "gains": list(gains),
         "anchors": ANCHORS,
-        "note": (
-            f"Only {len(data)} clips ({n_sec} annotated seconds, about {n_sec / 60:.0f} minutes) "
-            "have audio and per-second labels; the seconds within a clip are strongly "
-            "correlated, so this is a small-sample estimate with wide error bars. The anchors "
-            "come from other data and protocols (MediaEval 2015: 58 full songs; Music2Emo: "
-            "DEAM static, 1,802 songs) and are context, not a like-for-like comparison."
-        ),
         "seconds": round(time.perf_counter() - t0, 1),
     }
     if out_dir is not None:
@@ -356,33 +701,90 @@ def evaluate_music_emotion(
             json.dumps(result, indent=2, allow_nan=True), encoding="utf-8"
         )
         (out / "music_emotion_eval.md").write_text(report_markdown(result), encoding="utf-8")
+        png = out / "music_emotion_4q.png"
+        plot_4q(four_q["scores"], four_q["quadrants"], png)
+        result["png"] = str(png)
     return result
 
 
-def report_markdown(result: dict[str, Any]) -> str:
-    """A Markdown table of an :func:`evaluate_music_emotion` result beside the anchors."""
+def plot_4q(scores: np.ndarray, quadrants: np.ndarray, path: Path) -> Path:
+    """The 4Q clips on the circumplex (out-of-fold predictions), coloured by their quadrant."""
+    import matplotlib
 
-    def f(x: float) -> str:
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 6.0), dpi=110)
+    colours = {1: "#e6a700", 2: "#d62728", 3: "#1f77b4", 4: "#2ca02c"}
+    names = {1: "Q1 happy", 2: "Q2 tense", 3: "Q3 sad", 4: "Q4 calm"}
+    pts = np.tanh(0.5 * scores)
+    for q in (1, 2, 3, 4):
+        m = quadrants == q
+        ax.scatter(pts[m, 1], pts[m, 0], s=9, alpha=0.6, c=colours[q], label=names[q])
+    ax.axhline(0, color="grey", lw=0.8)
+    ax.axvline(0, color="grey", lw=0.8)
+    ax.set_xlim(-1, 1)
+    ax.set_ylim(-1, 1)
+    ax.set_xlabel("valence (predicted, held-out folds)")
+    ax.set_ylabel("arousal (predicted, held-out folds)")
+    ax.set_title("4Q clips on the circumplex, coloured by their labelled quadrant")
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def report_markdown(result: dict[str, Any]) -> str:
+    """Markdown tables of an :func:`evaluate_music_emotion` result."""
+
+    def f(x: Any) -> str:
         return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.3f}"
 
+    fq = result["four_q"]
     lines = [
-        f"Leave-one-clip-out on {result['n_clips']} clips ({result['n_seconds']} s annotated).",
+        f"4Q ({fq['n_clips']} clips, {fq['n_artists']} artists), {fq['protocol']}.",
         "",
-        "| model | dim | per-clip r (mean) | per-clip r (median) | per-clip RMSE | "
-        "R² of clip means | anchor RMSE (MediaEval 2015 best) | "
-        "anchor R² (Music2Emo, DEAM static) |",
-        "|---|---|---|---|---|---|---|---|",
+        "| model | arousal AUC | valence AUC | quadrant accuracy | "
+        "within-genre arousal AUC | within-genre valence AUC |",
+        "|---|---|---|---|---|---|",
     ]
-    for name in ("calibrated", "vibenet_uncalibrated"):
-        for dim in ("arousal", "valence"):
-            s = result[name]["summary"][dim]
-            lines.append(
-                f"| {name} | {dim} | {f(s['pearson_r_mean'])} | {f(s['pearson_r_median'])} | "
-                f"{f(s['rmse_mean'])} | {f(s['clip_mean_r2'])} | "
-                f"{ANCHORS['mediaeval2015_best_dynamic_rmse'][dim]:.3f} | "
-                f"{ANCHORS['music2emo_deam_static_r2'][dim]:.3f} |"
-            )
-    lines += ["", result["note"], ""]
+    names = {**PARTS, "vibenet": "raw vibenet (energy, valence)"}
+    for name, label in names.items():
+        if name not in fq:
+            continue
+        s = fq[name]
+        lines.append(
+            f"| {label} | {f(s['arousal_auc'])} | {f(s['valence_auc'])} | "
+            f"{f(s['quadrant_accuracy'])} | {f(s['within_genre']['arousal'])} | "
+            f"{f(s['within_genre']['valence'])} |"
+        )
+    cl = result["clips"]
+    if cl.get("both") is not None:
+        lines += [
+            "",
+            f"Annotated clips ({cl['n_clips']} clips, {cl['n_seconds']} s): {cl['protocol']}.",
+            "",
+            "| model | dim | per-clip r (mean) | per-clip r (median) | per-clip RMSE | "
+            "r of clip means with static ratings |",
+            "|---|---|---|---|---|---|",
+        ]
+        for name, label in {**PARTS, "vibenet": "raw vibenet"}.items():
+            if cl.get(name) is None:
+                continue
+            for dim in ("arousal", "valence"):
+                s = cl[name]["summary"][dim]
+                lines.append(
+                    f"| {label} | {dim} | {f(s['pearson_r_mean'])} | {f(s['pearson_r_median'])} | "
+                    f"{f(s['rmse_mean'])} | {f(s['clip_mean_pearson_r'])} |"
+                )
+    lines += [
+        "",
+        f"tanh gains (fitted on the annotated clips' static ratings): arousal "
+        f"{result['gains'][0]}, valence {result['gains'][1]}",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -390,42 +792,42 @@ def train_music_emotion(
     data_dir: Path | str,
     out: Path | str,
     *,
-    alpha: float = ALPHA,
+    cache: Path | str | None = None,
+    seed: int = 0,
 ) -> dict[str, Any]:
-    """Fit the calibration on every clip in ``data_dir`` and save it.
+    """Train the heads on all of 4Q, fit the gains on the annotated clips and save the model.
 
     Parameters
     ----------
     data_dir : path
-        Folder with annotated clips (see :func:`find_clips`).
+        The ``music_emotion`` folder.
     out : path
         The ``.npz`` to write; a ``.json`` card with the same stem goes beside it. Load it
         with :meth:`moodtune.music.emotion.EmotionModel.load`.
-    alpha : float
-        Ridge penalty.
+    cache : path, optional
+        Folder for the clips' window features.
+    seed : int
+        Seed of the inner folds.
 
     Returns
     -------
     dict
-        The card: clips used, descriptor weights, recipe.
+        The card.
     """
-    data = prepare(find_clips(data_dir))
-    if not data:
-        raise ParameterError(f"--data {data_dir}: no clip had 3 or more annotated seconds")
-    model = fit(data, alpha=alpha)
-    path = model.save(Path(out))
+    cache_p = Path(cache) if cache is not None else None
+    q4, wfs, dyn = _load_all(data_dir, cache_p)
+    heads, gains = _train_on(q4, wfs, dyn, seed=seed)
+    path = heads.model(gains).save(Path(out))
     card = {
-        "model": "moodtune music emotion calibration (ridge on vibenet + acoustic descriptors)",
-        "descriptors": {"arousal": list(AROUSAL_DESCRIPTORS), "valence": list(VALENCE_DESCRIPTORS)},
-        "clips": [d.clip_id for d in data],
-        "n_seconds": int(sum(d.arousal.size for d in data)),
-        "alpha": alpha,
+        "model": "moodtune music emotion heads (logistic on vibenet's pooled backbone vector)",
+        "format": "vibenet-embedding-linear-v2",
+        "train": {"4q_clips": len(q4), "annotated_clips": [d.clip_id for d in dyn]},
+        "C": {"arousal": heads.c[0], "valence": heads.c[1]},
+        "heads": "per dimension the mean of an embedding head and a descriptor head",
+        "gains": {"arousal": gains[0], "valence": gains[1]},
         "smooth_s": SMOOTH_S,
-        "weights": {
-            dim: dict(zip(DESCRIPTORS, (round(float(c), 4) for c in model.coef[i]), strict=True))
-            for i, dim in enumerate(("arousal", "valence"))
-        },
-        "intercept": {"arousal": float(model.intercept[0]), "valence": float(model.intercept[1])},
+        "licence_note": "4Q is research-only (commercial previews): these weights are trained "
+        "on it; the audio never ships.",
     }
     path.with_suffix(".json").write_text(json.dumps(card, indent=2), encoding="utf-8")
     return card
