@@ -92,7 +92,7 @@ def test_loud_fast_noise_has_higher_arousal_than_quiet_slow_pad(rng: np.random.G
     )
     a_burst = analyze_signal(burst, sr=SR).summary["arousal_mean"]
     a_pad = analyze_signal(pad.astype(np.float32), sr=SR).summary["arousal_mean"]
-    assert a_burst > a_pad + 0.2
+    assert a_burst > a_pad  # pure synthetic tones are far from any training clip: order only
 
 
 @pytest.mark.parametrize("fmt", ["wav", "flac", "mp3", "ogg", "opus", "m4a"])
@@ -257,3 +257,36 @@ def test_plot_marks_the_lyrics_and_blended_points(
     assert "sound (mean)" in plain and not any("lyrics" in t for t in plain)
     assert "lyrics (sadness)" in words
     assert f"sound + lyrics ({point['lyrics_share']:.0%} words)" in words
+
+
+MUSIC = Path(__file__).parent / "data" / "music"
+
+
+@pytest.fixture(scope="module")
+def wesnoth() -> dict[str, object]:
+    return {
+        name: analyze_file(MUSIC / f"wesnoth_{name}.ogg")
+        for name in ("battle_loud", "sad_quiet", "silence")
+    }
+
+
+def test_real_silence_is_silent(wesnoth: dict[str, object]) -> None:
+    res = wesnoth["silence"]
+    assert res.silent  # type: ignore[attr-defined]
+    assert res.features["tempo"] is None  # type: ignore[attr-defined]
+
+
+def test_loud_battle_reads_more_aroused_than_a_quiet_passage(wesnoth: dict[str, object]) -> None:
+    loud = wesnoth["battle_loud"].summary  # type: ignore[attr-defined]
+    quiet = wesnoth["sad_quiet"].summary  # type: ignore[attr-defined]
+    assert quiet["arousal_mean"] < 0.0  # the quiet passage sits in the low-arousal half
+    assert loud["arousal_mean"] > quiet["arousal_mean"] + 0.2
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known miss: the 4Q-trained heads put orchestral music in the low-arousal half "
+    "(4Q's classical and new-age clips are almost all low arousal); see the model card",
+)
+def test_loud_battle_sits_in_the_high_arousal_half(wesnoth: dict[str, object]) -> None:
+    assert wesnoth["battle_loud"].summary["arousal_mean"] > 0.0  # type: ignore[attr-defined]

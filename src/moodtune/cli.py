@@ -1049,7 +1049,7 @@ def evaluate_music_emotion(
 
     _require_dir(data)
     result = evaluate(data, out_dir, cache=cache)
-    out.print(report_markdown(result), highlight=False)
+    out.print(report_markdown(result), highlight=False, soft_wrap=True)
     if result.get("png"):
         out.print(f"plot: {result['png']}")
 

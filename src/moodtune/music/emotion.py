@@ -56,6 +56,10 @@ SILENCE_DBFS = -60.0
 #: A second this far below the track's loud level (95th percentile of its seconds) is a fade
 #: or a pause and is marked silent too, dB.
 FADE_DB = 45.0
+#: Standardised inputs are clipped to this many standard deviations, in training and use alike:
+#: sounds unlike any training clip (a pure synthetic chord put 1,200 of the 1,280 embedding
+#: values beyond 5 SD, up to 150) would otherwise swing the linear scores to +-1.
+Z_CLIP = 4.0
 #: File name of the shipped model inside ``moodtune.models``.
 MODEL_FILE = "music_emotion.npz"
 #: Format tag stored in the model file.
@@ -284,8 +288,9 @@ def _hold_over(curve: np.ndarray, silent: np.ndarray) -> np.ndarray:
 class EmotionModel:
     """Linear arousal and valence heads on standardised window inputs.
 
-    ``score = ((x - mean) / scale) @ coef.T + intercept``; arousal and valence are
-    ``tanh(score)``, so a score of 0 is the boundary between the halves of the circumplex.
+    ``score = clip((x - mean) / scale, -Z_CLIP, Z_CLIP) @ coef.T + intercept``; arousal and
+    valence are ``tanh(score)``, so a score of 0 is the boundary between the halves of the
+    circumplex.
 
     Attributes
     ----------
@@ -306,7 +311,7 @@ class EmotionModel:
 
     def scores(self, x: np.ndarray) -> np.ndarray:
         """Linear scores of inputs, shape (m, 2): arousal, valence (unbounded)."""
-        z = (np.asarray(x, dtype=np.float64) - self.mean) / self.scale
+        z = np.clip((np.asarray(x, dtype=np.float64) - self.mean) / self.scale, -Z_CLIP, Z_CLIP)
         return np.asarray(z @ self.coef.T + self.intercept)
 
     def predict_windows(self, x: np.ndarray) -> np.ndarray:
