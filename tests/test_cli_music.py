@@ -79,6 +79,20 @@ def test_analyze_json_shape_and_plot(tmp_path, env):
     assert png.stat().st_size > 20_000
 
 
+def test_analyze_silence_says_silent(tmp_path, env):
+    path = tmp_path / "silence.wav"
+    path.write_bytes(encode_audio(np.zeros(12 * SR, dtype=np.float32), sr=SR, fmt="wav"))
+    proc = run("analyze", str(path), "--json", "--no-lyrics", env=env)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["silent"] is True and data["emotion_point"] is None
+    assert data["features"]["tempo"] is None and data["features"]["key"] is None
+    assert data["features"]["mode"] is None and data["genre"]["label"] is None
+    text = run("analyze", str(path), "--no-lyrics", env=env)
+    assert text.returncode == 0, text.stderr
+    assert "silent" in text.stdout and "latin" not in text.stdout
+
+
 def test_scan_then_rerun_then_similar(library, env):
     first = run("scan", str(library), "--workers", "2", "--json", env=env)
     assert first.returncode == 0, first.stderr

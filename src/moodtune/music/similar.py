@@ -302,6 +302,8 @@ def _query_file(path: Path) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
     from moodtune.music.features import analyze_file
 
     res = analyze_file(path)
+    if res.silent:
+        raise ParameterError(f"{path} is silent: no track is offered as like silence")
     row = res.catalog_row(track_id="query")
     q_raw = np.array(
         [np.nan if row.get(f) is None else float(row[f]) for f in _FEATURES], dtype=float
