@@ -293,7 +293,7 @@ _loudness = loudness_lufs
 
 #: Files longer than this have their loudness measured on a central excerpt of this length, s
 #: (bounds the memory of the multichannel decode).
-LOUDNESS_MAX_S = 900.0
+LOUDNESS_MAX_S = 300.0
 #: Sample rate of the multichannel loudness measurement, Hz.
 LOUDNESS_SR = 16000
 
@@ -317,6 +317,10 @@ def file_loudness(path: str | Path) -> float | None:
         import av
     except ImportError:  # pragma: no cover - a base dependency
         return None
+    import soxr
+
+    blocks: list[np.ndarray] = []  # (n, channels) float32 at LOUDNESS_SR
+    stream_rs: Any = None
     try:
         with av.open(str(path)) as container:
             if not container.streams.audio:
@@ -328,34 +332,48 @@ def file_loudness(path: str | Path) -> float | None:
             skip = 0.0
             if duration is not None and duration > LOUDNESS_MAX_S:
                 skip = (duration - LOUDNESS_MAX_S) / 2.0
-            layout = None
-            resampler = None
-            blocks: list[np.ndarray] = []
+            converter = None
             n = 0
             limit = int(LOUDNESS_MAX_S * LOUDNESS_SR)
             for frame in container.decode(stream):
-                if frame.time is not None and frame.time < skip:
+                if skip and frame.time is not None and frame.time < skip:
                     continue
-                if resampler is None:
-                    layout = frame.layout.name
-                    if len(frame.layout.channels) > 5:
+                if stream_rs is None:
+                    channels = len(frame.layout.channels)
+                    if channels > 5:
                         return None
-                    resampler = av.AudioResampler(format="flt", layout=layout, rate=LOUDNESS_SR)
-                for out in resampler.resample(frame):
-                    arr = out.to_ndarray().reshape(-1, len(out.layout.channels))
-                    blocks.append(arr)
-                    n += arr.shape[0]
+                    stream_rs = soxr.ResampleStream(
+                        frame.sample_rate, LOUDNESS_SR, channels, dtype="float32", quality="MQ"
+                    )
+                if frame.format.name == "fltp":  # most codecs: planar float, no conversion
+                    arr = frame.to_ndarray()
+                else:
+                    if converter is None:
+                        converter = av.AudioResampler(
+                            format="fltp", layout=frame.layout.name, rate=frame.sample_rate
+                        )
+                    outs = converter.resample(frame)
+                    if not outs:
+                        continue
+                    arr = np.concatenate([o.to_ndarray() for o in outs], axis=1)
+                # resampled as it is decoded: a long stereo file never sits in memory at 44.1 kHz
+                out = stream_rs.resample_chunk(np.ascontiguousarray(arr.T, dtype=np.float32))
+                blocks.append(out)
+                n += out.shape[0]
                 if n >= limit:
                     break
-            if resampler is not None:
-                for out in resampler.resample(None):
-                    blocks.append(out.to_ndarray().reshape(-1, len(out.layout.channels)))
+            if stream_rs is not None:
+                blocks.append(stream_rs.resample_chunk(
+                    np.zeros((0, blocks[0].shape[1] if blocks else 1), dtype=np.float32), last=True
+                ))  # fmt: skip
     except (OSError, ValueError, av.FFmpegError) as exc:
         log.debug("%s: multichannel loudness failed (%s)", path, exc)
         return None
     if not blocks:
         return None
     y = np.concatenate(blocks)[:limit]
+    if y.shape[0] == 0:
+        return None
     return loudness_lufs(y if y.shape[1] > 1 else y[:, 0], LOUDNESS_SR)
 
 
