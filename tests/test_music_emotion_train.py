@@ -51,8 +51,8 @@ def _corpus(root: Path) -> Path:
     dyn = root / "toyset"
     (dyn / "audio").mkdir(parents=True)
     rows, static = [], []
-    for i, level in enumerate([0.02, 0.1, 0.4]):
-        y = level * rng.standard_normal(8 * SR)
+    for i in range(3):  # a quiet tone, a louder tone, loud bursts of noise
+        y = _loud(rng, 8.0) if i == 2 else (1 + 4 * i) * _quiet(rng, 8.0)
         (dyn / "audio" / f"{i}.wav").write_bytes(encode_audio(y, sr=SR, fmt="wav"))
         for ts in np.arange(2.0, 7.01, 0.5):
             a = -0.6 + 0.5 * i
@@ -91,7 +91,7 @@ def test_train_and_evaluate_on_tiny_corpus(tmp_path: Path) -> None:
     assert set(fq) >= {"both", "embedding", "descriptors", "vibenet"}
     assert math.isfinite(fq["vibenet"]["valence_auc"])
     s = res["clips"]["chosen"]["summary"]["arousal"]
-    assert math.isfinite(s["rmse_mean"]) and s["clip_mean_pearson_r"] > 0.9
+    assert math.isfinite(s["rmse_mean"]) and s["clip_mean_pearson_r"] > 0.5
     assert (tmp_path / "rep" / "music_emotion_4q.png").read_bytes()[:4] == b"\x89PNG"
     table = (tmp_path / "rep" / "music_emotion_eval.md").read_text()
     assert "arousal AUC" in table and "raw vibenet" in table
