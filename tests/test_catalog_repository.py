@@ -45,7 +45,7 @@ def test_new_catalog_schema_and_wal(catalog):
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
     cols = [r[1] for r in conn.execute("PRAGMA table_info(tracks)")]
-    assert cols == list(repository.TRACK_COLUMNS)
+    assert cols == [*repository.TRACK_COLUMNS, "silent"]  # silent: set by scans, never offered
     fb = [r[1] for r in conn.execute("PRAGMA table_info(feedback)")]
     assert fb == ["user", "track_id", "kind", "created"]
 
