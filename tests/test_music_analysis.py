@@ -180,6 +180,14 @@ def test_stereo_loudness_is_bs1770_over_both_channels(tmp_path: Path) -> None:
     assert file_loudness(path) == pytest.approx(want, abs=0.15)
     res = analyze_file(path)
     assert res.features["loudness"] == pytest.approx(want, abs=0.15)
+    # a long file: the decoder's mono plus the channel correction of its central minute
+    from moodtune.music.features import load_music
+
+    long = np.tile(stereo, (8, 1))  # 80 s
+    long_path = tmp_path / "long.flac"
+    sf.write(long_path, long, sr)
+    y16 = load_music(long_path)
+    assert file_loudness(long_path, y16=y16) == pytest.approx(want, abs=0.2)
     # the mono downmix this replaces read about 3 dB low
     mono = analyze_signal(stereo.mean(axis=1).astype(np.float32), sr=sr)
     assert mono.features["loudness"] < want - 2.5  # type: ignore[operator]

@@ -416,7 +416,9 @@ class Moodtune:
         from moodtune.music.lyrics import lyrics_emotion, track_emotion_point
 
         y = load_music(path)
-        analysis = analyze_signal(y, sr=VIBE_SR, path=str(path), loudness=file_loudness(path))
+        analysis = analyze_signal(
+            y, sr=VIBE_SR, path=str(path), loudness=file_loudness(path, y16=y)
+        )
         if analysis.silent:
             return self._silent_report(analysis, plot=plot, title=Path(path).stem)
         genre = self.genre_of(analysis.catalog_row(track_id="query"), local=True)

@@ -204,7 +204,7 @@ def analyze_job(path: str, sha256: str, lyrics: bool = True) -> dict[str, Any]:
 
     try:
         y = load_music(path)
-        res = analyze_signal(y, sr=VIBE_SR, path=path, loudness=file_loudness(path))
+        res = analyze_signal(y, sr=VIBE_SR, path=path, loudness=file_loudness(path, y16=y))
         model = default_genre_model()
         genres: dict[str, float] = {}
         guess = None
