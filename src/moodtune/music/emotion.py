@@ -136,11 +136,18 @@ def second_descriptors(y16: np.ndarray, mel: np.ndarray, *, duration_s: float) -
     import librosa
 
     n = n_seconds(duration_s)
-    power = librosa.db_to_power(mel)
     onset = librosa.onset.onset_strength(S=mel, sr=VIBE_SR, hop_length=320)
-    bands = np.arange(mel.shape[0], dtype=np.float64)[:, None]
-    centroid = (bands * power).sum(axis=0) / np.maximum(power.sum(axis=0), 1e-12)
-    flatness = librosa.feature.spectral_flatness(S=power)[0]
+    bands = np.arange(mel.shape[0], dtype=np.float32)[:, None]
+    n_frames = mel.shape[1]
+    centroid = np.zeros(n_frames)
+    flatness = np.zeros(n_frames)
+    for f0 in range(0, n_frames, 3000):  # in blocks: a long track's full-size copies add up
+        power = librosa.db_to_power(mel[:, f0 : f0 + 3000])
+        centroid[f0 : f0 + 3000] = (bands * power).sum(axis=0) / np.maximum(
+            power.sum(axis=0), 1e-12
+        )
+        # librosa.feature.spectral_flatness(S=power) (its power=2 squares S once more)
+        flatness[f0 : f0 + 3000] = librosa.feature.spectral_flatness(S=power)[0]
     out = np.zeros((n, 4))
     out[:, 0] = second_levels(y16, duration_s=duration_s)
     for col, frames in ((1, onset), (2, centroid), (3, flatness)):
