@@ -565,7 +565,8 @@ def _write_song(catalog: Catalog, res: dict[str, Any], song: dict[str, Any], tra
     if tag:
         row["subgenre"] = tag
     genres = res["genres"]
-    row["genre"] = tag_to_genre(tag) or max(genres, key=lambda g: genres[g])
+    silent = bool(res.get("silent"))  # silence: recorded, no genre, never offered
+    row["genre"] = None if silent else tag_to_genre(tag) or max(genres, key=lambda g: genres[g])
     with catalog.transaction() as conn:
         catalog.upsert_tracks([row])
         conn.execute(
@@ -573,7 +574,9 @@ def _write_song(catalog: Catalog, res: dict[str, Any], song: dict[str, Any], tra
             "VALUES (?, ?, ?, ?)",
             (track_id, res["hop_s"], res["arousal"], res["valence"]),
         )
-        catalog.put_genres([(track_id, genres, res["genre_model"])])
+        conn.execute("UPDATE tracks SET silent = ? WHERE id = ?", (int(silent), track_id))
+        if not silent:
+            catalog.put_genres([(track_id, genres, res["genre_model"])])
         if res.get("lyrics") is not None:
             catalog.put_lyrics(track_id, res["lyrics"])
 
