@@ -165,7 +165,8 @@ def test_scan_stores_genres_tag_genre_and_sidecar_lyrics(tmp_path: Path) -> None
         from moodtune.recommend import Filters, Recommender
 
         rec = Recommender(cat.load_table())
-        picks = rec.recommend(0.0, 0.0, n=3, filters=Filters(genres=frozenset({"rock"})))
+        only_rock = Filters(genres=frozenset({"rock"}), min_duration_s=0)  # 3 s test clips
+        picks = rec.recommend(0.0, 0.0, n=3, filters=only_rock)
         assert [str(rec.table.id[p.index]) for p in picks] == [rock["id"]]
         # a catalog scanned before the classifier: its genres are filled on the next scan
         with cat.transaction() as conn:
@@ -202,6 +203,9 @@ def test_a_worker_crash_costs_only_its_own_file() -> None:
 
 
 def test_gone_files_are_not_offered_and_come_back(tmp_path: Path) -> None:
+    from moodtune.recommend import Filters
+
+    short = Filters(min_duration_s=0)  # 4 s test clips: not only songs of 60 s+
     from moodtune.service import Moodtune
 
     lib = tmp_path / "lib"
@@ -223,7 +227,7 @@ def test_gone_files_are_not_offered_and_come_back(tmp_path: Path) -> None:
     gone = cat.get_track(ids["s0"])
     assert gone is not None and gone["local_path"] is None  # the analysis stays
     assert cat.get_track(ids["s2"])["local_path"] == str((lib / "s2_copy.flac").resolve())
-    offered = {t["id"] for t in svc.recommend_for(text="happy", n=10).tracks}
+    offered = {t["id"] for t in svc.recommend_for(text="happy", n=10, filters=short).tracks}
     assert ids["s0"] not in offered and ids["s1"] in offered and ids["s2"] in offered
     _, similar = svc.similar(ids["s1"], n=5)
     assert ids["s0"] not in {t.id for t in similar}
@@ -231,7 +235,9 @@ def test_gone_files_are_not_offered_and_come_back(tmp_path: Path) -> None:
     (lib / "back.flac").write_bytes(encode_audio(_clip(4.0, 90, 0), sr=SR, fmt="flac"))
     rep = svc.scan(lib, workers=1)
     assert cat.get_track(ids["s0"])["local_path"] == str((lib / "back.flac").resolve())
-    assert ids["s0"] in {t["id"] for t in svc.recommend_for(text="happy", n=10).tracks}
+    assert ids["s0"] in {
+        t["id"] for t in svc.recommend_for(text="happy", n=10, filters=short).tracks
+    }
 
 
 def test_silent_files_are_recorded_but_never_offered(tmp_path: Path) -> None:
