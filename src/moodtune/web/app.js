@@ -449,8 +449,11 @@ function trackWords(t) {
   const g = t.genre_info || t.genre;
   if (g && typeof g === "object" && g.label) {
     const sec = el("div", { id: "track-genre" });
-    const unsure = g.source === "classifier" && ((g.probabilities || {})[g.label] || 0) < 0.5;
-    const said = `${GENRE_SOURCE[g.source] || g.source || ""}${unsure ? ", uncertain" : ""}`;
+    const abstained = g.label === "other"; // the classifier found no genre likely
+    const unsure = !abstained && g.source === "classifier" && ((g.probabilities || {})[g.label] || 0) < 0.5;
+    const said = abstained
+      ? "no genre is likely (the classifier abstains)"
+      : `${GENRE_SOURCE[g.source] || g.source || ""}${unsure ? ", uncertain" : ""}`;
     sec.append(el("h3", {}, "Genre: ", el("strong", { id: "genre-label" }, g.label),
       el("span", { class: "hint small" }, ` ${said}`)));
     const probs = Object.entries(g.probabilities || {}).sort((a, b) => b[1] - a[1]);
