@@ -632,26 +632,18 @@ class Recommender:
                     "or clear the skipped tracks"
                 )
         fixed = self._fixed_positions(keep, n)
-        avoid_list = _check_ids(avoid_ids, "avoid_ids")
-        eligible, penalised, memo = self._avoid(eligible, avoid_list, n - len(fixed))
-        notes.extend(memo)
-        favoured = None
-        if liked is not None and liked.size:
-            favoured = np.sort(self.index.position[liked])
-            if eligible is not None:
-                favoured = favoured[eligible[favoured]]
-        picks = self._search_and_select(
+        picks = self._pick(
             targets,
             eligible,
+            notes,
+            n=n,
+            fixed=fixed,
+            avoid_ids=avoid_ids,
+            liked=liked,
             seed=seed,
             variety=variety,
-            fixed=fixed,
-            penalised=penalised,
-            favoured=favoured,
-            banned_titles=self._title_keys(avoid_list) if penalised is None else None,
+            what="playlist",
         )
-        if len(picks) < n:
-            notes.append(f"only {len(picks)} tracks pass the filters; the playlist is shorter")
         steps = progress(n, strategy=strategy)
         mood_text = mood or mood_word(float(valence), float(arousal))
         start = np.array([float(valence), float(arousal)])
@@ -754,20 +746,18 @@ class Recommender:
             raise ParameterError("start and end are the same track; choose two tracks")
         fixed = self._fixed_positions(keep, int(n))
         eligible, notes = self._filter_mask(filters)
-        avoid_list = _check_ids(avoid_ids, "avoid_ids")
-        eligible, penalised, memo = self._avoid(eligible, avoid_list, int(n) - len(fixed))
-        notes.extend(memo)
-        picks = self._search_and_select(
+        picks = self._pick(
             targets,
             eligible,
+            notes,
+            n=int(n),
+            fixed=fixed,
+            avoid_ids=avoid_ids,
+            liked=None,
             seed=seed,
             variety=variety,
-            fixed=fixed,
-            penalised=penalised,
-            banned_titles=self._title_keys(avoid_list) if penalised is None else None,
+            what="journey",
         )
-        if len(picks) < n:
-            notes.append(f"only {len(picks)} tracks pass the filters; the journey is shorter")
         words = (mood_word(*p0), mood_word(*p1))
 
         def phrase(i: int) -> str:
@@ -827,6 +817,46 @@ class Recommender:
             "so some tracks repeat"
         )
         return eligible, np.sort(pos), [note]
+
+    def _pick(
+        self,
+        targets: np.ndarray,
+        eligible: np.ndarray | None,
+        notes: list[str],
+        *,
+        n: int,
+        fixed: Mapping[int, int],
+        avoid_ids: Any,
+        liked: np.ndarray | None,
+        seed: int | None,
+        variety: float,
+        what: str,
+    ) -> list[tuple[int, float]]:
+        """Leave out (or penalise) recent plays, favour liked tracks, search and select.
+
+        Shared by playlists and journeys; appends what it had to give up to ``notes``.
+        """
+        avoid_list = _check_ids(avoid_ids, "avoid_ids")
+        eligible, penalised, memo = self._avoid(eligible, avoid_list, n - len(fixed))
+        notes.extend(memo)
+        favoured = None
+        if liked is not None and liked.size:
+            favoured = np.sort(self.index.position[liked])
+            if eligible is not None:
+                favoured = favoured[eligible[favoured]]
+        picks = self._search_and_select(
+            targets,
+            eligible,
+            seed=seed,
+            variety=variety,
+            fixed=fixed,
+            penalised=penalised,
+            favoured=favoured,
+            banned_titles=self._title_keys(avoid_list) if penalised is None else None,
+        )
+        if len(picks) < n:
+            notes.append(f"only {len(picks)} tracks pass the filters; the {what} is shorter")
+        return picks
 
     def _search_and_select(
         self,
