@@ -333,13 +333,14 @@ def test_openapi_references_resolve_and_404_is_documented(text_client: TestClien
 
 
 # ------------------------------------------------------------------ 6. voice statistics
-class _Head:
-    def features(self, states: Any, y: Any) -> np.ndarray:
+class _Speech:
+    """A speaker-adaptive backend (``SpeakerAdaptive``) whose features are the input."""
+
+    def speaker_features(self, y: Any, *, states: Any = None) -> np.ndarray:
         return np.asarray(y, dtype=np.float64)
 
-
-class _Speech:
-    head = _Head()
+    def predict(self, y: Any, *, states: Any = None, speaker_stats: Any = None) -> Any:
+        raise AssertionError("not called by _speaker_stats")
 
 
 def test_voice_statistics_are_bounded_and_survive_a_restart(

@@ -128,17 +128,19 @@ def test_backends_are_registered() -> None:
     assert "transformers_whisper" in asr_backends.available_backends()
 
 
-def test_asr_registry_needs_a_name(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_asr_registry_default_and_env(monkeypatch: pytest.MonkeyPatch) -> None:
     from moodtune.speech import asr_backends
 
     monkeypatch.delenv("MOODTUNE_ASR_BACKEND", raising=False)
-    assert asr_backends.selected_backend() is None
-    with pytest.raises(ParameterError, match="MOODTUNE_ASR_BACKEND"):
-        asr_backends.get_backend()
+    assert asr_backends.selected_backend() == "faster_whisper"
+    assert "faster_whisper" in asr_backends.available_backends()
     with pytest.raises(ParameterError, match="'nope' is unknown"):
         asr_backends.get_backend("nope")
     monkeypatch.setenv("MOODTUNE_ASR_BACKEND", "transformers_whisper")
     assert asr_backends.selected_backend() == "transformers_whisper"
+    monkeypatch.setenv("MOODTUNE_ASR_BACKEND", "nope")
+    with pytest.raises(ParameterError, match=r"'nope' \(from \$MOODTUNE_ASR_BACKEND\)"):
+        asr_backends.get_backend()
 
 
 # ---------------------------------------------------------------- rubert (BERT)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -1221,7 +1220,12 @@ def _print_short_message_report(msgs: dict[str, Any]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; turn every error into a one-line message and an exit code."""
-    debug = bool(os.environ.get("MOODTUNE_DEBUG"))
+    from moodtune.config import settings
+
+    try:
+        debug = settings().debug
+    except MoodtuneError:  # a bad variable: the command below reports it
+        debug = False
     logging.basicConfig(
         level=logging.DEBUG if debug else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",

@@ -1,16 +1,18 @@
 """Backend registries: a backend is a module of a package, and its name is its key.
 
-Each backend module exposes ``load(**options)``. Config (an environment variable) picks
-the backend; the default is the one that works offline. Backends load once per process
-and options.
+Each backend module exposes ``load(**options)``. Config (a setting of
+:func:`moodtune.config.settings`, named after its environment variable) picks the
+backend; the default is the one that works offline. Backends load once per process and
+options. The registry itself reads no environment: the package that owns it passes a
+``selected`` callable that returns the configured name.
 """
 
 from __future__ import annotations
 
 import importlib
-import os
 import pkgutil
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from moodtune.errors import ParameterError
@@ -26,16 +28,28 @@ class BackendRegistry:
     default : str
         Backend used when neither the caller nor ``env`` names one.
     env : str
-        Environment variable that picks a backend.
+        Environment variable that picks a backend (for messages and docs).
     kind : str
         Words for messages, e.g. ``"text backend"``.
+    selected : callable, optional
+        Returns the configured backend name (None: the default), e.g.
+        ``lambda: settings().text_backend``.
     """
 
-    def __init__(self, package: str, *, default: str, env: str, kind: str) -> None:
+    def __init__(
+        self,
+        package: str,
+        *,
+        default: str,
+        env: str,
+        kind: str,
+        selected: Callable[[], str | None] | None = None,
+    ) -> None:
         self.package = package
         self.default = default
         self.env = env
         self.kind = kind
+        self.selected = selected
         self._cache: dict[str, Any] = {}
         self._lock = threading.Lock()
 
@@ -44,18 +58,33 @@ class BackendRegistry:
         pkg = importlib.import_module(self.package)
         return sorted(m.name for m in pkgutil.iter_modules(pkg.__path__) if not m.ispkg)
 
-    def get(self, name: str | None = None, **options: Any) -> Any:
-        """Return the backend ``name`` (default: ``$env`` or the default), loaded once.
+    def resolve(self, name: str | None = None) -> str:
+        """The key ``get(name)`` loads: ``name``, else the configured one, else the default.
 
         Raises
         ------
         ParameterError
             If no backend has that name.
         """
-        key = name or os.environ.get(self.env) or self.default
+        configured = self.selected() if self.selected is not None else None
+        key = name or configured or self.default
         names = self.names()
         if key not in names:
-            raise ParameterError(f"{self.kind} {key!r} is unknown; available: {', '.join(names)}")
+            source = f" (from ${self.env})" if not name and configured else ""
+            raise ParameterError(
+                f"{self.kind} {key!r}{source} is unknown; available: {', '.join(names)}"
+            )
+        return key
+
+    def get(self, name: str | None = None, **options: Any) -> Any:
+        """Return the backend ``name`` (default: the configured one, else the default), loaded once.
+
+        Raises
+        ------
+        ParameterError
+            If no backend has that name.
+        """
+        key = self.resolve(name)
         cache_key = key + repr(sorted(options.items()))
         with self._lock:
             if cache_key not in self._cache:

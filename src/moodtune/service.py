@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from moodtune.music.features import TrackAnalysis
     from moodtune.music.scan import ScanReport
     from moodtune.recommend import Filters, Recommender
+    from moodtune.speech.backends import SpeakerAdaptive
     from moodtune.speech.emotion import SpeakerStats
 
 log = logging.getLogger(__name__)
@@ -183,9 +184,9 @@ def _sure_genre(genre: Mapping[str, Any]) -> str | None:
 def _llm_wanted(llm: bool | None) -> bool:
     """Whether to ask the LLM: as asked, or (None) whenever ``MOODTUNE_LLM_URL`` is set."""
     if llm is None:
-        import os
+        from moodtune.config import settings
 
-        return bool(os.environ.get("MOODTUNE_LLM_URL", "").strip())
+        return settings().llm.url is not None
     return bool(llm)
 
 
@@ -236,15 +237,16 @@ class Moodtune:
         """Load the models and the catalog once, so the first request is not slow.
 
         Servers call it at start-up (in a background thread): the text backend, the
-        recommender over the catalog and, with ``voice``, Whisper and the speech head.
+        recommender over the catalog and, with ``voice``, the ASR backend
+        (``$MOODTUNE_ASR_BACKEND``, Whisper by default) and the speech emotion backend.
         """
         get_backend(self.text_backend).predict("warm up")
         self._get_recommender()
         if voice:
+            from moodtune.speech.asr_backends import get_backend as get_asr_backend
             from moodtune.speech.backends import get_backend as get_speech_backend
-            from moodtune.speech.whisper import get_whisper
 
-            get_whisper()
+            get_asr_backend()
             get_speech_backend(self.speech_backend)
 
     # -- emotion -------------------------------------------------------------
@@ -288,18 +290,21 @@ class Moodtune:
         """
         from moodtune.audio.decode import decode
         from moodtune.fusion import fuse
+        from moodtune.speech.asr_backends import get_backend as get_asr_backend
+        from moodtune.speech.backends import SpeakerAdaptive
         from moodtune.speech.backends import get_backend as get_speech_backend
-        from moodtune.speech.whisper import get_whisper
 
         lang = None if language in (None, "auto") else language
         if lang is not None and lang not in LANGUAGES:
             raise ParameterError(f"language {language!r} is not supported; use auto, ru or en")
         audio = decode(source, max_seconds=self.max_voice_seconds)
-        analysis = get_whisper().analyze(audio.y, language=lang)
+        analysis = get_asr_backend().transcribe(audio.y, language=lang)
         speech = get_speech_backend(self.speech_backend)
-        stats = self._speaker_stats(user, speech, analysis.states, audio.y)
-        extra = {} if stats is None else {"speaker_stats": stats}
-        voice = speech.predict(audio.y, states=analysis.states, **extra)
+        if isinstance(speech, SpeakerAdaptive):
+            stats = self._speaker_stats(user, speech, analysis.states, audio.y)
+            voice = speech.predict(audio.y, states=analysis.states, speaker_stats=stats)
+        else:
+            voice = speech.predict(audio.y, states=analysis.states)
         parts: dict[str, EmotionEstimate] = {"voice": voice}
         transcript = " ".join(analysis.text.split())
         if transcript:
@@ -313,7 +318,7 @@ class Moodtune:
         )
 
     def _speaker_stats(
-        self, user: str | None, speech: Any, states: Any, y: Any
+        self, user: str | None, speech: SpeakerAdaptive, states: Any, y: Any
     ) -> SpeakerStats | None:
         """Update and return the user's running voice statistics (None without a user).
 
@@ -322,12 +327,11 @@ class Moodtune:
         catalog database, which keeps the :data:`VOICE_STATS_STORED` most recent, so a
         restart or an eviction loses nothing that matters.
         """
-        head = getattr(speech, "head", None)
-        if user is None or head is None:
+        if user is None:
             return None
         from moodtune.speech.emotion import SpeakerStats
 
-        features = head.features(states, y)
+        features = speech.speaker_features(y, states=states)
         catalog = self.catalog()
         with self._lock:
             stats = self._speakers.pop(user, None)

@@ -13,7 +13,6 @@ import hmac
 import json
 import logging
 import mimetypes
-import os
 import re
 import tempfile
 import threading
@@ -686,7 +685,7 @@ def create_app(
         service = get_service()
     svc: Moodtune = service
     if api_key is None:
-        api_key = os.environ.get(API_KEY_ENV) or None
+        api_key = config.api_key()
     if user_keys is None:
         user_keys = config.user_keys()
     signer = Signer(secret)

@@ -44,11 +44,9 @@ def serve(
 
 
 def _has_key() -> bool:
-    import os
+    from moodtune import config
 
-    from moodtune.api.app import API_KEY_ENV
-
-    return bool(os.environ.get(API_KEY_ENV))
+    return bool(config.api_key())
 
 
 if __name__ == "__main__":  # python -m moodtune.api.cli (benchmarks, before the lead wires `serve`)

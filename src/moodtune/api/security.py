@@ -28,7 +28,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import os
 import secrets
 import time
 from urllib.parse import quote
@@ -38,7 +37,7 @@ from moodtune.errors import AuthError, ForbiddenError
 
 #: Seconds an ``audio_url`` stays valid (``$MOODTUNE_AUDIO_URL_TTL``).
 AUDIO_URL_TTL_ENV = "MOODTUNE_AUDIO_URL_TTL"
-DEFAULT_AUDIO_URL_TTL = 3600
+DEFAULT_AUDIO_URL_TTL = config.DEFAULT_AUDIO_URL_TTL
 #: Prefix of the ids ``POST /v1/session`` hands out.
 SESSION_PREFIX = "s-"
 
@@ -97,8 +96,7 @@ class Signer:
 
 def audio_url_ttl() -> int:
     """Seconds an audio link stays valid (``$MOODTUNE_AUDIO_URL_TTL``, default 3600)."""
-    raw = os.environ.get(AUDIO_URL_TTL_ENV, "").strip()
-    return int(raw) if raw.isdigit() and int(raw) > 0 else DEFAULT_AUDIO_URL_TTL
+    return config.settings().audio_url_ttl
 
 
 def owned_user(claimed: str | None, credential_user: str | None) -> str | None:

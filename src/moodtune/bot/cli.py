@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-import os
 from typing import Annotated
 
 import typer
 
+from moodtune import config
 from moodtune.errors import ParameterError, missing_extra
 
 #: Environment variable holding the bot token from @BotFather.
@@ -22,14 +22,16 @@ def bot(
         str | None,
         typer.Option(
             "--api-url",
-            envvar=API_ENV,
-            help="Base URL of a local Bot API server (default: Telegram's).",
+            help="Base URL of a local Bot API server (default: $MOODTUNE_TELEGRAM_API, "
+            "else Telegram's).",
             show_default=False,
         ),
     ] = None,
 ) -> None:
     """Run the Telegram bot; the token comes from MOODTUNE_TELEGRAM_TOKEN."""
-    token = os.environ.get(TOKEN_ENV, "").strip()
+    settings = config.settings()
+    token = settings.telegram_token
+    api_url = api_url or settings.telegram_api
     if not token:
         raise ParameterError(f"set {TOKEN_ENV} to the bot token from @BotFather")
     try:

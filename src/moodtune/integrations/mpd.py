@@ -14,20 +14,20 @@ Tracks without a local file cannot be played by MPD; they are counted, not queue
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from moodtune.config import DEFAULT_MPD_HOST, DEFAULT_MPD_PORT, settings
 from moodtune.errors import MoodtuneError, ParameterError, missing_extra
 from moodtune.integrations.playlists import PlaylistEntry
 
 log = logging.getLogger(__name__)
 
-DEFAULT_HOST = "localhost"
-DEFAULT_PORT = 6600
+DEFAULT_HOST = DEFAULT_MPD_HOST
+DEFAULT_PORT = DEFAULT_MPD_PORT
 
 
 class MpdError(MoodtuneError):
@@ -46,21 +46,18 @@ def parse_target(target: str) -> tuple[str, int]:
         Not an ``mpd`` target, or a bad port.
     """
     if target == "mpd":
-        host = os.environ.get("MPD_HOST", DEFAULT_HOST)
-        if "@" in host:  # MPD_HOST=password@host: the password is read by queue_playlist
-            host = host.split("@", 1)[1]
-        port_text = os.environ.get("MPD_PORT", str(DEFAULT_PORT))
-    else:
-        parts = urlsplit(target)
-        if parts.scheme != "mpd" or parts.path not in ("", "/"):
-            raise ParameterError(
-                f"--to {target!r} is not an MPD address; use mpd or mpd://host:port"
-            )
-        host = parts.hostname or DEFAULT_HOST
-        try:
-            port_text = str(parts.port or DEFAULT_PORT)
-        except ValueError as exc:
-            raise ParameterError(f"--to {target!r}: the port must be a number") from exc
+        mpd = settings().mpd  # MPD_HOST=password@host: the password is read by _connect
+        if mpd.error:
+            raise ParameterError(mpd.error)
+        return mpd.host, mpd.port
+    parts = urlsplit(target)
+    if parts.scheme != "mpd" or parts.path not in ("", "/"):
+        raise ParameterError(f"--to {target!r} is not an MPD address; use mpd or mpd://host:port")
+    host = parts.hostname or DEFAULT_HOST
+    try:
+        port_text = str(parts.port or DEFAULT_PORT)
+    except ValueError as exc:
+        raise ParameterError(f"--to {target!r}: the port must be a number") from exc
     if not port_text.isdigit() or not 0 < int(port_text) < 65536:
         raise ParameterError(f"MPD port {port_text!r} must be a number from 1 to 65535")
     return host, int(port_text)
@@ -119,9 +116,7 @@ def _connect(host: str, port: int, timeout: float) -> Any:
         raise MpdError(
             f"cannot reach MPD at {host}:{port} ({exc}); is mpd running? (--to mpd://host:port)"
         ) from exc
-    password = os.environ.get("MOODTUNE_MPD_PASSWORD")
-    if not password and "@" in os.environ.get("MPD_HOST", ""):
-        password = os.environ["MPD_HOST"].split("@", 1)[0]
+    password = settings().mpd.password
     if password:
         try:
             client.password(password)
@@ -195,7 +190,7 @@ def queue_playlist(
         MPD unreachable, or nothing of the playlist could be queued.
     """
     items = list(entries)
-    music = music_dir or os.environ.get("MOODTUNE_MPD_MUSIC_DIR") or None
+    music = music_dir or settings().mpd.music_dir or None
     music_path = Path(music).expanduser() if music else None
     report = MpdReport(host=host, port=port, replaced=replace)
     client = _connect(host, port, timeout)  # names the extra when python-mpd2 is missing

@@ -29,7 +29,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import secrets
 import shutil
 import tempfile
@@ -37,11 +36,12 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from moodtune.config import SubsonicSettings, settings
 from moodtune.errors import MoodtuneError, ParameterError
 
 if TYPE_CHECKING:
@@ -75,17 +75,16 @@ class SubsonicConfig:
     salt: str | None = field(default=None, repr=False)
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> SubsonicConfig:
-        """Read ``MOODTUNE_SUBSONIC_*``.
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> SubsonicConfig:
+        """Read ``MOODTUNE_SUBSONIC_*`` (:func:`moodtune.config.settings`, or ``environ``).
 
         Raises
         ------
         ParameterError
             A variable is missing, or the URL is not http(s).
         """
-        env = dict(os.environ if environ is None else environ)
-        url = env.get("MOODTUNE_SUBSONIC_URL", "").strip().rstrip("/")
-        user = env.get("MOODTUNE_SUBSONIC_USER", "").strip()
+        s = settings().subsonic if environ is None else SubsonicSettings.from_env(environ)
+        url, user = s.url or "", s.user or ""
         if not url or not user:
             raise ParameterError(
                 "no Subsonic server configured: set MOODTUNE_SUBSONIC_URL and "
@@ -96,11 +95,11 @@ class SubsonicConfig:
             raise ParameterError(
                 f"MOODTUNE_SUBSONIC_URL={url!r} must start with http:// or https://"
             )
-        password = env.get("MOODTUNE_SUBSONIC_PASSWORD") or None
-        pw_file = env.get("MOODTUNE_SUBSONIC_PASSWORD_FILE")
+        password = s.password
+        pw_file = s.password_file
         if password is None and pw_file:
             try:
-                secret = Path(pw_file).expanduser()
+                secret = pw_file
                 if secret.stat().st_mode & 0o077:
                     log.warning("%s can be read by other users; chmod 600 it", secret)
                 lines = secret.read_text(encoding="utf-8").splitlines()
@@ -110,8 +109,7 @@ class SubsonicConfig:
                     f"({exc.strerror or exc})"
                 ) from exc
             password = lines[0] if lines else None
-        token = env.get("MOODTUNE_SUBSONIC_TOKEN") or None
-        salt = env.get("MOODTUNE_SUBSONIC_SALT") or None
+        token, salt = s.token, s.salt
         if password is None and (token is None or salt is None):
             raise ParameterError(
                 "the Subsonic server needs a password: set MOODTUNE_SUBSONIC_PASSWORD "

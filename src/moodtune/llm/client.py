@@ -14,19 +14,19 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from moodtune.config import DEFAULT_LLM_TIMEOUT_S, LLMSettings, settings
 from moodtune.errors import MoodtuneError, ParameterError, missing_extra
 
 log = logging.getLogger(__name__)
 
 #: Default time budget for one LLM answer, s (all requests of one call together).
-DEFAULT_TIMEOUT_S = 8.0
+DEFAULT_TIMEOUT_S = DEFAULT_LLM_TIMEOUT_S
 #: Longest time budget accepted from the environment, s.
 MAX_TIMEOUT_S = 300.0
 #: Reply token limit.
@@ -111,7 +111,7 @@ class LLMConfig:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> LLMConfig | None:
-        """Read the configuration from the environment; ``None`` when no LLM is configured.
+        """The configuration (``config.settings()``, or ``environ``); ``None`` without an LLM.
 
         ``MOODTUNE_LLM_URL`` (required to enable it), ``MOODTUNE_LLM_MODEL``,
         ``MOODTUNE_LLM_KEY``, ``MOODTUNE_LLM_TIMEOUT`` (seconds, default 8),
@@ -123,30 +123,19 @@ class LLMConfig:
         ParameterError
             A variable is set to something unusable (the message names it).
         """
-        env = os.environ if environ is None else environ
-        url = (env.get("MOODTUNE_LLM_URL") or "").strip()
-        if not url:
+        s = settings().llm if environ is None else LLMSettings.from_env(environ)
+        if not s.url:
             return None
-        raw_timeout = (env.get("MOODTUNE_LLM_TIMEOUT") or "").strip()
-        timeout = DEFAULT_TIMEOUT_S
-        if raw_timeout:
-            try:
-                timeout = float(raw_timeout)
-            except ValueError:
-                raise ParameterError(
-                    f"MOODTUNE_LLM_TIMEOUT={raw_timeout!r} must be a number of seconds, e.g. 8"
-                ) from None
-        raw_json = (env.get("MOODTUNE_LLM_JSON_MODE") or "1").strip().lower()
-        if raw_json not in ("0", "1", "true", "false", "yes", "no", "on", "off"):
-            raise ParameterError(f"MOODTUNE_LLM_JSON_MODE={raw_json!r} must be 1 or 0")
+        if s.error:
+            raise ParameterError(s.error)
         try:
             return cls(
-                url=url,
-                model=env.get("MOODTUNE_LLM_MODEL") or None,
-                key=env.get("MOODTUNE_LLM_KEY") or None,
-                timeout=timeout,
-                json_mode=raw_json in ("1", "true", "yes", "on"),
-                ca_bundle=env.get("MOODTUNE_LLM_CA_BUNDLE") or None,
+                url=s.url,
+                model=s.model,
+                key=s.key,
+                timeout=s.timeout,
+                json_mode=s.json_mode,
+                ca_bundle=s.ca_bundle,
             )
         except ParameterError as exc:
             raise ParameterError(f"MOODTUNE_LLM_*: {exc}") from None

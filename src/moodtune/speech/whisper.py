@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from moodtune.audio.checks import valid_mono
-from moodtune.config import cache_dir
+from moodtune.config import cpu_threads, model_root
 from moodtune.errors import ModelError, NoSpeechError, ParameterError, missing_extra
 
 if TYPE_CHECKING:
@@ -108,9 +108,7 @@ def model_dir() -> Path:
     ``$MOODTUNE_MODEL_DIR`` names a directory that holds one sub-directory per model;
     the Whisper files go in ``whisper-base`` inside it.
     """
-    env = os.environ.get("MOODTUNE_MODEL_DIR")
-    root = Path(env).expanduser() if env else cache_dir()
-    return root / "whisper-base"
+    return model_root() / "whisper-base"
 
 
 def _sha256_file(path: Path, *, chunk: int = 1 << 22) -> str:
@@ -222,22 +220,8 @@ def ensure_model_files(*, directory: str | Path | None = None) -> Path:
 
 
 def _default_threads() -> int:
-    env = os.environ.get("MOODTUNE_CPU_THREADS")
-    if env:
-        try:
-            value = int(env)
-        except ValueError as exc:
-            raise ParameterError(
-                f"MOODTUNE_CPU_THREADS={env!r} must be a positive integer"
-            ) from exc
-        if value < 1:
-            raise ParameterError(f"MOODTUNE_CPU_THREADS={env!r} must be a positive integer")
-        return value
-    try:
-        count = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        count = os.cpu_count() or 1
-    return max(1, min(count, 8))
+    """``$MOODTUNE_CPU_THREADS``, else the CPUs this process may use (at most 8)."""
+    return cpu_threads()
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from moodtune.config import MAX_TEXT_CHARS
+from moodtune.config import MAX_TEXT_CHARS, settings
 from moodtune.errors import InputTooLargeError, ParameterError
 from moodtune.registry import BackendRegistry
 from moodtune.types import EmotionEstimate
@@ -37,6 +37,7 @@ _REGISTRY = BackendRegistry(
     default=DEFAULT_BACKEND,
     env="MOODTUNE_TEXT_BACKEND",
     kind="text backend",
+    selected=lambda: settings().text_backend,
 )
 
 

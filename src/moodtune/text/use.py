@@ -10,7 +10,6 @@ about 1-2 ms on one core (e5-small takes 40-80 ms here), see the text model card
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -30,10 +29,10 @@ _model: object | None = None
 
 
 def _threads() -> int:
-    try:
-        return max(1, int(os.environ.get("MOODTUNE_CPU_THREADS", "1")))
-    except ValueError:
-        return 1
+    """``$MOODTUNE_CPU_THREADS``, else 1."""
+    from moodtune.config import cpu_threads
+
+    return cpu_threads(default=1)
 
 
 def _get_model() -> object:

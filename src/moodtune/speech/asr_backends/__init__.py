@@ -8,28 +8,36 @@ It exposes ``load(**options)`` returning an object with
 - ``transcribe(y, *, language=None) -> Transcript``, where ``y`` is mono float audio at
   16 kHz, shape (n,), and ``language`` forces an ISO 639-1 code (else it is detected).
 
-The offline default is faster-whisper (:mod:`moodtune.speech.whisper`), which also hands
-its encoder states to the speech emotion head; ``transformers_whisper`` (extra
-``moodtune[hf]``) runs Whisper through transformers and gives the transcript only.
-``$MOODTUNE_ASR_BACKEND`` names a backend of this package to use instead of the default
-(see :func:`selected_backend`).
+The offline default, ``faster_whisper``, is Whisper base int8 on CTranslate2
+(:mod:`moodtune.speech.whisper`); its transcript carries the encoder states it was
+decoded from, which the default speech emotion head reuses. ``transformers_whisper``
+(extra ``moodtune[hf]``) runs Whisper through transformers and gives the transcript only
+(``states`` is None; the speech head then encodes the voice itself).
+``$MOODTUNE_ASR_BACKEND`` (``settings().asr_backend``) picks another backend.
 """
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
 
-from moodtune.errors import ParameterError
+from moodtune.config import settings
 from moodtune.registry import BackendRegistry
 
 #: Environment variable that names an ASR backend of this package.
 ENV = "MOODTUNE_ASR_BACKEND"
+#: The offline default.
+DEFAULT_BACKEND = "faster_whisper"
 
-_REGISTRY = BackendRegistry("moodtune.speech.asr_backends", default="", env=ENV, kind="ASR backend")
+_REGISTRY = BackendRegistry(
+    "moodtune.speech.asr_backends",
+    default=DEFAULT_BACKEND,
+    env=ENV,
+    kind="ASR backend",
+    selected=lambda: settings().asr_backend,
+)
 
 
 @dataclass(frozen=True)
@@ -39,16 +47,22 @@ class Transcript:
     Attributes
     ----------
     text : str
-        The transcript, stripped (may be empty).
+        The transcript, whitespace-normalised by the backend (may be empty).
     language : str
-        ISO 639-1 code of the language decoded.
+        ISO 639-1 code of the language decoded; ``""`` when no words were heard and the
+        language was not forced.
     language_probability : float
-        Probability of ``language`` among the allowed languages, in [0, 1]; 1.0 when forced.
+        Probability of ``language`` among the allowed languages, in [0, 1]; 1.0 when
+        forced, 0.0 when no words were heard.
+    states : numpy.ndarray or None
+        The Whisper-base encoder states the transcript was decoded from, shape (T, 512),
+        float32, for backends that share them with the speech emotion head; None otherwise.
     """
 
     text: str
     language: str
     language_probability: float
+    states: np.ndarray | None = field(default=None, repr=False, compare=False)
 
 
 class ASRBackend(Protocol):
@@ -66,23 +80,28 @@ def available_backends() -> list[str]:
     return _REGISTRY.names()
 
 
-def selected_backend() -> str | None:
-    """The backend ``$MOODTUNE_ASR_BACKEND`` names, or None for the faster-whisper default."""
-    return os.environ.get(ENV) or None
+def selected_backend() -> str:
+    """The backend :func:`get_backend` loads without a name.
 
-
-def get_backend(name: str | None = None, **options: Any) -> ASRBackend:
-    """Return the backend ``name`` (else ``$MOODTUNE_ASR_BACKEND``), loaded once per options.
+    ``$MOODTUNE_ASR_BACKEND``, else ``faster_whisper``.
 
     Raises
     ------
     ParameterError
-        If neither names a backend, or no backend has that name.
+        If the configured name is not a registered backend.
     """
-    if not (name or selected_backend()):
-        raise ParameterError(
-            f"no ASR backend named; pass one or set ${ENV} to one of "
-            f"{', '.join(available_backends())} (the default ASR is moodtune.speech.whisper)"
-        )
+    return _REGISTRY.resolve()
+
+
+def get_backend(name: str | None = None, **options: Any) -> ASRBackend:
+    """Return the backend ``name`` (else ``$MOODTUNE_ASR_BACKEND``, else ``faster_whisper``).
+
+    Loaded once per process and options.
+
+    Raises
+    ------
+    ParameterError
+        If no backend has that name.
+    """
     backend: ASRBackend = _REGISTRY.get(name, **options)
     return backend

@@ -24,6 +24,22 @@ class WhisperHeadEmotion:
     def __init__(self, head: SpeechEmotionHead) -> None:
         self.head = head
 
+    @staticmethod
+    def _states(y: np.ndarray, states: np.ndarray | None) -> np.ndarray:
+        """``states``, or Whisper's encoder states of ``y`` (VAD-trimmed, as ASR does)."""
+        if states is not None:
+            return states
+        from moodtune.speech.whisper import get_whisper
+
+        return get_whisper().speech_states(y)
+
+    def speaker_features(self, y: np.ndarray, *, states: np.ndarray | None = None) -> np.ndarray:
+        """The head's feature vector of one message, shape (d,), for the listener's statistics.
+
+        Part of :class:`~moodtune.speech.backends.SpeakerAdaptive`.
+        """
+        return self.head.features(self._states(y, states), y)
+
     def predict(
         self,
         y: np.ndarray,
@@ -31,12 +47,12 @@ class WhisperHeadEmotion:
         states: np.ndarray | None = None,
         speaker_stats: SpeakerStats | None = None,
     ) -> EmotionEstimate:
-        """Return the voice emotion of 16 kHz mono audio ``y`` (shape (n,))."""
-        if states is None:
-            from moodtune.speech.whisper import get_whisper
+        """Return the voice emotion of 16 kHz mono audio ``y`` (shape (n,)).
 
-            states = get_whisper().speech_states(y)
-        return self.head.predict(states, y, speaker_stats=speaker_stats)
+        ``states`` are the Whisper encoder states of ``y`` when the ASR already has them
+        (they are computed otherwise); ``speaker_stats`` normalise by the listener.
+        """
+        return self.head.predict(self._states(y, states), y, speaker_stats=speaker_stats)
 
 
 def load(*, head_path: str | Path | None = None) -> WhisperHeadEmotion:
