@@ -26,14 +26,13 @@ import csv
 import gzip
 import logging
 import time
-import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from moodtune.errors import ParameterError
-from moodtune.music.similar import _FEATURES, _W, _Z_CLIP, _raw
+from moodtune.music.similar import SIMILARITY_FEATURES, similarity_raw, similarity_space
 
 if TYPE_CHECKING:
     from moodtune.catalog.table import TrackTable
@@ -111,15 +110,8 @@ def evaluate_recommender(
     lists = read_playlists(playlists)
     ids = np.asarray(table.id).astype(str)
     row_of = {t: i for i, t in enumerate(ids)}
-    raw = _raw(table)
-    with np.errstate(invalid="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-unknown columns: mean 0, std 1
-        mean = np.nanmean(raw, axis=0)
-        std = np.nanstd(raw, axis=0)
-    mean = np.where(np.isfinite(mean), mean, 0.0)
-    std = np.where(np.isfinite(std) & (std > 1e-9), std, 1.0)
-    z = np.clip((raw - mean) / std, -_Z_CLIP, _Z_CLIP)
-    z = np.where(np.isfinite(z), z, 0.0) * _W / np.sqrt(np.sum(_W**2))
+    raw = similarity_raw(table)
+    z = similarity_space(raw).transform(raw)
     sq = np.sum(z**2, axis=1)
     pop = np.nan_to_num(np.asarray(table.popularity, dtype=np.float64)) / 100.0
     pop_order = np.argsort(-pop, kind="stable")
@@ -173,7 +165,7 @@ def evaluate_recommender(
         "n_catalog": len(ids),
         "k": k,
         "seed": seed,
-        "features": list(_FEATURES),
+        "features": list(SIMILARITY_FEATURES),
         "methods": methods,
         "reference": "seed project: precision@10 33.75%, 35.25% with arousal/valence vectors, "
         "on Million Playlist Dataset playlists (another catalog: context, not a target)",

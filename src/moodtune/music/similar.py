@@ -17,20 +17,16 @@ Distance between a query track q and a catalog track t (documented weights below
 The :data:`SHORTLIST` nearest tracks by features (and curve summary) are re-ranked with DTW.
 
 Large catalogs (:data:`ANN_MIN_TRACKS` tracks or more, with the ``ann`` extra) find that
-shortlist with :class:`SimilarIndex`, an approximate-nearest-neighbour graph (HNSW from
-`usearch <https://github.com/unum-cloud/usearch>`_) over the same weighted z-vectors,
-and compute the exact feature distance for the shortlist only. Why usearch: a wheel with
-no dependencies beyond numpy for every platform moodtune targets (hnswlib ships only a
-source archive for Python 3.11 and needs a compiler; faiss-cpu is a 30 MB wheel whose
-HNSW cannot delete), incremental ``add`` and ``remove`` by key, half-precision storage,
-and an index that can be saved and memory-mapped back (``view``) so a server's memory
-stays bounded.
+shortlist with :class:`SimilarIndex`, an approximate-nearest-neighbour graph
+(:class:`moodtune.music.ann.VectorIndex`, HNSW from usearch; why usearch is said there)
+over the same weighted z-vectors, and compute the exact feature distance for the
+shortlist only. The feature space itself is :class:`moodtune.music.space.FeatureSpace`,
+the one the recommender measures fit in (with its own weights).
 """
 
 from __future__ import annotations
 
 import logging
-import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +35,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from moodtune.errors import CatalogError, ParameterError
+from moodtune.music.ann import VectorIndex
+from moodtune.music.space import FeatureSpace, raw_features
 
 if TYPE_CHECKING:
     from moodtune.catalog.repository import Catalog
@@ -67,9 +65,9 @@ CURVE_POINTS = 32
 SHORTLIST = 200
 #: Catalogs this large use :class:`SimilarIndex` (when usearch is installed).
 ANN_MIN_TRACKS = 100_000
-_Z_CLIP = 5.0
-_FEATURES = tuple(SIMILARITY_WEIGHTS)
-_W = np.array([SIMILARITY_WEIGHTS[f] for f in _FEATURES])
+#: Feature order of the similarity vectors.
+SIMILARITY_FEATURES = tuple(SIMILARITY_WEIGHTS)
+_FEATURES = SIMILARITY_FEATURES
 
 
 @dataclass
@@ -109,16 +107,20 @@ class SimilarTrack:
         }
 
 
-def _raw(table: TrackTable) -> np.ndarray:
-    cols = []
-    for name in _FEATURES:
-        col = np.asarray(getattr(table, name), dtype=np.float64)
-        if name == "tempo":
-            col = np.where(col > 0, col, np.nan)
-        elif name == "mode":
-            col = np.where((col == 0) | (col == 1), col, np.nan)
-        cols.append(col)
-    return np.column_stack(cols)
+def similarity_raw(table: TrackTable) -> np.ndarray:
+    """Raw features of :data:`SIMILARITY_FEATURES`, shape (n, 10); unknown is NaN."""
+    return raw_features(table, SIMILARITY_FEATURES)
+
+
+def similarity_space(raw: np.ndarray) -> FeatureSpace:
+    """The similarity space standardised over ``raw`` (n, 10): unit RMS weight.
+
+    A feature distance of 1.0 then reads "one standard deviation apart on average".
+    """
+    return FeatureSpace.fit(raw, SIMILARITY_WEIGHTS, unit_rms=True)
+
+
+_raw = similarity_raw
 
 
 def _summary(a: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -258,19 +260,9 @@ def similar_tracks(
             q_raw, q_curve = _query_file(path)
             info = {"id": None, "name": path.stem, "source": "file"}
 
-    with np.errstate(invalid="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-unknown columns: mean 0, std 1
-        mean = np.nanmean(raw, axis=0)
-        std = np.nanstd(raw, axis=0)
-    mean = np.where(np.isfinite(mean), mean, 0.0)
-    std = np.where(np.isfinite(std) & (std > 1e-9), std, 1.0)
-
-    def z(x: np.ndarray) -> np.ndarray:
-        out = np.clip((x - mean) / std, -_Z_CLIP, _Z_CLIP)
-        return np.where(np.isfinite(out), out, 0.0) * _W
-
-    diff = z(raw) - z(q_raw)
-    d_feat = np.sqrt(np.sum(diff**2, axis=1) / np.sum(_W**2))
+    space = similarity_space(raw)
+    diff = space.transform(raw) - space.transform(q_raw)
+    d_feat = np.sqrt(np.sum(diff**2, axis=1))
     if qid is not None:
         d_feat[ids == qid] = np.inf
     if genres is not None:
@@ -321,8 +313,8 @@ def _similar_indexed(
 
     q_curve: tuple[np.ndarray, np.ndarray] | None = None
     qid: str | None = None
-    q_raw = index.raw_of(str(query))
-    if q_raw is not None:
+    q_vec = index.vector_of(str(query))
+    if q_vec is not None:
         qid = str(query)
     else:
         path = Path(query).expanduser()
@@ -332,17 +324,18 @@ def _similar_indexed(
                 "give a catalog id (see `moodtune scan`) or a path"
             )
         known = f"local:{file_sha256(path)[:16]}"
-        q_raw = index.raw_of(known)
-        if q_raw is not None:
+        q_vec = index.vector_of(known)
+        if q_vec is not None:
             qid = known
         else:
             q_raw, q_curve = _query_file(path)
+            q_vec = index.vectors(q_raw[None, :])[0]
     if qid is not None:
         row = index.row_of(qid)
         info: dict[str, Any] = {"id": qid, "name": str(table.name[row]), "source": "catalog"}
     else:
         info = {"id": None, "name": Path(query).stem, "source": "file"}
-    rows, dist = index.search(q_raw, max(SHORTLIST, n) + 1)
+    rows, dist = index.search_vector(q_vec, max(SHORTLIST, n) + 1)
     keep = rows >= 0
     if qid is not None:
         keep &= rows != index.row_of(qid)
@@ -405,16 +398,16 @@ def _rerank(
 class SimilarIndex:
     """Approximate nearest neighbours of tracks in the similarity space, kept in sync.
 
-    The vectors are the weighted z-scores of :data:`SIMILARITY_WEIGHTS` features; the
-    standardisation (mean, standard deviation) is frozen when the index is first built,
-    so tracks added later (:meth:`sync`) are placed without touching the others.
-    :meth:`search` asks the graph for a shortlist and returns it re-ranked by the exact
-    distance (the graph stores half-precision vectors).
+    The vectors are the similarity space's weighted z-scores
+    (:func:`similarity_space`); the standardisation is frozen when the index is first
+    built, so tracks added later (:meth:`sync`) are placed without touching the others.
+    :meth:`search` asks the graph (:class:`moodtune.music.ann.VectorIndex`) for a
+    shortlist and returns it re-ranked by the exact distance.
 
     Parameters
     ----------
-    mean, std : np.ndarray
-        Shape (10,): the standardisation of the raw features.
+    space : FeatureSpace
+        The standardisation of the raw features.
     connectivity, expansion_add, expansion_search : int
         HNSW parameters (edges per node, beam width when adding and when searching).
 
@@ -426,43 +419,27 @@ class SimilarIndex:
 
     def __init__(
         self,
-        mean: np.ndarray,
-        std: np.ndarray,
+        space: FeatureSpace,
         *,
         connectivity: int = 12,
         expansion_add: int = 48,
         expansion_search: int = 96,
     ) -> None:
-        try:
-            from usearch.index import Index
-        except ImportError:  # pragma: no cover - depends on the install
-            raise ParameterError(
-                "similar tracks over a large catalog need usearch: pip install 'moodtune[ann]'"
-            ) from None
-        self.mean = np.asarray(mean, dtype=np.float64)
-        self.std = np.asarray(std, dtype=np.float64)
-        self._index = Index(
-            ndim=len(_FEATURES),
-            metric="l2sq",
-            dtype="f16",
+        self.space = space
+        self._ann = VectorIndex(
+            len(SIMILARITY_FEATURES),
             connectivity=connectivity,
             expansion_add=expansion_add,
             expansion_search=expansion_search,
         )
         self._key_of: dict[str, int] = {}
-        self._id_of: dict[int, str] = {}
-        self._next_key = 0
-        self._raw = np.zeros((0, len(_FEATURES)), dtype=np.float32)  # by key, for re-ranking
-        self._live = np.zeros(0, dtype=bool)  # by key
         self._row_of_key = np.zeros(0, dtype=np.int64)  # by key: row in the synced table
-        self._threads = 1
 
     @classmethod
     def build(cls, table: TrackTable, *, batch: int = 100_000, **kwargs: Any) -> SimilarIndex:
         """Build an index over ``table`` (in batches of ``batch`` tracks)."""
-        raw = _raw(table)
-        mean, std = _stats(raw)
-        index = cls(mean, std, **kwargs)
+        raw = similarity_raw(table)
+        index = cls(similarity_space(raw), **kwargs)
         index.sync(table, batch=batch, raw=raw)
         return index
 
@@ -471,14 +448,12 @@ class SimilarIndex:
 
     @property
     def memory_bytes(self) -> int:
-        """Bytes the graph and its vectors hold, plus the raw features kept for re-ranking."""
-        return int(self._index.memory_usage) + int(self._raw.nbytes)
+        """Bytes of the graph and its vectors, plus the float32 vectors kept for re-ranking."""
+        return self._ann.memory_bytes + int(self._row_of_key.nbytes)
 
     def vectors(self, raw: np.ndarray) -> np.ndarray:
         """Raw features (m, 10) -> weighted z-vectors (m, 10) float32 (unit RMS weight)."""
-        z = np.clip((np.asarray(raw, dtype=np.float64) - self.mean) / self.std, -_Z_CLIP, _Z_CLIP)
-        z = np.where(np.isfinite(z), z, 0.0) * (_W / np.sqrt(np.sum(_W**2)))
-        return z.astype(np.float32)
+        return self.space.transform(raw).astype(np.float32)
 
     def sync(
         self, table: TrackTable, *, batch: int = 100_000, raw: np.ndarray | None = None
@@ -486,43 +461,28 @@ class SimilarIndex:
         """Add the table's tracks the index lacks and remove those gone; return tracks added.
 
         Only new tracks are inserted, in batches, so a catalog that grows by a scan costs
-        the new tracks alone.
+        the new tracks alone. ``raw`` (the table's :func:`similarity_raw`) saves reading it.
         """
         ids = np.asarray(table.id).astype(str)
         known = self._key_of
         present = set(ids.tolist())
         gone = [t for t in known if t not in present]
         if gone:
-            keys = np.array([known.pop(t) for t in gone], dtype=np.uint64)
-            self._index.remove(keys)
-            self._live[keys.astype(np.int64)] = False
-            for k in keys.tolist():
-                self._id_of.pop(int(k), None)
+            self._ann.remove(np.array([known.pop(t) for t in gone], dtype=np.int64))
         new_rows = np.array([i for i, t in enumerate(ids) if t not in known], dtype=np.int64)
-        self._row_of_key = np.full(self._next_key + new_rows.size, -1, dtype=np.int64)
+        start = self._ann.size
+        self._row_of_key = np.full(start + new_rows.size, -1, dtype=np.int64)
         for row, t in enumerate(ids.tolist()):
             key = known.get(t)
             if key is not None:
                 self._row_of_key[key] = row
         if new_rows.size == 0:
             return 0
-        if raw is None:
-            raw = _raw(table.take(new_rows))
-            new_raw = raw
-        else:
-            new_raw = raw[new_rows]
-        start = self._next_key
-        self._raw = np.concatenate([self._raw, new_raw.astype(np.float32)])
-        self._live = np.concatenate([self._live, np.ones(new_rows.size, dtype=bool)])
-        self._row_of_key[start : start + new_rows.size] = new_rows
-        for lo in range(0, new_rows.size, batch):
-            hi = min(lo + batch, new_rows.size)
-            keys = np.arange(start + lo, start + hi, dtype=np.uint64)
-            self._index.add(keys, self.vectors(new_raw[lo:hi]), threads=self._threads)
-        for j, row in enumerate(new_rows.tolist()):
-            known[ids[row]] = start + j
-            self._id_of[start + j] = ids[row]
-        self._next_key = start + int(new_rows.size)
+        new_raw = similarity_raw(table.take(new_rows)) if raw is None else raw[new_rows]
+        keys = self._ann.add(self.vectors(new_raw), batch=batch)
+        self._row_of_key[keys] = new_rows
+        for key, row in zip(keys.tolist(), new_rows.tolist(), strict=True):
+            known[ids[row]] = key
         return int(new_rows.size)
 
     def row_of(self, track_id: str) -> int | None:
@@ -530,10 +490,10 @@ class SimilarIndex:
         key = self._key_of.get(str(track_id))
         return None if key is None else int(self._row_of_key[key])
 
-    def raw_of(self, track_id: str) -> np.ndarray | None:
-        """Raw features (10,) of an indexed track, or ``None``."""
+    def vector_of(self, track_id: str) -> np.ndarray | None:
+        """Similarity vector (10,) of an indexed track, or ``None``."""
         key = self._key_of.get(str(track_id))
-        return None if key is None else self._raw[key].astype(np.float64)
+        return None if key is None else self._ann.vectors[key].astype(np.float64)
 
     def search(
         self, q_raw: np.ndarray, k: int, *, shortlist: int | None = None
@@ -556,35 +516,22 @@ class SimilarIndex:
         distance : np.ndarray
             Their exact feature distances (RMS of weighted z differences).
         """
-        m = shortlist or max(2 * k, k + 20)
-        m = min(m, len(self))
-        if m == 0:
-            return np.zeros(0, dtype=np.int64), np.zeros(0)
         q = self.vectors(np.asarray(q_raw, dtype=np.float64)[None, :])
-        found = self._index.search(q[0], m)  # one query: Matches of the keys found
-        keys = np.asarray(found.keys, dtype=np.int64).reshape(-1)
-        exact = self.vectors(self._raw[keys]).astype(np.float64) - q.astype(np.float64)
-        dist = np.sqrt(np.sum(exact**2, axis=1))
-        order = np.argsort(dist, kind="stable")[:k]
-        return self._row_of_key[keys[order]], dist[order]
+        return self.search_vector(q[0], k, shortlist=shortlist)
+
+    def search_vector(
+        self, q: np.ndarray, k: int, *, shortlist: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`search` for a vector already in the similarity space."""
+        m = shortlist or max(2 * k, k + 20)
+        if len(self) == 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        keys, dist = self._ann.search(q, m, k=k)
+        keep = keys[0] >= 0
+        return self._row_of_key[keys[0][keep]], dist[0][keep]
 
     def exact_search(self, q_raw: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """The exact ``k`` nearest tracks by brute force, as :meth:`search` (for recall)."""
-        q = self.vectors(np.asarray(q_raw, dtype=np.float64)[None, :]).astype(np.float64)
-        x = self.vectors(self._raw).astype(np.float64)
-        dist = np.sqrt(np.maximum(np.sum((x - q) ** 2, axis=1), 0.0))
-        dist[~self._live] = np.inf
-        order = np.argpartition(dist, min(k, len(dist) - 1))[:k]
-        order = order[np.argsort(dist[order], kind="stable")]
-        return self._row_of_key[order], dist[order]
-
-
-def _stats(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and standard deviation of each raw feature column (unknowns ignored)."""
-    with np.errstate(invalid="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-unknown columns: mean 0, std 1
-        mean = np.nanmean(raw, axis=0)
-        std = np.nanstd(raw, axis=0)
-    mean = np.where(np.isfinite(mean), mean, 0.0)
-    std = np.where(np.isfinite(std) & (std > 1e-9), std, 1.0)
-    return mean, std
+        q = self.vectors(np.asarray(q_raw, dtype=np.float64)[None, :])
+        keys, dist = self._ann.exact_search(q, k)
+        return self._row_of_key[keys[0]], dist[0]

@@ -37,6 +37,8 @@ import numpy as np
 
 from moodtune.catalog.table import TrackTable, spotify_track_url
 from moodtune.errors import CatalogError, ParameterError
+from moodtune.music.space import Z_CLIP as Z_CLIP
+from moodtune.music.space import FeatureSpace, raw_features
 from moodtune.recommend.index import GridIndex
 from moodtune.recommend.reasons import MOOD_WORDS, describe_track, mood_word, strategy_phrase
 from moodtune.recommend.songs import MIN_DURATION_S, song_mask
@@ -74,8 +76,6 @@ SKIP_PUSH = 0.5
 MOVE_MIN = 0.15
 #: Most distinct search points per request; longer paths search near this many anchors.
 MAX_ANCHORS = 12
-#: z-scores are clipped to this magnitude.
-Z_CLIP = 5.0
 #: Default temperature (distance units) of the draw among well-fitting candidates.
 VARIETY = 0.05
 #: A position draws only among candidates whose score is within this of its best.
@@ -348,17 +348,14 @@ class Recommender:
                 raise ParameterError(f"weight {key}={value!r} must be a non-negative number")
             w[key] = float(value)
         self.table = table
-        raw = self._raw_features(table)
-        with np.errstate(invalid="ignore"):
-            counts = np.sum(np.isfinite(raw), axis=0)
-            mean = np.where(counts > 0, np.nanmean(np.where(counts > 0, raw, 0.0), axis=0), 0.0)
-            std = np.where(counts > 1, np.nanstd(np.where(counts > 0, raw, 0.0), axis=0), 0.0)
-        weight = np.array([w[f] for f in TARGET_FEATURES])
-        weight[~(std > 1e-9)] = 0.0  # a constant column tells tracks apart by nothing
-        self.mean = mean
-        self.std = np.where(std > 1e-9, std, 1.0)
-        self.weight = weight
-        z = self._standardise(raw)
+        raw = raw_features(table, TARGET_FEATURES)
+        #: The weighted standardised space distances are measured in (shared with
+        #: :mod:`moodtune.music.similar`: :class:`moodtune.music.space.FeatureSpace`).
+        self.space = FeatureSpace.fit(raw, w, names=TARGET_FEATURES, clip=Z_CLIP)
+        self.mean = self.space.mean
+        self.std = self.space.std
+        self.weight = self.space.weight
+        z = self.space.transform(raw)
         self.index = GridIndex(z)
         order = self.index.order
         self._year = np.asarray(table.year)[order]
@@ -371,22 +368,9 @@ class Recommender:
         logger.debug("recommender built over %d tracks, grid %s", n, self.index.shape)
 
     # ------------------------------------------------------------------ features
-    @staticmethod
-    def _raw_features(table: TrackTable) -> np.ndarray:
-        cols = []
-        for name in TARGET_FEATURES:
-            col = np.asarray(getattr(table, name), dtype=np.float64)
-            if name == "tempo":
-                col = np.where(col > 0, col, np.nan)
-            elif name == "mode":
-                col = np.where((col == 0) | (col == 1), col, np.nan)
-            cols.append(np.where(np.isfinite(col), col, np.nan))
-        return np.column_stack(cols)
-
     def _standardise(self, raw: np.ndarray) -> np.ndarray:
         """Raw features (n, 7) in Spotify units -> weighted clipped z-scores (n, 7)."""
-        z = np.clip((raw - self.mean) / self.std, -Z_CLIP, Z_CLIP)
-        return np.where(np.isfinite(z), z, 0.0) * self.weight
+        return self.space.transform(raw)
 
     def target_matrix(self, points: np.ndarray) -> np.ndarray:
         """Map circumplex points (n, 2) to targets (n, 7) in the weighted standardised space."""
