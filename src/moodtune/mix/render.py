@@ -325,6 +325,7 @@ def fit_music(
     crossfade_s: float = 2.0,
     fade_in_s: float = 1.0,
     fade_out_s: float = 2.5,
+    loop: bool = True,
 ) -> np.ndarray:
     """Loop or trim music to ``n_samples``, with crossfades on the beat and fades.
 
@@ -341,6 +342,10 @@ def fit_music(
         number of bars (4 beats) later, so the groove continues across the seam.
     crossfade_s, fade_in_s, fade_out_s : float
         Equal-power crossfade at each loop seam; fade in and fade out, in seconds.
+    loop : bool
+        Repeat music shorter than ``n_samples`` (for music made to loop:
+        :func:`moodtune.music.loop.is_loopable`). ``False`` plays it once: it fades out
+        over its last ``fade_out_s`` and silence follows under the voice.
 
     Returns
     -------
@@ -356,6 +361,17 @@ def fit_music(
     end = int(loud[-1]) + 1 if loud.size else m
     if end - start >= n_samples:
         out = music[:, start : start + n_samples].copy()
+    elif not loop:  # once through, fading out where it ends
+        length = end - start
+        out = np.zeros((music.shape[0], n_samples), dtype=np.float32)
+        out[:, :length] = music[:, start:end]
+        fi = min(int(fade_in_s * sr), length // 4)
+        fo = min(int(fade_out_s * sr), length // 4)
+        if fi:
+            out[:, :fi] *= _raised_cosine(fi)
+        if fo:
+            out[:, length - fo : length] *= _raised_cosine(fo)[::-1]
+        return out
     else:
         xf = int(min(crossfade_s * sr, (end - start) // 4))
         a, b = start, end - xf
