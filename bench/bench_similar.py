@@ -2,7 +2,7 @@
 
 Run ``python bench/bench_similar.py [N_TRACKS] [REPEATS]`` (defaults 1,000,000 and 200).
 
-Prints one table: the incremental build of :class:`moodtune.music.similar.SimilarIndex`
+Prints one table: the incremental build of :class:`moodtune.recommend.similar.SimilarIndex`
 (in batches of 100,000 tracks, as a growing catalog would add them), its memory, its
 recall@10 against exact search, ``similar_tracks`` latency through the index (the table
 already loaded, as the service keeps it), and ``Recommender.recommend`` latency with the
@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 
 from moodtune.catalog.repository import Catalog
-from moodtune.music.similar import SimilarIndex, _raw, similar_tracks
 from moodtune.recommend import Recommender
+from moodtune.recommend.similar import SimilarIndex, similar_tracks, similarity_raw
 from moodtune.recommend.synthetic import synthetic_table
 
 BATCH = 100_000
@@ -45,7 +45,7 @@ def run_similar_bench(n_tracks: int = 1_000_000, repeats: int = 200, *, seed: in
     """Build, measure and print the table (see the module docstring)."""
     rng = np.random.default_rng(seed)
     table = synthetic_table(n_tracks, seed=seed)
-    raw = _raw(table)
+    raw = similarity_raw(table)
     rows: list[tuple[str, str]] = []
 
     # incremental build: the index starts with the first batch and grows batch by batch

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from moodtune.errors import ParameterError
-from moodtune.music.playlist_eval import evaluate_variety
 from moodtune.recommend import Filters, Recommender
+from moodtune.recommend.evaluation import evaluate_variety
 from moodtune.recommend.songs import song_mask
 from moodtune.recommend.synthetic import synthetic_table
 

@@ -4,7 +4,7 @@
 (half-precision vectors in the graph) plus a float32 copy of every vector, so a search
 asks the graph for a shortlist and re-ranks it by the exact distance. Keys are row
 numbers given in order of :meth:`VectorIndex.add`; :meth:`VectorIndex.remove` drops rows.
-Used by :class:`moodtune.music.similar.SimilarIndex` and by the recommender's optional
+Used by :class:`moodtune.recommend.similar.SimilarIndex` and by the recommender's optional
 candidate search (:class:`moodtune.recommend.index.AnnIndex`).
 
 Why usearch: a wheel with no dependencies beyond numpy for every platform moodtune

@@ -5,8 +5,8 @@ weighted z-scores: each feature minus the catalog's mean, divided by its standar
 deviation, clipped to ±:data:`Z_CLIP`, unknown values at the mean (z = 0), times the
 feature's weight. Euclidean distance in this space is what "fits" and "is similar" mean
 everywhere in moodtune: :class:`moodtune.recommend.Recommender` (weights
-``FEATURE_WEIGHTS``), :mod:`moodtune.music.similar` (weights ``SIMILARITY_WEIGHTS``,
-scaled to unit root-mean-square weight) and :mod:`moodtune.music.playlist_eval`.
+``FEATURE_WEIGHTS``), :mod:`moodtune.recommend.similar` (weights ``SIMILARITY_WEIGHTS``,
+scaled to unit root-mean-square weight) and :mod:`moodtune.recommend.evaluation`.
 
 The table is any object with one array attribute per feature name (a
 :class:`~moodtune.catalog.table.TrackTable`), so this module needs nothing above ``music``.

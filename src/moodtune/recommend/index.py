@@ -271,3 +271,141 @@ class GridIndex:
         if current:
             chunks.append(np.array(current))
         return chunks
+
+
+#: Eligible rows x targets at or under which :class:`AnnIndex` scans the eligible rows
+#: exactly instead of asking the graph (a selective filter leaves few rows).
+_EXACT_MAX = 2_000_000
+
+
+class AnnIndex:
+    """Rows of ``x`` in an approximate-nearest-neighbour graph, with :class:`GridIndex`'s API.
+
+    The graph is :class:`moodtune.music.ann.VectorIndex` (usearch HNSW, half-precision
+    vectors, built in batches and grown by :meth:`add`); every shortlist it returns is
+    re-ranked by the exact distance on a float32 copy. Rows are stored in their own
+    order (``order`` and ``position`` are the identity, ``rotation`` the identity).
+
+    A query with an eligibility mask asks the graph for ``k / share`` candidates (share:
+    eligible rows over all rows) and keeps the eligible ones, widening up to
+    :data:`_ANN_ROUNDS` times; a mask that leaves few rows (eligible rows × targets up
+    to :data:`_EXACT_MAX`) is scanned exactly instead, and so is any target the graph
+    could not serve. Results are approximate: see ``bench/bench_recommend.py`` for
+    recall@10 against :class:`GridIndex` (exact).
+
+    Parameters
+    ----------
+    x : np.ndarray
+        Shape (n, d) feature matrix.
+    batch : int
+        Rows inserted into the graph at a time.
+    connectivity, expansion_add, expansion_search : int
+        HNSW parameters.
+    """
+
+    def __init__(
+        self,
+        x: np.ndarray,
+        *,
+        batch: int = 100_000,
+        connectivity: int = 12,
+        expansion_add: int = 48,
+        expansion_search: int = 64,
+    ) -> None:
+        from moodtune.music.ann import VectorIndex
+
+        x = np.asarray(x, dtype=np.float64)
+        d = x.shape[1]
+        self.rotation = np.eye(d)
+        self._ann = VectorIndex(
+            d,
+            connectivity=connectivity,
+            expansion_add=expansion_add,
+            expansion_search=expansion_search,
+        )
+        self.x = np.zeros((0, d), dtype=np.float32)
+        self.sqnorm = np.zeros(0, dtype=np.float32)
+        self.order = np.zeros(0, dtype=np.int64)
+        self.position = self.order
+        self.shape: tuple[int, ...] = ()
+        self.add(x, batch=batch)
+
+    def add(self, x: np.ndarray, *, batch: int = 100_000) -> np.ndarray:
+        """Append rows (m, d) to the graph (incremental build); return their positions."""
+        x = np.asarray(x, dtype=np.float32).reshape(-1, self.rotation.shape[0])
+        keys = self._ann.add(x, batch=batch)
+        self.x = self._ann.vectors
+        self.sqnorm = np.einsum("ij,ij->i", self.x, self.x)
+        self.order = np.arange(self.x.shape[0], dtype=np.int64)
+        self.position = self.order
+        return keys
+
+    def __len__(self) -> int:
+        return int(self.x.shape[0])
+
+    @property
+    def memory_bytes(self) -> int:
+        """Bytes of the graph, its vectors and the float32 copy used for re-ranking."""
+        return self._ann.memory_bytes + int(self.sqnorm.nbytes)
+
+    def features(self, pos: np.ndarray) -> np.ndarray:
+        """Rows at positions ``pos``, (len(pos), d) float64."""
+        return np.take(self.x, pos, axis=0).astype(np.float64)
+
+    def sq_distances(self, pos: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        """Squared distances (u, len(pos)) from targets to the rows at ``pos``."""
+        return sq_distances(np.take(self.x, pos, axis=0), np.take(self.sqnorm, pos), targets)
+
+    def _exact(self, target: np.ndarray, k: int, rows: np.ndarray) -> np.ndarray:
+        d2 = self.sq_distances(rows, target[None, :])[0]
+        if rows.size <= k:
+            return rows
+        return rows[np.argpartition(d2, k - 1)[:k]]
+
+    def query(
+        self, targets: np.ndarray, k: np.ndarray, *, eligible: np.ndarray | None = None
+    ) -> tuple[list[np.ndarray], bool]:
+        """Approximate ``k[i]`` nearest eligible rows of each target, nearest first.
+
+        Same parameters and returns as :meth:`GridIndex.query` (positions are rows).
+        """
+        targets = np.asarray(targets, dtype=np.float64).reshape(-1, self.rotation.shape[0])
+        u, n = targets.shape[0], len(self)
+        k = np.broadcast_to(np.asarray(k, dtype=np.int64), (u,))
+        n_eligible = n if eligible is None else int(np.count_nonzero(eligible))
+        result: list[np.ndarray] = [np.zeros(0, dtype=np.int64)] * u
+        if n_eligible == 0 or u == 0:
+            return result, True
+        exhausted = bool(np.any(k > n_eligible))
+        if eligible is not None and n_eligible * u <= _EXACT_MAX and n_eligible < n:
+            rows = np.flatnonzero(eligible)
+            found = [self._exact(t, int(kk), rows) for t, kk in zip(targets, k, strict=True)]
+            return found, exhausted
+        share = n_eligible / n
+        todo = np.arange(u)
+        want = np.minimum(k, n_eligible)
+        count = int(min(n, np.ceil(want.max() / share * 1.3) + 16))
+        for _round in range(_ANN_ROUNDS):
+            keys, _ = self._ann.search(targets[todo], count)
+            retry: list[int] = []
+            for j, i in enumerate(todo.tolist()):
+                got = keys[j][keys[j] >= 0]
+                if eligible is not None:
+                    got = got[eligible[got]]
+                if got.size >= want[i]:
+                    result[i] = got[: want[i]]  # nearest first (exact re-rank)
+                else:
+                    retry.append(i)
+            todo = np.array(retry, dtype=np.int64)
+            if todo.size == 0 or count >= n:
+                break
+            count = min(n, count * 4)
+        if todo.size:  # the graph could not serve these: scan the eligible rows
+            rows = np.arange(n) if eligible is None else np.flatnonzero(eligible)
+            for i in todo.tolist():
+                result[i] = self._exact(targets[i], int(want[i]), rows)
+        return result, exhausted
+
+
+#: Times :class:`AnnIndex` widens a query before it scans exactly.
+_ANN_ROUNDS = 3

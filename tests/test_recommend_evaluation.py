@@ -10,7 +10,7 @@ import pytest
 
 from moodtune.catalog.repository import Catalog
 from moodtune.errors import ParameterError
-from moodtune.music.playlist_eval import _metrics, evaluate_recommender, read_playlists
+from moodtune.recommend.evaluation import _metrics, evaluate_recommender, read_playlists
 
 
 def test_metric_known_answers() -> None:

@@ -10,7 +10,7 @@ import pytest
 from moodtune.audio.encode import encode_audio
 from moodtune.catalog.repository import Catalog
 from moodtune.errors import CatalogError, ParameterError
-from moodtune.music.similar import dtw_distance, resample_curve, similar_tracks
+from moodtune.recommend.similar import dtw_distance, resample_curve, similar_tracks
 
 SR = 16000
 
@@ -120,11 +120,11 @@ def test_scanned_library_and_file_query(tmp_path: Path) -> None:
 # -- the ANN index -------------------------------------------------------------------------
 def test_ann_index_recall_incremental_sync_and_same_answers(tmp_path: Path) -> None:
     pytest.importorskip("usearch")
-    from moodtune.music.similar import SimilarIndex, _raw
+    from moodtune.recommend.similar import SimilarIndex, similarity_raw
     from moodtune.recommend.synthetic import synthetic_table
 
     table = synthetic_table(6_000, seed=2)
-    raw = _raw(table)
+    raw = similarity_raw(table)
     first = table.take(np.arange(4_000))
     index = SimilarIndex.build(first, batch=1_500)
     assert len(index) == 4_000
