@@ -47,7 +47,13 @@ def _points(count: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def run_recommend_bench(
-    n_tracks: int = 1_000_000, repeats: int = 200, *, warmup: int = 10, seed: int = 0
+    n_tracks: int = 1_000_000,
+    repeats: int = 200,
+    *,
+    warmup: int = 10,
+    seed: int = 0,
+    index: str = "grid",
+    table: Any = None,
 ) -> list[dict[str, Any]]:
     """Time recommender construction and requests.
 
@@ -61,6 +67,10 @@ def run_recommend_bench(
         Untimed requests per scenario first.
     seed : int
         Seed of the catalog and of the request points.
+    index : {"grid", "ann"}
+        The recommender's candidate search (exact grid or usearch graph).
+    table : TrackTable, optional
+        A synthetic table already made (default: made now).
 
     Returns
     -------
@@ -72,15 +82,16 @@ def run_recommend_bench(
     """
     rng = np.random.default_rng(seed)
     t0 = time.perf_counter()
-    table = synthetic_table(n_tracks, seed=seed)
+    if table is None:
+        table = synthetic_table(n_tracks, seed=seed)
     t_table = time.perf_counter() - t0
     t0 = time.perf_counter()
-    recommender = Recommender(table)
+    recommender = Recommender(table, index=index)
     t_build = time.perf_counter() - t0
     rows: list[dict[str, Any]] = []
     for name, seconds in (
         ("synthetic 1M-style table generation (setup)", t_table),
-        ("Recommender construction", t_build),
+        (f"Recommender construction [{index}]", t_build),
     ):
         ms = seconds * 1000.0
         rows.append(
@@ -111,7 +122,7 @@ def run_recommend_bench(
         ms = np.array(times)
         rows.append(
             {
-                "name": f"recommend {label}",
+                "name": f"recommend {label} [{index}]",
                 "n_tracks": n_tracks,
                 "repeats": repeats,
                 "p50_ms": float(np.percentile(ms, 50)),
@@ -121,7 +132,54 @@ def run_recommend_bench(
                 "cpu_p95_ms": float(np.percentile(cpu, 95)),
             }
         )
+    rows.append(
+        {
+            "name": f"index memory, MB [{index}]",
+            "n_tracks": n_tracks,
+            "repeats": 1,
+            "p50_ms": recommender.index.memory_bytes / 1e6,
+            "p95_ms": recommender.index.memory_bytes / 1e6,
+            "max_ms": recommender.index.memory_bytes / 1e6,
+        }
+    )
+    _LAST[index] = recommender
     return rows
+
+
+#: The last recommender built per index kind (for :func:`ann_recall`).
+_LAST: dict[str, Recommender] = {}
+
+
+def ann_recall(
+    grid: Recommender, ann: Recommender, *, count: int = 500, k: int = 10, seed: int = 1
+) -> dict[str, float]:
+    """Recall@k of the ANN candidate search against the exact grid, on request targets.
+
+    Targets are the recommender's own (random circumplex points through
+    :meth:`~moodtune.recommend.Recommender.target_matrix`), searched with no filter,
+    with the default song filter and with the benchmark's year+explicit+duration filter.
+    """
+    rng = np.random.default_rng(seed)
+    targets = grid.target_matrix(_points(count, rng))
+    out: dict[str, float] = {}
+    for label, filters in (
+        ("no filter", None),
+        ("songs (default)", Filters()),
+        ("year+explicit+duration", SCENARIOS[6][3]),
+        ("genre jazz", SCENARIOS[7][3]),
+    ):
+        masks = []
+        for rec in (grid, ann):
+            mask = None if filters is None else rec._filter_mask(filters)[0]
+            masks.append(mask)
+        exact, _ = grid.index.query(targets, np.full(count, k), eligible=masks[0])
+        approx, _ = ann.index.query(targets, np.full(count, k), eligible=masks[1])
+        hits = [
+            len(set(grid.index.order[e].tolist()) & set(ann.index.order[a].tolist())) / k
+            for e, a in zip(exact, approx, strict=True)
+        ]
+        out[label] = float(np.mean(hits))
+    return out
 
 
 def _print_table(rows: list[dict[str, Any]]) -> None:
@@ -141,9 +199,18 @@ def _print_table(rows: list[dict[str, Any]]) -> None:
 if __name__ == "__main__":
     n_tracks = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
     repeats = int(sys.argv[2]) if len(sys.argv) > 2 else 200
+    kinds = sys.argv[3].split(",") if len(sys.argv) > 3 else ["grid"]
     before = os.getloadavg()[0]
-    result = run_recommend_bench(n_tracks, repeats)
+    shared = synthetic_table(n_tracks, seed=0)
+    result = [
+        r
+        for kind in kinds
+        for r in run_recommend_bench(n_tracks, repeats, index=kind, table=shared)
+    ]
     _print_table(result)
+    if {"grid", "ann"} <= set(kinds):
+        for label, value in ann_recall(_LAST["grid"], _LAST["ann"]).items():
+            print(f"ANN recall@10 vs exact grid, {label}: {value:.4f}")
     print(
         f"cores: {os.cpu_count()}, load average (1 min) before/after: "
         f"{before:.2f}/{os.getloadavg()[0]:.2f} (other jobs share these cores)"

@@ -135,6 +135,13 @@ class GridIndex:
     def __len__(self) -> int:
         return int(self.x.shape[0])
 
+    @property
+    def memory_bytes(self) -> int:
+        """Bytes of the index's arrays (rotated features, norms, order, cells, sample)."""
+        arrays = (self.x, self.sqnorm, self.order, self.position, self.counts, self.starts)
+        extra = (self.stops, self._sample, self._sample_x, self._sample_sqnorm)
+        return int(sum(a.nbytes for a in arrays + extra))
+
     def features(self, pos: np.ndarray) -> np.ndarray:
         """Rows at sorted positions ``pos`` in the original coordinates, (len(pos), d) float64."""
         return np.take(self.x, pos, axis=0).astype(np.float64) @ self.rotation.T
