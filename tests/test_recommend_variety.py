@@ -223,3 +223,20 @@ def test_memory_also_covers_other_versions_of_a_song(table):
     twins = {r.index + 1 for r in first}
     again = rec.recommend(*SAD, n=10, variety=0, avoid_ids=ids(first))
     assert not twins & {r.index for r in again}
+
+
+def test_recent_share_lets_only_the_best_fitting_recent_tracks_back(rec, monkeypatch):
+    import moodtune.recommend.ranking as ranking
+
+    first = rec.recommend(*SAD, n=10, variety=0)
+    monkeypatch.setattr(ranking, "RECENT_SHARE", 0.2)  # at most 2 of 10 may be recent
+    again = rec.recommend(*SAD, n=10, variety=0, avoid_ids=ids(first))
+    back = [r for r in again if r.track_id in set(ids(first))]
+    assert 1 <= len(back) <= 2 and not again.notes
+    # the ones that came back are the best fitting of the first list
+    best = sorted(first, key=lambda r: r.distance)[: len(back)]
+    assert {r.track_id for r in back} == {r.track_id for r in best}
+    # without the share, none comes back
+    monkeypatch.setattr(ranking, "RECENT_SHARE", 0.0)
+    fresh = rec.recommend(*SAD, n=10, variety=0, avoid_ids=ids(first))
+    assert not set(ids(fresh)) & set(ids(first))

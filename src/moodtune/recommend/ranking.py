@@ -90,6 +90,11 @@ TEMPO_CLASH = 0.03
 LIKED_BONUS = 0.15
 #: Score added to a recently played track when too few others pass the filters.
 REPEAT_PENALTY = 100.0
+#: Share of a playlist that recent tracks may take back when they fit better than fresh
+#: ones by more than :data:`RECENT_PENALTY` (0: listener memory leaves them all out).
+RECENT_SHARE = 0.0
+#: Score added to a recent track that :data:`RECENT_SHARE` lets back.
+RECENT_PENALTY = 0.0
 #: Near-duplicate tolerances: valence, energy, danceability, acousticness, tempo (BPM),
 #: duration (s).
 DUPLICATE_TOLERANCE = np.array([0.005, 0.005, 0.005, 0.005, 0.5, 2.0])
@@ -812,6 +817,8 @@ class Recommender:
         fresh[pos] = False
         n_fresh = int(np.count_nonzero(fresh))
         if n_fresh >= max(need, 1):
+            if int(RECENT_SHARE * need) >= 1:  # a few best-fitting recent tracks may return
+                return eligible, np.sort(pos), []
             return fresh, None, []
         note = (
             f"only {n_fresh} tracks that pass the filters were not in your recent playlists, "
@@ -840,6 +847,8 @@ class Recommender:
         avoid_list = _check_ids(avoid_ids, "avoid_ids")
         eligible, penalised, memo = self._avoid(eligible, avoid_list, n - len(fixed))
         notes.extend(memo)
+        soft = penalised is not None and not memo  # recent tracks may return, capped
+        repeat_cap = int(RECENT_SHARE * (n - len(fixed))) if soft else None
         favoured = None
         if liked is not None and liked.size:
             favoured = np.sort(self.index.position[liked])
@@ -854,6 +863,7 @@ class Recommender:
             penalised=penalised,
             favoured=favoured,
             banned_titles=self._title_keys(avoid_list) if penalised is None else None,
+            repeat_cap=repeat_cap,
         )
         if len(picks) < n:
             notes.append(f"only {len(picks)} tracks pass the filters; the {what} is shorter")
@@ -870,6 +880,7 @@ class Recommender:
         penalised: np.ndarray | None = None,
         favoured: np.ndarray | None = None,
         banned_titles: set[tuple[str, tuple[str, ...]]] | None = None,
+        repeat_cap: int | None = None,
     ) -> list[tuple[int, float]]:
         """Candidate search around the targets (n, 7) and the diverse fill of positions."""
         n = targets.shape[0]
@@ -910,6 +921,7 @@ class Recommender:
                 penalised=penalised,
                 favoured=favoured,
                 banned_titles=banned_titles,
+                repeat_cap=repeat_cap,
             )
             if not relaxed or complete or attempt >= 2:
                 break
@@ -972,11 +984,14 @@ class Recommender:
         penalised: np.ndarray | None = None,
         favoured: np.ndarray | None = None,
         banned_titles: set[tuple[str, tuple[str, ...]]] | None = None,
+        repeat_cap: int | None = None,
     ) -> tuple[list[tuple[int, float]], bool]:
         """Fill positions from ``pool`` (sorted positions) with diversity.
 
-        Returns the picks as (sorted position, distance) and whether any position had to
-        relax the no-artist-twice rule.
+        ``penalised`` positions score :data:`REPEAT_PENALTY` worse; with ``repeat_cap``
+        they score :data:`RECENT_PENALTY` worse instead and at most ``repeat_cap`` of
+        them are taken. Returns the picks as (sorted position, distance) and whether any
+        position had to relax the no-artist-twice rule.
         """
         t = self.table
         x = self.index.features(pool)
@@ -989,8 +1004,11 @@ class Recommender:
         rng = np.random.default_rng(0 if seed is None else int(seed))
         if seed is not None and variety == 0:
             bonus = bonus + rng.uniform(0.0, JITTER, pool.size)
+        recent = np.zeros(pool.size, dtype=bool)
         if penalised is not None and penalised.size:
-            bonus = bonus + REPEAT_PENALTY * np.isin(pool, penalised)
+            recent = np.isin(pool, penalised)
+            bonus = bonus + (REPEAT_PENALTY if repeat_cap is None else RECENT_PENALTY) * recent
+        repeats_left = repeat_cap
         score = dist + bonus[:, None]
         liked_mask = np.zeros(pool.size, dtype=bool)
         if favoured is not None and favoured.size:
@@ -1051,8 +1069,12 @@ class Recommender:
             return True
 
         def take(p: int) -> None:
-            nonlocal n_picked
+            nonlocal n_picked, repeats_left
             used[p] = True
+            if repeats_left is not None and recent[p]:
+                repeats_left -= 1
+                if repeats_left <= 0:  # the cap is reached: no more recent tracks
+                    used[recent] = True
             used_artists.update(artists_of(p))
             used_titles.add(title_of(p))
             picked_features[n_picked] = dup_features[p]
