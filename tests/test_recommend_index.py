@@ -104,9 +104,12 @@ def _recall(found: list[np.ndarray], x: np.ndarray, targets: np.ndarray, k: int,
     return float(np.mean(hits))
 
 
-def test_ann_index_recall_masks_and_incremental_add(rng):
+def test_ann_index_recall_masks_and_incremental_add(rng, monkeypatch):
     pytest.importorskip("usearch")
+    import moodtune.recommend.index as index_module
     from moodtune.recommend.index import AnnIndex
+
+    monkeypatch.setattr(index_module, "_EXACT_ROWS", 1_000)  # masks of 15,000 rows: graph
 
     n = 30_000
     base = rng.normal(size=(n, 7))

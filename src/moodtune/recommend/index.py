@@ -280,9 +280,11 @@ class GridIndex:
         return chunks
 
 
-#: Eligible rows x targets at or under which :class:`AnnIndex` scans the eligible rows
-#: exactly instead of asking the graph (a selective filter leaves few rows).
-_EXACT_MAX = 2_000_000
+#: :class:`AnnIndex` scans the eligible rows exactly instead of asking the graph when
+#: they are this few ...
+_EXACT_ROWS = 20_000
+#: ... or this small a share of all rows (the graph would need k / share candidates).
+_ANN_MIN_SHARE = 0.1
 
 
 class AnnIndex:
@@ -295,9 +297,9 @@ class AnnIndex:
 
     A query with an eligibility mask asks the graph for ``k / share`` candidates (share:
     eligible rows over all rows) and keeps the eligible ones, widening up to
-    :data:`_ANN_ROUNDS` times; a mask that leaves few rows (eligible rows × targets up
-    to :data:`_EXACT_MAX`) is scanned exactly instead, and so is any target the graph
-    could not serve. Results are approximate: see ``bench/bench_recommend.py`` for
+    :data:`_ANN_ROUNDS` times; a mask that leaves few rows (:data:`_EXACT_ROWS`, or a
+    share under :data:`_ANN_MIN_SHARE`) is scanned exactly instead, and so is any target
+    the graph could not serve. Results are approximate: see ``bench/bench_recommend.py`` for
     recall@10 against :class:`GridIndex` (exact).
 
     Parameters
@@ -384,11 +386,11 @@ class AnnIndex:
         if n_eligible == 0 or u == 0:
             return result, True
         exhausted = bool(np.any(k > n_eligible))
-        if eligible is not None and n_eligible * u <= _EXACT_MAX and n_eligible < n:
+        share = n_eligible / n
+        if eligible is not None and (n_eligible <= _EXACT_ROWS or share < _ANN_MIN_SHARE):
             rows = np.flatnonzero(eligible)
             found = [self._exact(t, int(kk), rows) for t, kk in zip(targets, k, strict=True)]
             return found, exhausted
-        share = n_eligible / n
         todo = np.arange(u)
         want = np.minimum(k, n_eligible)
         count = int(min(n, np.ceil(want.max() / share * 1.3) + 16))
