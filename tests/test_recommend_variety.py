@@ -201,6 +201,11 @@ def test_variety_evaluation_puts_both_methods_side_by_side():
     assert after["coverage"] > before["coverage"]
     assert after["intra_list_diversity"] >= before["intra_list_diversity"] * 0.9
     assert after["target_distance_5"] < before["target_distance_5"] * 1.6
+    # the floors: no method without repeats beats the 0 % bound; repeats lower it
+    bounds = report["bounds"]
+    assert bounds["nearest"] < bounds["repeats_0.1"] < bounds["repeats_0"]
+    assert after["target_distance_5"] >= bounds["repeats_0"] - 1e-9
+    assert before["target_distance_5"] >= bounds["nearest"] - 1e-9
     with pytest.raises(ParameterError, match="requests"):
         evaluate_variety(table, requests=3)
 

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from moodtune.errors import ParameterError
+from moodtune.recommend.ranking import Filters, Recommender
 from moodtune.recommend.similar import SIMILARITY_FEATURES, similarity_raw, similarity_space
 
 if TYPE_CHECKING:
@@ -223,8 +224,6 @@ def evaluate_variety(
       over the mixed ones; ``circumplex_distance_5``: the same on the circumplex, a track
       at ``(2 valence - 1, 2 energy - 1)``.
     """
-    from moodtune.recommend import Filters, Recommender
-
     if isinstance(requests, bool) or not isinstance(requests, int) or requests < 5:
         raise ParameterError(f"requests={requests!r} must be an integer >= 5")
     if isinstance(mixed, bool) or not isinstance(mixed, int) or mixed < 1:
@@ -295,12 +294,50 @@ def evaluate_variety(
             "target_distance_mixed": float(np.mean(dist_mixed)),
         }
     return {
+        "bounds": distance_bounds(rec, n=n),
         "protocol": f"{len(_MOODS)} listeners x {requests} consecutive same-mood match "
         f"requests; {mixed} mixed requests (random point and strategy); n={n}",
         "n_catalog": len(table),
         "methods": methods,
         "seconds": round(time.perf_counter() - t0, 1),
     }
+
+
+def distance_bounds(
+    rec: Recommender,
+    *,
+    n: int = 10,
+    requests: int = 5,
+    repeat_shares: tuple[float, ...] = (0.0, 0.1),
+) -> dict[str, float]:
+    """Smallest possible mean target distance of ``requests`` same-mood playlists.
+
+    For each mood of :data:`_MOODS` (strategy ``match``: one target), over the songs the
+    default filters keep: the mean distance of the ``n`` nearest (one playlist), and for
+    each share ``s`` of repeats allowed over the ``requests`` playlists, the mean of the
+    nearest ``requests * n * (1 - s)`` distinct songs with the ``requests * n * s``
+    repeated slots given to the best-fitting songs (at most once per later playlist
+    each). Ignores the one-artist rule and popularity, so no method does better: a
+    floor for ``target_distance_5`` in :func:`evaluate_variety`.
+    """
+    eligible, _ = rec._filter_mask(Filters())
+    pos = np.arange(len(rec.table)) if eligible is None else np.flatnonzero(eligible)
+    x = rec.index.features(pos)
+    out: dict[str, list[float]] = {"nearest": []}
+    for share in repeat_shares:
+        out[f"repeats_{share:g}"] = []
+    total = requests * n
+    for v, a in _MOODS:
+        t = rec.target_matrix(np.array([[v, a]]))[0]
+        d = np.sort(np.sqrt(np.sum((x - t) ** 2, axis=1)))
+        out["nearest"].append(float(d[:n].mean()))
+        for share in repeat_shares:
+            repeats = int(round(total * share))
+            distinct = d[: total - repeats]
+            # repeated slots: best songs again, each at most once in each later playlist
+            slots = np.repeat(d[: max(1, -(-repeats // (requests - 1)))], requests - 1)[:repeats]
+            out[f"repeats_{share:g}"].append(float((distinct.sum() + slots.sum()) / total))
+    return {k: float(np.mean(v)) for k, v in out.items()}
 
 
 def _va_distance(table: TrackTable, rec: Any) -> float:

@@ -92,6 +92,11 @@ LIKED_BONUS = 0.15
 REPEAT_PENALTY = 100.0
 #: Share of a playlist that recent tracks may take back when they fit better than fresh
 #: ones by more than :data:`RECENT_PENALTY` (0: listener memory leaves them all out).
+#: Measured on the default catalog (``evaluate_variety``): 0.1 gives 8 % repeats over 5
+#: same-mood requests and a mean target distance 4 % lower (0.488 vs 0.509; the nearest
+#: ten without memory: 0.404). Off by default: issue 16 asks for no repeat within the
+#: last playlists, and no setting reaches +10 % distance at <= 10 % repeats (the best
+#: possible, ignoring the one-artist rule, is +18 %).
 RECENT_SHARE = 0.0
 #: Score added to a recent track that :data:`RECENT_SHARE` lets back.
 RECENT_PENALTY = 0.0
