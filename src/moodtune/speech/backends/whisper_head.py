@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from moodtune.speech.emotion import SpeakerStats, SpeechEmotionHead
+from moodtune.speech.emotion import SpeakerStats, SpeechEmotionHead, default_head_path
 from moodtune.types import EmotionEstimate
 
 
@@ -55,6 +55,9 @@ class WhisperHeadEmotion:
         return self.head.predict(self._states(y, states), y, speaker_stats=speaker_stats)
 
 
+__all__ = ["WhisperHeadEmotion", "default_head_path", "load"]
+
+
 def load(*, head_path: str | Path | None = None) -> WhisperHeadEmotion:
-    """Load the backend (the shipped head unless ``head_path`` is given)."""
+    """Load the backend (the shipped head, :func:`default_head_path`, unless ``head_path``)."""
     return WhisperHeadEmotion(SpeechEmotionHead.load(head_path))
