@@ -22,8 +22,7 @@ def valid_texts(texts: Sequence[str]) -> list[str]:
     """
     if isinstance(texts, str) or not isinstance(texts, list | tuple):
         raise ParameterError(
-            f"texts must be a list of strings, got {type(texts).__name__}; "
-            "use predict for one text"
+            f"texts must be a list of strings, got {type(texts).__name__}; use predict for one text"
         )
     for i, text in enumerate(texts):
         if not isinstance(text, str):
