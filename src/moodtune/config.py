@@ -490,11 +490,24 @@ class Settings:
         )
 
 
-_CACHE: tuple[tuple[str | None, ...], Settings] | None = None
+_CACHE: tuple[tuple[str | bytes | None, ...], Settings] | None = None
 _CACHE_LOCK = threading.Lock()
 
 
-def _snapshot() -> tuple[str | None, ...]:
+_KEYS = tuple(os.fsencode(name) for name in _NAMES)
+
+
+def _snapshot() -> tuple[str | bytes | None, ...]:
+    """The raw values of the :data:`VARIABLES`, to tell whether the environment changed.
+
+    On POSIX CPython the mapping behind ``os.environ`` (``_data``, bytes keys) is read
+    directly: about 2 us instead of 70 us through ``os.environ.get``, which decodes each
+    value. Every change made through ``os.environ`` (``monkeypatch.setenv`` included)
+    lands there.
+    """
+    data = getattr(os.environ, "_data", None)
+    if os.name == "posix" and isinstance(data, dict):
+        return tuple(map(data.get, _KEYS))
     return tuple(os.environ.get(name) for name in _NAMES)
 
 
