@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from moodtune.service import Moodtune
@@ -51,15 +52,18 @@ def test_asr_backend_from_the_environment(
     svc = Moodtune(catalog_path=tmp_path / "c.sqlite")
     result = svc.emotion_from_audio(SPEECH / "en_happy.ogg", user="ann")
     # the tiny model says "hi" until its length limit, in English: it was the one used
-    assert set(result.transcript) == {"h", "i"} and result.language == "en"
+    assert result.transcript is not None and set(result.transcript) == {"h", "i"}
+    assert result.language == "en"
     assert set(result.parts) == {"voice", "text"}
     # the default speech head encoded the voice itself and kept ann's statistics
     stored = svc.catalog().get_voice_stats("ann")
     assert stored is not None and stored["count"] == 1
     monkeypatch.delenv("MOODTUNE_ASR_BACKEND")
     default = svc.emotion_from_audio(SPEECH / "en_happy.ogg", user="ann")
-    assert "hi" * 5 not in default.transcript and default.language == "en"
-    assert svc.catalog().get_voice_stats("ann")["count"] == 2
+    assert default.transcript and "hi" * 5 not in default.transcript
+    assert default.language == "en"
+    stored = svc.catalog().get_voice_stats("ann")
+    assert stored is not None and stored["count"] == 2
 
 
 @pytest.mark.slow
@@ -80,3 +84,32 @@ def test_speech_backend_without_speaker_adaptation(
     assert result.parts["voice"].label == "anger"  # the tiny HuBERT's dominant class
     assert result.transcript  # the default ASR still transcribed it
     assert svc.catalog().get_voice_stats("bob") is None
+
+
+@pytest.mark.slow
+def test_whisper_head_encodes_a_message_once_without_asr_states(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from moodtune.audio.decode import load_audio
+    from moodtune.speech.backends import whisper_head
+    from moodtune.speech.whisper import WhisperASR, get_whisper
+
+    calls: list[int] = []
+    original = WhisperASR.speech_states
+
+    def counting(self: WhisperASR, y: Any, **kwargs: Any) -> Any:
+        calls.append(len(y))
+        return original(self, y, **kwargs)
+
+    monkeypatch.setattr(WhisperASR, "speech_states", counting)
+    backend = whisper_head.load()
+    voice = load_audio(SPEECH / "en_happy.ogg")
+    features = backend.speaker_features(voice)
+    est = backend.predict(voice.copy())  # same samples, another array
+    assert len(calls) == 1 and features.ndim == 1
+    reference = original(get_whisper(), voice)  # unpatched: not counted
+    np.testing.assert_allclose(
+        est.probabilities, backend.predict(voice, states=reference).probabilities, atol=1e-6
+    )
+    backend.predict(load_audio(SPEECH / "en_sad.ogg"))
+    assert len(calls) == 2
