@@ -68,6 +68,11 @@ def test_defaults_from_an_empty_environment() -> None:
     s = Settings.from_env({})
     assert s == Settings()
     assert s.limits == Limits()
+    assert (s.limits.json_bytes, s.limits.json_depth, s.limits.text_chars) == (64_000, 16, 5000)
+    assert (s.limits.sample_rate, s.limits.channels) == (
+        config.MAX_SAMPLE_RATE,
+        config.MAX_CHANNELS,
+    )
     assert s.home is None and s.catalog is None and s.model_dir is None and s.library == ()
     assert s.cpu_threads is None and s.debug is False
     assert (s.text_backend, s.speech_backend, s.asr_backend) == (None, None, None)

@@ -194,8 +194,14 @@ class Limits:
         ``MOODTUNE_MAX_MIX_SECONDS`` (default 900).
     json_bytes : int
         Largest JSON request body, bytes (64 KB).
+    json_depth : int
+        Deepest nesting of a JSON request body (16).
     text_chars : int
         Longest typed message, characters (5000).
+    sample_rate : int
+        Highest sample rate of an audio stream that is decoded, Hz (:data:`MAX_SAMPLE_RATE`).
+    channels : int
+        Most channels of an audio stream that is decoded (:data:`MAX_CHANNELS`).
     """
 
     upload_bytes: int = 20_000_000
@@ -204,7 +210,10 @@ class Limits:
     music_seconds: float = 1800.0
     mix_seconds: float = 900.0
     json_bytes: int = 64_000
+    json_depth: int = 16
     text_chars: int = MAX_TEXT_CHARS
+    sample_rate: int = MAX_SAMPLE_RATE
+    channels: int = MAX_CHANNELS
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Limits:
@@ -481,11 +490,24 @@ class Settings:
         )
 
 
-_CACHE: tuple[tuple[str | None, ...], Settings] | None = None
+_CACHE: tuple[tuple[str | bytes | None, ...], Settings] | None = None
 _CACHE_LOCK = threading.Lock()
 
 
-def _snapshot() -> tuple[str | None, ...]:
+_KEYS = tuple(os.fsencode(name) for name in _NAMES)
+
+
+def _snapshot() -> tuple[str | bytes | None, ...]:
+    """The raw values of the :data:`VARIABLES`, to tell whether the environment changed.
+
+    On POSIX CPython the mapping behind ``os.environ`` (``_data``, bytes keys) is read
+    directly: about 2 us instead of 70 us through ``os.environ.get``, which decodes each
+    value. Every change made through ``os.environ`` (``monkeypatch.setenv`` included)
+    lands there.
+    """
+    data = getattr(os.environ, "_data", None)
+    if os.name == "posix" and isinstance(data, dict):
+        return tuple(map(data.get, _KEYS))
     return tuple(os.environ.get(name) for name in _NAMES)
 
 

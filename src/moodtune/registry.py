@@ -34,6 +34,9 @@ class BackendRegistry:
     selected : callable, optional
         Returns the configured backend name (None: the default), e.g.
         ``lambda: settings().text_backend``.
+    aliases : dict, optional
+        Former names that still pick a backend (``{"old": "new"}``), for configs written
+        before a rename. They are not listed by :meth:`names`.
     """
 
     def __init__(
@@ -44,8 +47,10 @@ class BackendRegistry:
         env: str,
         kind: str,
         selected: Callable[[], str | None] | None = None,
+        aliases: dict[str, str] | None = None,
     ) -> None:
         self.package = package
+        self.aliases = dict(aliases or {})
         self.default = default
         self.env = env
         self.kind = kind
@@ -68,6 +73,7 @@ class BackendRegistry:
         """
         configured = self.selected() if self.selected is not None else None
         key = name or configured or self.default
+        key = self.aliases.get(key, key)
         names = self.names()
         if key not in names:
             source = f" (from ${self.env})" if not name and configured else ""

@@ -164,7 +164,7 @@ class TransformersWhisper:
 
 def load(
     *,
-    model: str = DEFAULT_MODEL,
+    model: str | None = None,
     device: str = "cpu",
     languages: Sequence[str] = DEFAULT_LANGUAGES,
 ) -> TransformersWhisper:
@@ -172,8 +172,9 @@ def load(
 
     Parameters
     ----------
-    model : str
-        Hub id or directory (model, ``generation_config.json`` and processor files).
+    model : str, optional
+        Hub id or directory (model, ``generation_config.json`` and processor files);
+        default :data:`DEFAULT_MODEL` (read when called).
     device : str
         Torch device name.
     languages : sequence of str
@@ -189,6 +190,7 @@ def load(
         If the tokenizer lacks a language token asked for.
     """
     torch, transformers = require_hf()
+    model = model or DEFAULT_MODEL
     dev = resolve_device(torch, device)
     processor = from_pretrained(transformers.WhisperProcessor.from_pretrained, model, "processor")
     net = from_pretrained(

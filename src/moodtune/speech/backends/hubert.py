@@ -120,14 +120,15 @@ class HubertSpeechEmotion:
 
 
 def load(
-    *, model: str = DEFAULT_MODEL, device: str = "cpu", max_window_s: float = MAX_WINDOW_S
+    *, model: str | None = None, device: str = "cpu", max_window_s: float = MAX_WINDOW_S
 ) -> HubertSpeechEmotion:
     """Load the model and feature extractor from a hub id or a local directory.
 
     Parameters
     ----------
-    model : str
-        Hub id or a directory written by ``save_pretrained`` (model and feature extractor).
+    model : str, optional
+        Hub id or a directory written by ``save_pretrained`` (model and feature extractor);
+        default :data:`DEFAULT_MODEL` (read when called).
     device : str
         Torch device name.
     max_window_s : float
@@ -141,6 +142,7 @@ def load(
         If the files cannot be loaded or a class has no moodtune label.
     """
     torch, transformers = require_hf()
+    model = model or DEFAULT_MODEL
     dev = resolve_device(torch, device)
     extractor = from_pretrained(
         transformers.AutoFeatureExtractor.from_pretrained, model, "feature extractor"

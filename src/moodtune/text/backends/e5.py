@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from moodtune.errors import ModelError
+from moodtune.text.backends import valid_texts
 from moodtune.text.cues import CUE_DIM, cue_matrix, explicit_label, named_labels, normalize
 from moodtune.text.head import MLPHead, log_softmax, softmax
 from moodtune.text.lexical import LexicalHead
@@ -287,6 +288,7 @@ class E5TextEmotion:
 
     def predict_batch(self, texts: list[str]) -> list[EmotionEstimate]:
         """Return the emotion of each text."""
+        texts = valid_texts(texts)
         if not texts:
             return []
         probs = self.predict_proba(texts)

@@ -30,6 +30,7 @@ from moodtune.hf import (
     resolve_device,
     scores_to_probabilities,
 )
+from moodtune.text.backends import valid_texts
 from moodtune.types import EmotionEstimate
 
 DEFAULT_MODEL = "cointegrated/rubert-tiny2-cedr-emotion-detection"
@@ -101,8 +102,7 @@ class RubertTextEmotion:
 
     def predict_batch(self, texts: list[str]) -> list[EmotionEstimate]:
         """Return the emotion of each text."""
-        if isinstance(texts, str):
-            raise ParameterError("predict_batch takes a list of texts; use predict for one")
+        texts = valid_texts(texts)
         if not texts:
             return []
         return [
