@@ -45,7 +45,7 @@ def text_rows(repeats: int) -> list[dict[str, Any]]:
     from moodtune.text import get_backend
 
     t0 = time.perf_counter()
-    backend = get_backend("e5")
+    backend = get_backend("use_ngram")
     backend.predict("warm up")
     load_s = time.perf_counter() - t0
     times = []

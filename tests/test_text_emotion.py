@@ -44,9 +44,32 @@ def test_clean_text_refuses_too_long():
 
 
 def test_unknown_backend_lists_available():
-    with pytest.raises(ParameterError, match="available: .*e5"):
+    with pytest.raises(ParameterError, match="available: .*use_ngram"):
         get_backend("nope")
-    assert "e5" in available_backends()
+    assert "use_ngram" in available_backends()
+    assert "e5" not in available_backends()  # an alias, not a module
+
+
+def test_former_name_e5_is_an_alias(monkeypatch):
+    backend = get_backend("use_ngram")
+    assert backend.name == "use_ngram"
+    assert get_backend("e5") is backend
+    monkeypatch.setenv("MOODTUNE_TEXT_BACKEND", "e5")
+    assert get_backend() is backend
+    monkeypatch.setenv("MOODTUNE_TEXT_BACKEND", "nope")
+    with pytest.raises(ParameterError, match="'nope'.* is unknown"):
+        get_backend()
+
+
+def test_head_with_an_e5_part_is_refused():
+    from moodtune.text.backends.use_ngram import StackedTextEmotion, default_head_path
+
+    with np.load(default_head_path(), allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files}
+    StackedTextEmotion.from_arrays(arrays)  # the shipped head loads
+    arrays["parts"] = np.array(["e5", "use", "lex"])
+    with pytest.raises(ModelError, match="e5 part"):
+        StackedTextEmotion.from_arrays(arrays)
 
 
 def _linear_head(d: int = 4) -> dict[str, np.ndarray]:
@@ -109,7 +132,7 @@ def test_head_missing_file_is_model_error(tmp_path):
     ],
 )
 def test_shipped_head_classifies_clear_sentences(text, label):
-    est = get_backend("e5").predict(text)
+    est = get_backend("use_ngram").predict(text)
     assert est.label == label, est.probability_dict()
     assert 0.0 <= est.confidence <= 1.0
     assert est.source == "text"
@@ -117,14 +140,14 @@ def test_shipped_head_classifies_clear_sentences(text, label):
 
 @pytest.mark.slow
 def test_shipped_head_valence_order():
-    backend = get_backend("e5")
+    backend = get_backend("use_ngram")
     happy, sad = backend.predict_batch(["What a wonderful, joyful day!", "I am miserable and sad."])
     assert happy.valence > 0.2 > -0.2 > sad.valence
 
 
 @pytest.mark.slow
 def test_training_pipeline_end_to_end(tmp_path):
-    from moodtune.text.backends.e5 import E5TextEmotion
+    from moodtune.text.backends.use_ngram import StackedTextEmotion
     from moodtune.text.cues import CUE_DIM
     from moodtune.train.text_emotion import TextHeadConfig, train_text_emotion
 
@@ -135,7 +158,7 @@ def test_training_pipeline_end_to_end(tmp_path):
         config=TextHeadConfig(hidden=16, max_iter=30, lex_min_df=1),
         messages=MESSAGES,
     )
-    head = E5TextEmotion.load(tmp_path / "text_emotion_head.npz")
+    head = StackedTextEmotion.load(tmp_path / "text_emotion_head.npz")
     assert set(head.parts) == {"use", "lex"}
     assert head.stack_W.shape == (2 * 7 + CUE_DIM, 7)
     probs = head.predict_proba(["I am furious", "Мне грустно"])
@@ -235,12 +258,12 @@ def test_explicit_label(text, label):
 
 
 def test_explicit_floor_lifts_named_label_and_keeps_sum():
-    from moodtune.text.backends.e5 import E5TextEmotion
+    from moodtune.text.backends.use_ngram import StackedTextEmotion
     from moodtune.text.cues import CUE_DIM
     from moodtune.text.head import MLPHead
 
     head = MLPHead(_linear_head(7) | {"mean": np.zeros(512), "scale": np.ones(512)})
-    model = E5TextEmotion(
+    model = StackedTextEmotion(
         {"use": head},
         stack_W=np.zeros((7 + CUE_DIM, 7), np.float32),
         explicit_floor=0.65,
@@ -252,7 +275,7 @@ def test_explicit_floor_lifts_named_label_and_keeps_sum():
 
 
 def test_mixed_labels_only_when_close():
-    from moodtune.text.backends.e5 import mixed_labels
+    from moodtune.text.backends.use_ngram import mixed_labels
 
     p = np.zeros(7)
     p[LABELS.index("happiness")], p[LABELS.index("sadness")], p[LABELS.index("neutral")] = (
@@ -355,21 +378,21 @@ def test_message_metrics_count_label2_hits():
     ],
 )
 def test_shipped_head_explicit_words_win_clearly(text, label):
-    est = get_backend("e5").predict(text)
+    est = get_backend("use_ngram").predict(text)
     assert est.label == label, est.probability_dict()
     assert est.probability_dict()[label] >= 0.6, est.probability_dict()
 
 
 @pytest.mark.slow
 def test_shipped_head_negation_is_not_happiness():
-    est = get_backend("e5").predict("not happy at all")
+    est = get_backend("use_ngram").predict("not happy at all")
     assert est.label != "happiness", est.probability_dict()
     assert est.valence < 0
 
 
 @pytest.mark.slow
 def test_shipped_head_reports_mixed_feelings():
-    est = get_backend("e5").predict("I got the job but I have to move away… happy and sad")
+    est = get_backend("use_ngram").predict("I got the job but I have to move away… happy and sad")
     assert set(est.mixed) == {"happiness", "sadness"}, est.probability_dict()
     assert est.to_dict()["mixed"]
 

@@ -66,6 +66,8 @@ class BackendRegistry:
     def resolve(self, name: str | None = None) -> str:
         """The key ``get(name)`` loads: ``name``, else the configured one, else the default.
 
+        A former name in ``aliases`` gives the backend it now names.
+
         Raises
         ------
         ParameterError

@@ -205,7 +205,7 @@ class Moodtune:
     catalog_path : Path, optional
         Catalog database; default: the embedded default catalog in ``$MOODTUNE_HOME``.
     text_backend : str, optional
-        Text emotion backend name (default ``e5``).
+        Text emotion backend name (default ``use_ngram``).
     speech_backend : str, optional
         Speech emotion backend name (default ``whisper_head``).
     max_voice_seconds : float

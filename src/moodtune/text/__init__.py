@@ -2,8 +2,9 @@
 
 A backend is a module in :mod:`moodtune.text.backends`; its registry key is its
 module name and it exposes ``load(**options) -> TextEmotionBackend``. The default,
-``e5``, runs offline (packaged multilingual-e5-small + a head trained by moodtune).
-``$MOODTUNE_TEXT_BACKEND`` picks another one.
+``use_ngram``, runs offline (packaged USE multilingual + character/word n-grams + cue
+words, stacked by a head trained by moodtune). ``$MOODTUNE_TEXT_BACKEND`` picks another
+one; the former name ``e5`` is an alias of ``use_ngram``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from moodtune.errors import InputTooLargeError, ParameterError
 from moodtune.registry import BackendRegistry
 from moodtune.types import EmotionEstimate
 
-DEFAULT_BACKEND = "e5"
+DEFAULT_BACKEND = "use_ngram"
+#: Former backend names that still work (``MOODTUNE_TEXT_BACKEND=e5`` in older configs).
+BACKEND_ALIASES: dict[str, str] = {"e5": "use_ngram"}
 
 
 class TextEmotionBackend(Protocol):
@@ -38,6 +41,7 @@ _REGISTRY = BackendRegistry(
     env="MOODTUNE_TEXT_BACKEND",
     kind="text backend",
     selected=lambda: settings().text_backend,
+    aliases=BACKEND_ALIASES,
 )
 
 
@@ -47,7 +51,10 @@ def available_backends() -> list[str]:
 
 
 def get_backend(name: str | None = None, **options: Any) -> TextEmotionBackend:
-    """Return the backend ``name`` (default ``$MOODTUNE_TEXT_BACKEND`` or ``"e5"``), loaded once.
+    """Return the backend ``name``, loaded once.
+
+    The default is ``$MOODTUNE_TEXT_BACKEND``, else ``"use_ngram"``. A former name in
+    :data:`BACKEND_ALIASES` (``"e5"``) gives the backend it now names.
 
     Raises
     ------

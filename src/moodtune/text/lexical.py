@@ -1,8 +1,8 @@
 """N-gram part of the text emotion head (TF-IDF + multinomial logistic regression).
 
-e5-small's sentence vectors miss much of what single words say about emotion,
-especially in Russian morphology (CEDR macro-F1 0.63 with e5 alone vs 0.70 with
-character n-grams alone, 0.71 together; see the model card). The vectoriser is
+Sentence vectors miss much of what single words say about emotion, especially in
+Russian morphology (CEDR test macro-F1 0.58 with USE + MLP alone vs 0.66 with n-grams
+alone; see the model card). The vectoriser is
 scikit-learn's, rebuilt from the stored vocabulary and idf so it transforms exactly as at
 training time. Arrays (in the head's ``.npz``, prefix ``lex_``):
 

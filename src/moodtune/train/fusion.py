@@ -115,8 +115,7 @@ def train_fusion(
         The tuning report (pair counts, baselines, grid, chosen parameters).
     """
     from moodtune.config import cache_dir as default_cache
-    from moodtune.text.backends.e5 import E5TextEmotion, default_head_path
-    from moodtune.text.embed import embed_cached
+    from moodtune.text.backends.use_ngram import StackedTextEmotion, default_head_path
     from moodtune.train.text_data import load_training_sets
 
     cache = Path(cache_dir) if cache_dir else default_cache()
@@ -128,7 +127,7 @@ def train_fusion(
         progress=progress,
     )
 
-    text_model = E5TextEmotion.load(text_head or default_head_path())
+    text_model = StackedTextEmotion.load(text_head or default_head_path())
     _, val, _ = load_training_sets(Path(text_data))
     by_label: dict[int, list[str]] = defaultdict(list)
     for rows in val:
@@ -153,8 +152,7 @@ def train_fusion(
     pick_a = rng.permutation(len(act_idx))[:n]
     texts = [cong_texts[j] for j in pick_c] + [act_texts[j] for j in pick_a]
     rows_v = [cong_idx[j] for j in pick_c] + [act_idx[j] for j in pick_a]
-    vectors = embed_cached(texts, cache / "embeddings")
-    p_text = text_model.predict_proba(texts, vectors)
+    p_text = text_model.predict_proba(texts)
     # the voice-unsure threshold comes from every held-out voice prediction
     unsure = voice_unsure_threshold(p_voice, labels)
     params, report = tune_fusion(

@@ -1,4 +1,4 @@
-"""Train and evaluate the text emotion head (see :mod:`moodtune.text.backends.e5`).
+"""Train and evaluate the text emotion head (see :mod:`moodtune.text.backends.use_ngram`).
 
 Recipe (reproduced by ``moodtune train text-emotion --data DIR --out DIR``):
 
@@ -11,18 +11,17 @@ Recipe (reproduced by ``moodtune train text-emotion --data DIR --out DIR``):
    sample weights that balance labels within each corpus and give each corpus an equal share.
 3. Fit a character n-gram (2-5, 60,000) + word (1-2, 40,000) TF-IDF + logistic regression
    with the same weights.
-4. Optionally (``with_e5``) fit the former e5 MLP too (slow to embed: 15-19 texts/s per core).
-5. Fit the stacker, a multinomial logistic regression over the parts' log-probabilities and the
+4. Fit the stacker, a multinomial logistic regression over the parts' log-probabilities and the
    cue counts (explicit emotion words with negation, emoji), with label weights
    ``1/sqrt(count)`` per corpus, on the validation splits of the
    training corpora and ru_go_emotions. Its regularisation is chosen by 5-fold cross-validation
    on those validation rows (mean macro-F1 over corpora); its output is calibrated by
    construction (it is fitted by log-likelihood on rows the parts never saw).
-6. Choose when to report ``mixed`` from GoEmotions validation rows that carry two labels:
+5. Choose when to report ``mixed`` from GoEmotions validation rows that carry two labels:
    the most of them, while at most 10 % of one-label rows are called mixed.
-7. Set the explicit-word rule: a short message that names one feeling outright
+6. Set the explicit-word rule: a short message that names one feeling outright
    ("I am furious") gets at least 0.65 for it (:func:`moodtune.text.cues.explicit_label`).
-8. Export plain arrays to ``text_emotion_head.npz`` (no pickle) and write reports.
+7. Export plain arrays to ``text_emotion_head.npz`` (no pickle) and write reports.
 """
 
 from __future__ import annotations
@@ -41,6 +40,7 @@ from moodtune.text.cues import CUE_DIM, normalize
 from moodtune.train.reports import classification_metrics, plot_confusion, plot_curves
 from moodtune.train.text_data import (
     MESSAGE_STYLES,
+    TRAIN_CAP_PER_LABEL,
     TRAIN_SETS,
     ShortMessages,
     TextRows,
@@ -71,7 +71,6 @@ class TextHeadConfig:
     lex_max_features: int = 60_000
     lex_c: float = 4.0
     lex_word_features: int = 40_000
-    with_e5: bool = False
     stack_cs: tuple[float, ...] = (0.1, 0.3, 1.0)
     stack_power: float = 0.5
     part_power: float = 1.0
@@ -79,6 +78,9 @@ class TextHeadConfig:
     stack_by_language: bool = False
     explicit_floor: float = 0.65
     parts_from: str | None = None
+    train_cap: int = TRAIN_CAP_PER_LABEL
+    short_words: int = 12
+    short_weight: float = 1.0
 
 
 def _mapped(rows: TextRows) -> list[str]:
@@ -101,21 +103,6 @@ def _embed_use(
     return out
 
 
-def _embed_e5(sets: list[TextRows], cache_dir: Path, progress: Progress | None) -> list[np.ndarray]:
-    from moodtune.text.embed import embed_cached
-
-    out = []
-    for rows in sets:
-        name = f"e5 {rows.dataset}/{rows.split}"
-
-        def cb(done: int, total: int, name: str = name) -> None:
-            if progress:
-                progress(name, done, total)
-
-        out.append(embed_cached(rows.texts, cache_dir, progress=cb))
-    return out
-
-
 def _sample_weights(sets: list[TextRows], *, power: float = 1.0) -> np.ndarray:
     """Weights that give each corpus the same total and, within it, each row ``1 / count**power``.
 
@@ -130,6 +117,24 @@ def _sample_weights(sets: list[TextRows], *, power: float = 1.0) -> np.ndarray:
         weights.append(w / w.sum())
     allw = np.concatenate(weights)
     return allw * (len(allw) / allw.sum())
+
+
+def _short_rows(sets: list[TextRows], max_words: int) -> np.ndarray:
+    """Whether each row (all sets, in order) has at most ``max_words`` words."""
+    return np.array([len(t.split()) <= max_words for rows in sets for t in rows.texts], dtype=bool)
+
+
+def _emphasise_short(
+    w: np.ndarray, sets: list[TextRows], *, max_words: int, factor: float
+) -> np.ndarray:
+    """Multiply the weight of rows of at most ``max_words`` words by ``factor`` (mean kept 1).
+
+    Chat messages are short; the corpora's short rows are the nearest thing to them.
+    """
+    if factor == 1.0:
+        return w
+    out = w * np.where(_short_rows(sets, max_words), factor, 1.0)
+    return out * (len(out) / out.sum())
 
 
 def _fit_mlp(
@@ -192,13 +197,24 @@ def _fit_lexical(
 
 
 def _fit_stacker(
-    X: np.ndarray, y: np.ndarray, w: np.ndarray, groups: np.ndarray, cs: tuple[float, ...]
-) -> tuple[np.ndarray, np.ndarray, float, dict[float, float]]:
-    """Pick C by 5-fold CV (mean per-corpus macro-F1), refit on all rows; return W, b, C, scores."""
+    X: np.ndarray,
+    y: np.ndarray,
+    w: np.ndarray,
+    groups: np.ndarray,
+    cs: tuple[float, ...],
+    *,
+    short: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, float, dict[float, float], dict[str, Any]]:
+    """Pick C by 5-fold CV (mean per-corpus macro-F1), refit on all rows.
+
+    Returns W, b, C, the CV score per C, and the CV details at the chosen C: macro-F1 per
+    group (``groups`` values) and, when ``short`` marks rows, per group on those rows only.
+    """
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import KFold, StratifiedKFold
 
     scores: dict[float, float] = {}
+    preds: dict[float, np.ndarray] = {}
     strata = y * 100 + groups
     if np.bincount(strata)[np.unique(strata)].min() >= 5:
         folds = list(StratifiedKFold(5, shuffle=True, random_state=0).split(X, strata))
@@ -214,13 +230,27 @@ def _fit_stacker(
             for g in np.unique(groups)
         ]
         scores[float(c)] = float(np.mean(per))
+        preds[float(c)] = pred
     best = max(scores, key=lambda k: scores[k])
+    pred = preds[best]
+    detail: dict[str, Any] = {
+        "by_group": {
+            int(g): classification_metrics(y[groups == g], pred[groups == g])["macro_f1"]
+            for g in np.unique(groups)
+        }
+    }
+    if short is not None:
+        detail["short_by_group"] = {
+            int(g): classification_metrics(y[m], pred[m])["macro_f1"]
+            for g in np.unique(groups)
+            if (m := (groups == g) & short).sum() >= 20
+        }
     m = LogisticRegression(C=best, max_iter=3000).fit(X, y, sample_weight=w)
     W = np.zeros((X.shape[1], len(LABELS)), dtype=np.float32)
     b = np.full(len(LABELS), -30.0, dtype=np.float32)
     W[:, m.classes_] = m.coef_.T
     b[m.classes_] = m.intercept_
-    return W, b, best, scores
+    return W, b, best, scores, detail
 
 
 def _fit_mixed(
@@ -236,7 +266,7 @@ def _fit_mixed(
     The most two-label rows reported as mixed, while at most ``max_single_rate`` of the
     one-label rows are (a product choice: "mixed" should be rare and mean something).
     """
-    from moodtune.text.backends.e5 import mixed_labels
+    from moodtune.text.backends.use_ngram import mixed_labels
     from moodtune.text.cues import named_labels
 
     named_single = [named_labels(t) for t in texts_single]
@@ -305,50 +335,46 @@ def train_text_emotion(
         The evaluation report (see :func:`evaluate_text_emotion`).
     """
     from moodtune.config import cache_dir as default_cache
-    from moodtune.text.backends.e5 import E5TextEmotion
+    from moodtune.text.backends.use_ngram import StackedTextEmotion
 
     cfg = config or TextHeadConfig()
     cache = cache_dir or default_cache() / "embeddings"
     data_dir = Path(data_dir)
-    train, val, _ = load_training_sets(data_dir)
+    train, val, _ = load_training_sets(data_dir, cap=cfg.train_cap)
     stack = _stack_sets(data_dir, val)
     y_tr = np.concatenate([np.asarray(r.labels) for r in train])
-    w_tr = _sample_weights(train, power=cfg.part_power)
+    w_tr = _emphasise_short(
+        _sample_weights(train, power=cfg.part_power),
+        train,
+        max_words=cfg.short_words,
+        factor=cfg.short_weight,
+    )
 
-    parts = ["use", "lex"] + (["e5"] if cfg.with_e5 else [])
+    parts = ["use", "lex"]
     arrays: dict[str, np.ndarray] = {
         "labels": np.array(LABELS),
         "meta_train_sets": np.array(TRAIN_SETS),
     }
     t0 = time.time()
     U_st = _embed_use(stack, cache, progress)
-    E_st: list[np.ndarray | None] = [None] * len(stack)
     curves: dict[str, list[float]] = {}
     if cfg.parts_from:
         # refit only the stacker and the rules over parts trained before
         with np.load(cfg.parts_from, allow_pickle=False) as old:
-            arrays |= {k: old[k] for k in old.files if k.startswith(("use_", "lex_", "e5_"))}
-        parts = [p for p in ("e5", "use", "lex") if any(k.startswith(f"{p}_") for k in arrays)]
-        if "e5" in parts:
-            E_st = list(_embed_e5(stack, cache, progress))
+            arrays |= {k: old[k] for k in old.files if k.startswith(("use_", "lex_"))}
+        parts = [p for p in ("use", "lex") if any(k.startswith(f"{p}_") for k in arrays)]
     else:
         U_tr = np.concatenate(_embed_use(train, cache, progress))
         use_arrays, curves = _fit_mlp(U_tr, y_tr, w_tr, cfg, "use_")
         arrays |= use_arrays
         log.info("USE MLP trained in %.1f s", time.time() - t0)
-        if cfg.with_e5:
-            E_tr = np.concatenate(_embed_e5(train, cache, progress))
-            E_st = list(_embed_e5(stack, cache, progress))
-            e5_arrays, e5_curves = _fit_mlp(E_tr, y_tr, w_tr, cfg, "e5_")
-            arrays |= e5_arrays
-            curves |= e5_curves
         t0 = time.time()
         arrays |= _fit_lexical(train, y_tr, w_tr, cfg)
         log.info("n-gram model trained in %.1f s", time.time() - t0)
 
     # stacker on validation rows the parts never saw
-    arrays["parts"] = np.array([p for p in ("e5", "use", "lex") if p in parts])
-    base = E5TextEmotion.from_arrays(
+    arrays["parts"] = np.array([p for p in ("use", "lex") if p in parts])
+    base = StackedTextEmotion.from_arrays(
         arrays
         | {
             "stack_W": np.zeros(
@@ -359,17 +385,18 @@ def train_text_emotion(
         }
     )
     X_st = [
-        base.stack_inputs(r.texts, base.part_log_probs(r.texts, e5_vectors=E, use_vectors=U))
-        for r, U, E in zip(stack, U_st, E_st, strict=True)
+        base.stack_inputs(r.texts, base.part_log_probs(r.texts, use_vectors=U))
+        for r, U in zip(stack, U_st, strict=True)
     ]
     y_st = np.concatenate([np.asarray(r.labels) for r in stack])
     groups = np.concatenate([np.full(len(r), i) for i, r in enumerate(stack)])
-    W, b, stack_c, stack_scores = _fit_stacker(
+    W, b, stack_c, stack_scores, stack_detail = _fit_stacker(
         np.concatenate(X_st),
         y_st,
         _sample_weights(stack, power=cfg.stack_power),
         groups,
         cfg.stack_cs,
+        short=_short_rows(stack, cfg.short_words),
     )
     arrays["stack_W"], arrays["stack_b"] = W, b
     arrays["stack_by_language"] = np.array(cfg.stack_by_language)
@@ -377,7 +404,7 @@ def train_text_emotion(
     arrays["explicit_floor"] = np.array(cfg.explicit_floor, dtype=np.float32)
 
     # when to say "mixed": GoEmotions validation rows with two labels vs one
-    model = E5TextEmotion.from_arrays(arrays)
+    model = StackedTextEmotion.from_arrays(arrays)
     pairs = read_pairs(data_dir, "goemotions", "validation")
     single_idx = next(i for i, r in enumerate(stack) if r.dataset == "goemotions")
     single = stack[single_idx]
@@ -406,6 +433,12 @@ def train_text_emotion(
         "parts": parts,
         "stacker_C": stack_c,
         "stacker_cv_macro_f1_by_C": stack_scores,
+        "stacker_cv_macro_f1_by_corpus": {
+            stack[g].dataset: v for g, v in stack_detail["by_group"].items()
+        },
+        "stacker_cv_macro_f1_short_rows_by_corpus": {
+            stack[g].dataset: v for g, v in stack_detail.get("short_by_group", {}).items()
+        },
         "mix_ratio": ratio,
         "mix_floor": floor,
         "mixed_grid": mixed_grid,
@@ -494,9 +527,9 @@ def evaluate_short_messages(
         ``{"all", "languages", "styles", "mixed_rows", "explicit_anger", "errors",
         "confusion_png"}``; see ``tests/data/short_messages.md``.
     """
-    from moodtune.text.backends.e5 import E5TextEmotion, default_head_path
+    from moodtune.text.backends.use_ngram import StackedTextEmotion, default_head_path
 
-    head = E5TextEmotion.load(head_path or default_head_path())
+    head = StackedTextEmotion.load(head_path or default_head_path())
     msgs = read_short_messages(path)
     probs = head.predict_proba(msgs.texts)
     mixed = [head.estimate(p, t).mixed for p, t in zip(probs, msgs.texts, strict=True)]
@@ -533,19 +566,18 @@ def evaluate_text_emotion(
         checkout's ``tests/data/short_messages.csv``) exists.
     """
     from moodtune.config import cache_dir as default_cache
-    from moodtune.text.backends.e5 import E5TextEmotion, default_head_path
+    from moodtune.text.backends.use_ngram import StackedTextEmotion, default_head_path
 
     cache = cache_dir or default_cache() / "embeddings"
-    head = E5TextEmotion.load(head_path or default_head_path())
+    head = StackedTextEmotion.load(head_path or default_head_path())
     _, _, test = load_training_sets(Path(data_dir))
     U_list = _embed_use(test, cache, progress) if "use" in head.parts else [None] * len(test)
-    E_list = _embed_e5(test, cache, progress) if head.uses_e5 else [None] * len(test)
     report: dict[str, Any] = {"datasets": {}, "languages": {}}
     by_lang: dict[str, tuple[list[np.ndarray], list[np.ndarray]]] = {}
     all_true, all_pred = [], []
-    for rows, U, E in zip(test, U_list, E_list, strict=True):
+    for rows, U in zip(test, U_list, strict=True):
         y = np.asarray(rows.labels)
-        pred = head.predict_proba(rows.texts, E, use_vectors=U).argmax(axis=1)
+        pred = head.predict_proba(rows.texts, use_vectors=U).argmax(axis=1)
         lang = rows.languages[0] if rows.languages else ""
         report["datasets"][rows.dataset] = {"language": lang} | classification_metrics(y, pred)
         by_lang.setdefault(lang, ([], []))

