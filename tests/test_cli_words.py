@@ -174,3 +174,17 @@ def test_similar_genre_filter_and_genre_evaluation(env: dict[str, str], tmp_path
               "--model", str(tmp_path / "model" / "genre_model.npz"), env=env)  # fmt: skip
     assert res.returncode == 0, res.stderr
     assert "majority" in res.stdout.lower() and (tmp_path / "rep" / "genre_confusion.png").is_file()
+
+
+def test_text_backend_by_name_and_former_name(env: dict[str, str]) -> None:
+    """``MOODTUNE_TEXT_BACKEND`` takes the new name, the former ``e5``, and refuses others."""
+    results = {}
+    for name in ("use_ngram", "e5"):
+        res = run("emotion", "--text", "I am furious", "--json",
+                  env=env | {"MOODTUNE_TEXT_BACKEND": name})  # fmt: skip
+        assert res.returncode == 0, res.stderr
+        results[name] = json.loads(res.stdout)["emotion"]
+    assert results["e5"] == results["use_ngram"]
+    assert results["e5"]["label"] == "anger"
+    res = run("emotion", "--text", "I am furious", env=env | {"MOODTUNE_TEXT_BACKEND": "e6"})
+    assert res.returncode != 0 and "use_ngram" in res.stderr

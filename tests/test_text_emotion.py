@@ -444,3 +444,50 @@ def test_fused_estimate_carries_mixed_words_only_when_they_lead():
     other = EmotionEstimate.from_probabilities(angry, source="fused")
     assert carry_mixed(other, text) is other
     assert carry_mixed(fused, None) is fused
+
+
+# -- chat-style training signal -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "plain"),
+    [
+        ("Oh, GREAT... I'm done!!! 🙄", "oh great im done 🙄"),
+        ("Я в ЯРОСТИ!!! Это что, шутка?", "я в ярости это что шутка"),
+        ("don’t", "dont"),
+        ("...", ""),
+    ],
+)
+def test_plain_style(text, plain):
+    from moodtune.train.text_data import plain_style
+
+    assert plain_style(text) == plain
+
+
+def test_plain_copies_only_for_short_rows_they_change():
+    from moodtune.train.text_data import TextRows, with_plain_copies
+
+    rows = TextRows(
+        "x",
+        "train",
+        ["Not happy at all!", "already plain", "This one has far too many words to copy, sorry"],
+        [4, 6, 0],
+        ["en", "en", "en"],
+    )
+    out = with_plain_copies(rows, max_words=5)
+    assert out.texts[:3] == rows.texts
+    assert out.texts[3:] == ["sad at all"]  # normalised first: "not happy" means sad
+    assert out.labels == [4, 6, 0, 4]
+    assert len(out.languages) == 4
+
+
+def test_short_rows_weigh_more_and_the_mean_weight_stays_one():
+    from moodtune.train.text_data import TextRows
+    from moodtune.train.text_emotion import _emphasise_short, _sample_weights
+
+    rows = [TextRows("x", "train", ["a b", "a b c d e f"], [0, 1], ["en", "en"])]
+    w = _sample_weights(rows)
+    np.testing.assert_allclose(_emphasise_short(w, rows, max_words=3, factor=1.0), w)
+    short = _emphasise_short(w, rows, max_words=3, factor=3.0)
+    assert short[0] == pytest.approx(3 * short[1])
+    assert short.mean() == pytest.approx(1.0)

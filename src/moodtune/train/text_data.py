@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,6 +83,41 @@ def drop_texts(rows: TextRows, banned: set[str]) -> TextRows:
         [rows.labels[i] for i in keep],
         [rows.languages[i] for i in keep],
     )
+
+
+def plain_style(text: str) -> str:
+    """The text as a voice transcript or a hurried chat line: lower case, no punctuation.
+
+    Apostrophes go without a trace ("I'm" becomes "im"), other punctuation becomes a space;
+    emoji and other symbols stay (they carry feelings).
+
+    Examples
+    --------
+    >>> plain_style("Oh, GREAT... I'm done!!! 🙄")
+    'oh great im done 🙄'
+    """
+    text = text.lower().replace("'", "").replace("\u2019", "")
+    kept = (" " if unicodedata.category(ch).startswith("P") else ch for ch in text)
+    return " ".join("".join(kept).split())
+
+
+def with_plain_copies(rows: TextRows, *, max_words: int) -> TextRows:
+    """Append a :func:`plain_style` copy of each row of at most ``max_words`` words it changes.
+
+    Chat messages and voice transcripts often come without capitals or punctuation, which
+    the corpora (Reddit, blogs, news) mostly have. The copy is made from the normalised text
+    (:func:`moodtune.text.cues.normalize`), so emoticons such as ":(" become words first.
+    """
+    from moodtune.text.cues import normalize
+
+    texts, labels, langs = list(rows.texts), list(rows.labels), list(rows.languages)
+    for text, lab, lang in zip(rows.texts, rows.labels, rows.languages, strict=True):
+        plain = plain_style(normalize(text))
+        if plain and plain != text and len(plain.split()) <= max_words:
+            texts.append(plain)
+            labels.append(lab)
+            langs.append(lang)
+    return TextRows(rows.dataset, rows.split, texts, labels, langs)
 
 
 def cap_per_label(rows: TextRows, cap: int) -> TextRows:

@@ -48,6 +48,7 @@ from moodtune.train.text_data import (
     read_pairs,
     read_short_messages,
     read_split,
+    with_plain_copies,
 )
 from moodtune.types import LABELS
 
@@ -81,6 +82,7 @@ class TextHeadConfig:
     train_cap: int = TRAIN_CAP_PER_LABEL
     short_words: int = 12
     short_weight: float = 1.0
+    plain_copies: bool = False
 
 
 def _mapped(rows: TextRows) -> list[str]:
@@ -341,6 +343,8 @@ def train_text_emotion(
     cache = cache_dir or default_cache() / "embeddings"
     data_dir = Path(data_dir)
     train, val, _ = load_training_sets(data_dir, cap=cfg.train_cap)
+    if cfg.plain_copies:
+        train = [with_plain_copies(r, max_words=cfg.short_words) for r in train]
     stack = _stack_sets(data_dir, val)
     y_tr = np.concatenate([np.asarray(r.labels) for r in train])
     w_tr = _emphasise_short(
