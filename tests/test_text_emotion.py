@@ -491,3 +491,29 @@ def test_short_rows_weigh_more_and_the_mean_weight_stays_one():
     short = _emphasise_short(w, rows, max_words=3, factor=3.0)
     assert short[0] == pytest.approx(3 * short[1])
     assert short.mean() == pytest.approx(1.0)
+
+
+@pytest.mark.slow
+def test_translations_of_held_out_rows_leave_training(tmp_path):
+    from moodtune.train.text_data import TextRows
+    from moodtune.train.text_emotion import _drop_near_copies
+
+    train = [
+        TextRows(
+            "ru_izard_emotions",
+            "train",
+            ["Я так счастлив, что ты пришёл сегодня", "Завтра обещают дождь и ветер"],
+            [3, 6],
+            ["ru", "ru"],
+        )
+    ]
+    held = [
+        TextRows("goemotions", "test", ["I am so happy that you came today"], [3], ["en"]),
+        TextRows("ru_izard_emotions", "test", ["Завтра обещают дождь и ветер"], [6], ["ru"]),
+    ]
+    kept, dropped = _drop_near_copies(train, held, tmp_path, max_cos=0.75)
+    # the translation of another corpus's test row goes; the same corpus's rows are its own
+    assert kept[0].texts == ["Завтра обещают дождь и ветер"]
+    assert dropped == {"ru_izard_emotions": 1}
+    kept, dropped = _drop_near_copies(train, held, tmp_path, max_cos=1.01)
+    assert kept[0].texts == train[0].texts and dropped == {"ru_izard_emotions": 0}
