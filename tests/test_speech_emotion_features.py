@@ -102,3 +102,27 @@ def test_warm_up_runs():
     from moodtune.speech.prosody import warm_up
 
     warm_up()
+
+
+def test_feature_options_remove_utterance_offset_and_speaker_pitch(rng):
+    """instance_norm ignores an affine change of the state means; relative_pitch a pitch shift."""
+    from moodtune.speech.emotion import transform_features
+
+    pooled = rng.normal(size=(2, 1024))
+    pros = rng.normal(size=(2, PROSODY_DIM))
+    keep = np.ones(PROSODY_DIM, dtype=bool)
+    shifted = pooled.copy()
+    shifted[:, :512] = 3.0 * shifted[:, :512] + 1.5
+    higher = pros.copy()
+    pitch = [PROSODY_NAMES.index(n) for n in ("f0_mean", "f0_p10", "f0_p50", "f0_p90")]
+    higher[:, pitch] += 7.0  # the same intonation, seven semitones higher
+    kw = {"log_std": False, "prosody_keep": keep}
+    a = transform_features(pooled, pros, instance_norm=True, relative_pitch=True, **kw)
+    b = transform_features(shifted, higher, instance_norm=True, relative_pitch=True, **kw)
+    median = 1024 + PROSODY_NAMES.index("f0_p50")
+    others = np.arange(a.shape[1]) != median
+    np.testing.assert_allclose(a[:, others], b[:, others], atol=1e-9)
+    np.testing.assert_allclose(b[:, median] - a[:, median], 7.0)
+    # off by default: the plain features still see both changes
+    plain = transform_features(pooled, pros, **kw)
+    assert not np.allclose(plain, transform_features(shifted, higher, **kw))

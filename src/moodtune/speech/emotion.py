@@ -44,7 +44,8 @@ pulls them towards the origin too.
 Weights file
 ------------
 ``speech_emotion_head.npz`` holds plain arrays (loaded with ``allow_pickle=False``):
-``labels`` (7,), ``use_prosody``, ``log_std``, ``prosody_keep`` (P,), ``speaker_norm``,
+``labels`` (7,), ``use_prosody``, ``log_std``, ``prosody_keep`` (P,), ``relative_pitch``
+and ``instance_norm`` (optional, default off), ``speaker_norm``,
 ``pop_mean``, ``pop_var`` (d,), ``shrink``; the classifier ``c_mean``, ``c_scale`` (d,),
 ``c_W`` (d, 7), ``c_b`` (7,), ``c_prior`` (7,), ``c_temperature``; the out-of-distribution
 check ``ood_mean``, ``ood_scale`` (d,), ``ood_components`` (d, r), ``ood_var`` (r,),
@@ -271,6 +272,9 @@ class SpeechEmotionHead:
             self.use_prosody = bool(arrays["use_prosody"])
             self.log_std = bool(arrays["log_std"])
             self.prosody_keep = np.asarray(arrays["prosody_keep"], dtype=bool)
+            # absent in heads trained before these options existed: off
+            self.relative_pitch = bool(arrays.get("relative_pitch", False))
+            self.instance_norm = bool(arrays.get("instance_norm", False))
             self.speaker_norm = bool(arrays["speaker_norm"])
             self.shrink = float(arrays["shrink"])
             self.pop_mean = np.asarray(arrays["pop_mean"], dtype=np.float64)
@@ -363,6 +367,8 @@ class SpeechEmotionHead:
             prosody if self.use_prosody else None,
             log_std=self.log_std,
             prosody_keep=self.prosody_keep,
+            relative_pitch=self.relative_pitch,
+            instance_norm=self.instance_norm,
         )
 
     def features(self, states: np.ndarray, y: np.ndarray | None = None) -> np.ndarray:
@@ -517,25 +523,41 @@ class SpeechEmotionHead:
         )
 
 
+#: Pitch statistics (semitones re 100 Hz) that ``relative_pitch`` re-expresses relative to
+#: the utterance's own median pitch ``f0_p50`` (which itself stays absolute).
+RELATIVE_PITCH = ("f0_mean", "f0_p10", "f0_p90")
+
+
 def transform_features(
     pooled: np.ndarray,
     prosody: np.ndarray | None,
     *,
     log_std: bool,
     prosody_keep: np.ndarray,
+    relative_pitch: bool = False,
+    instance_norm: bool = False,
 ) -> np.ndarray:
     """The head's feature rows from pooled states (n, 1024) and prosody (n, P) or None.
 
     ``log_std`` replaces the 512 standard deviations by ``log(std + 1e-3)``;
-    ``prosody_keep`` (P,) bool selects prosody entries. One-dimensional input gives
-    one-dimensional output.
+    ``instance_norm`` standardises the 512 state means of each row across their 512
+    dimensions (per-utterance instance normalisation: removes the utterance's overall
+    offset and scale of the encoder states); ``relative_pitch`` expresses the pitch
+    mean and percentiles of :data:`RELATIVE_PITCH` relative to the utterance's median
+    pitch; ``prosody_keep`` (P,) bool selects prosody entries. One-dimensional input
+    gives one-dimensional output.
     """
     pooled = np.asarray(pooled, dtype=np.float64)
     single = pooled.ndim == 1
     pooled = np.atleast_2d(pooled)
     if pooled.shape[1] != 2 * STATE_DIM:
         raise ParameterError(f"pooled states have width {pooled.shape[1]}, expected 1024")
-    parts = [pooled[:, :STATE_DIM]]
+    means = pooled[:, :STATE_DIM]
+    if instance_norm:
+        means = (means - means.mean(axis=1, keepdims=True)) / (
+            means.std(axis=1, keepdims=True) + 1e-8
+        )
+    parts = [means]
     std = pooled[:, STATE_DIM:]
     parts.append(np.log(np.maximum(std, 0.0) + 1e-3) if log_std else std)
     if prosody is not None:
@@ -543,6 +565,15 @@ def transform_features(
         keep = np.asarray(prosody_keep, dtype=bool)
         if pros.shape[1] != keep.shape[0]:
             raise ParameterError(f"prosody has width {pros.shape[1]}, expected {keep.shape[0]}")
+        if relative_pitch:
+            from moodtune.speech.prosody import PROSODY_NAMES
+
+            if pros.shape[1] != len(PROSODY_NAMES):
+                raise ParameterError("relative_pitch needs the full prosody vector")
+            pros = pros.copy()
+            median = pros[:, PROSODY_NAMES.index("f0_p50")]
+            for name in RELATIVE_PITCH:
+                pros[:, PROSODY_NAMES.index(name)] -= median
         parts.append(pros[:, keep])
     out = np.concatenate(parts, axis=1)
     return out[0] if single else out

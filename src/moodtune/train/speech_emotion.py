@@ -245,8 +245,8 @@ class SpeechHeadConfig:
     ----------
     C : float
         Inverse L2 strength of the logistic regressions.
-    use_prosody, log_std, drop_mfcc_means : bool
-        Feature choices (see :mod:`moodtune.speech.emotion`).
+    use_prosody, log_std, drop_mfcc_means, relative_pitch, instance_norm : bool
+        Feature choices (see :func:`moodtune.speech.emotion.transform_features`).
     speaker_norm : bool
         Normalise by (simulated) user histories; else by the population statistics only.
     corpus_norm : bool
@@ -274,6 +274,8 @@ class SpeechHeadConfig:
     use_prosody: bool = True
     log_std: bool = False
     drop_mfcc_means: bool = False
+    relative_pitch: bool = False
+    instance_norm: bool = False
     speaker_norm: bool = True
     corpus_norm: bool = False
     shrink: float = 3.0
@@ -311,6 +313,8 @@ def head_matrix(table: FeatureTable, config: SpeechHeadConfig) -> np.ndarray:
             table.prosody if config.use_prosody else None,
             log_std=config.log_std,
             prosody_keep=prosody_keep(config),
+            relative_pitch=config.relative_pitch and config.use_prosody,
+            instance_norm=config.instance_norm,
         )
     )
 
@@ -486,6 +490,8 @@ def fit_head(train: FeatureTable, config: SpeechHeadConfig) -> dict[str, np.ndar
         "use_prosody": np.array(config.use_prosody),
         "log_std": np.array(config.log_std),
         "prosody_keep": prosody_keep(config),
+        "relative_pitch": np.array(config.relative_pitch and config.use_prosody),
+        "instance_norm": np.array(config.instance_norm),
         "speaker_norm": np.array(config.speaker_norm),
         "shrink": np.array(config.shrink, dtype=np.float64),
         "pop_mean": pop_mean,
