@@ -61,6 +61,29 @@ def test_user_statistics_count_from_the_first_message(head, rng):
     assert not np.allclose(many, alone)
 
 
+def test_history_prior_applies_from_the_second_message(rng):
+    """A user with a history gets the history prior correction; a first message does not."""
+    with np.load(default_head_path(), allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    arrays["h_prior"] = np.asarray(arrays["c_prior"]) + np.array([0, 0, 0, 0, 0, 0, 3.0])
+    head = SpeechEmotionHead(arrays)
+    x = rng.normal(head.pop_mean, np.sqrt(head.pop_var) + 1e-3, size=(6, head.feature_dim))
+    stats = SpeakerStats()
+    stats.update(x[0])
+    first = head.predict_all(x[0], speaker_stats=stats)
+    plain = SpeechEmotionHead({k: v for k, v in arrays.items() if k != "h_prior"})
+    np.testing.assert_allclose(first["probabilities"], plain.predict_features(x[0]))
+    stats.update(x[1:])
+    later = head.predict_all(x[0], speaker_stats=stats)
+    without = plain.predict_all(x[0], speaker_stats=stats)
+    # same speaker normalisation, only the neutral logit moved up
+    assert later["probabilities"][0, -1] > without["probabilities"][0, -1]
+    np.testing.assert_allclose(later["arousal"], without["arousal"])
+    bad = dict(arrays, h_prior=np.zeros(3))
+    with pytest.raises(ModelError):
+        SpeechEmotionHead(bad)
+
+
 def test_a_voice_unlike_any_training_voice_gets_a_flat_distribution(head, rng):
     typical = rng.normal(head.pop_mean, np.sqrt(head.pop_var), size=(20, head.feature_dim))
     strange = head.pop_mean + 12 * np.sqrt(head.pop_var) * rng.choice([-1, 1], head.feature_dim)

@@ -28,7 +28,11 @@ clips of a speaker; see :class:`moodtune.train.speech_emotion.SpeechHeadConfig`)
 Honest confidence
 -----------------
 Logits get a per-class prior correction and a temperature, both fitted on
-leave-one-corpus-out predictions (voices of corpora the classifier never saw). A voice
+leave-one-corpus-out predictions (voices of corpora the classifier never saw). Once a
+user has two or more messages, a second prior correction (``h_prior``, fitted on the
+held-out predictions of simulated users with histories, same temperature) replaces the
+first-message one: normalised by their own statistics, their logits are shifted
+differently. A voice
 unlike the training data is caught by its distance to the training distribution (RMS
 Mahalanobis distance over the leading principal components of ``x``): beyond
 ``ood_low`` the probabilities are mixed with the uniform distribution, up to
@@ -49,7 +53,8 @@ and ``instance_norm`` (optional, default off), ``speaker_norm``,
 ``pop_mean``, ``pop_var`` (d,), ``shrink``; the classifier ``c_mean``, ``c_scale`` (d,),
 ``c_W`` (d, 7), ``c_b`` (7,), ``c_prior`` (7,), ``c_temperature``; the out-of-distribution
 check ``ood_mean``, ``ood_scale`` (d,), ``ood_components`` (d, r), ``ood_var`` (r,),
-``ood_low``, ``ood_high``, ``ood_max``; the binary heads ``a_W``, ``v_W`` (d,), ``a_b``,
+``ood_low``, ``ood_high``, ``ood_max``; ``h_prior`` (7,, optional) the prior correction
+for users with a history; the binary heads ``a_W``, ``v_W`` (d,), ``a_b``,
 ``v_b``, ``a_temperature``, ``v_temperature``; ``meta_*`` entries describe the training.
 """
 
@@ -294,6 +299,10 @@ class SpeechEmotionHead:
             self.ood_low = float(arrays["ood_low"])
             self.ood_high = float(arrays["ood_high"])
             self.ood_max = float(arrays["ood_max"])
+            # prior correction for users with earlier messages (absent in older heads)
+            self.history_prior = (
+                np.asarray(arrays["h_prior"], dtype=np.float64) if "h_prior" in arrays else None
+            )
             self.dims: dict[str, tuple[np.ndarray, float, float]] = {}
             for key in ("a", "v"):
                 if f"{key}_W" in arrays:
@@ -316,6 +325,7 @@ class SpeechEmotionHead:
             and self.ood_components.shape[0] == d
             and self.ood_var.shape == (self.ood_components.shape[1],)
             and all(w.shape == (d,) for w, _, _ in self.dims.values())
+            and (self.history_prior is None or self.history_prior.shape == (len(LABELS),))
         )
         if not shapes_ok:
             raise ModelError(f"speech head weights have inconsistent shapes (d={d})")
@@ -445,15 +455,22 @@ class SpeechEmotionHead:
             out[key] = np.asarray(zs @ w + b)
         return out
 
-    def outputs(self, z: np.ndarray, distance: np.ndarray) -> dict[str, np.ndarray]:
+    def outputs(
+        self, z: np.ndarray, distance: np.ndarray, *, history: bool = False
+    ) -> dict[str, np.ndarray]:
         """Calibrated outputs of normalised rows ``z`` (n, d) with OOD ``distance`` (n,).
 
+        ``history``: the rows were normalised with a user history of two or more
+        messages, so the history prior correction applies (where the weights have one).
         See :meth:`predict_all` for the keys.
         """
         raw = self.raw_scores(z)
         dist = np.asarray(distance, dtype=np.float64).reshape(-1)
         lam = ood_mix(dist, low=self.ood_low, high=self.ood_high, top=self.ood_max)
-        logits = raw["logits"] + (0.0 if self.clf.prior is None else self.clf.prior)
+        prior = self.clf.prior
+        if history and self.history_prior is not None:
+            prior = self.history_prior
+        logits = raw["logits"] + (0.0 if prior is None else prior)
         p = softmax(logits / self.clf.temperature)
         p = (1.0 - lam[:, None]) * p + lam[:, None] / len(LABELS)
         va = p @ CIRCUMPLEX_ARRAY
@@ -480,7 +497,14 @@ class SpeechEmotionHead:
             (n,); ``valence``, ``arousal`` (n,) in [-1, 1].
         """
         x = self._check(x)
-        return self.outputs(self.normalise(x, speaker_stats=speaker_stats), self.ood_distance(x))
+        history = speaker_stats is not None and speaker_stats.count >= 2
+        if history and speaker_stats is not None and speaker_stats.mean is not None:
+            history = speaker_stats.mean.shape == (self.feature_dim,)
+        return self.outputs(
+            self.normalise(x, speaker_stats=speaker_stats),
+            self.ood_distance(x),
+            history=history and self.speaker_norm,
+        )
 
     def predict_features(
         self, x: np.ndarray, *, speaker_stats: SpeakerStats | None = None

@@ -609,7 +609,9 @@ def fit_calibration(folds: Sequence[dict[str, Any]], *, ood_max: float) -> dict[
     Returns
     -------
     dict
-        Arrays for :func:`apply_calibration`: ``c_prior`` (7,), ``c_temperature``,
+        Arrays for :func:`apply_calibration`: ``c_prior`` (7,) (first messages),
+        ``h_prior`` (7,) (users with a history: the modes other than ``first``,
+        refitted at the same temperature), ``c_temperature``,
         ``a_temperature``, ``v_temperature``, ``ood_low``, ``ood_high``, ``ood_max``.
     """
     from scipy.optimize import minimize
@@ -639,6 +641,24 @@ def fit_calibration(folds: Sequence[dict[str, Any]], *, ood_max: float) -> dict[
 
     res = minimize(nll, np.zeros(1 + len(LABELS)), method="L-BFGS-B")
     temperature, prior = float(np.exp(res.x[0])), res.x[1:] - res.x[1:].mean()
+    # users with a history: their own prior correction at the same temperature
+    hist = np.concatenate(
+        [
+            np.full(len(fold["labels"]), mode != "first")
+            for fold in folds
+            for mode in fold["modes"]
+        ]
+    )
+    h_prior = prior
+    if hist.any() and not hist.all():
+        Lh, yh, wh, rh = L[hist], y[hist], w[hist], np.arange(int(hist.sum()))
+
+        def nll_h(theta: np.ndarray) -> float:
+            lp = _log_softmax((Lh + theta) / temperature)
+            return float(-(lp[rh, yh] * wh).sum() / wh.sum() + 1e-3 * np.sum(theta**2))
+
+        res_h = minimize(nll_h, prior.copy(), method="L-BFGS-B")
+        h_prior = res_h.x - res_h.x.mean()
     p = softmax((L + prior) / temperature)
     best = (float(-(np.log(np.clip(p[rows, y], 1e-12, 1)) * w).sum() / w.sum()), 1e9, 2e9)
     for q in (50, 70, 80, 90, 95, 98):
@@ -655,6 +675,7 @@ def fit_calibration(folds: Sequence[dict[str, Any]], *, ood_max: float) -> dict[
         best = (best[0], float(np.percentile(d, 99.5)), 2.0 * float(np.percentile(d, 99.5)))
     out = {
         "c_prior": prior,
+        "h_prior": h_prior,
         "c_temperature": np.array(temperature),
         "ood_low": np.array(best[1]),
         "ood_high": np.array(best[2]),
@@ -852,7 +873,7 @@ def score_folds(
         neutral = SpeechEmotionHead(fold["arrays"])
         entry = {}
         for mode, raw in fold["modes"].items():
-            out = head.outputs(raw["z"], raw["distance"])
+            out = head.outputs(raw["z"], raw["distance"], history=mode != "first")
             raw_p = neutral.outputs(raw["z"], raw["distance"])["probabilities"]
             entry[mode] = emotion_metrics(fold["labels"], out, proba_raw=raw_p)
             if mode == "first":
@@ -887,7 +908,7 @@ def in_corpus_scores(
         for k in (0, -1):
             raw = head_raw(head, X, test.speakers, k=k)
             out[name][mode_name(k)] = emotion_metrics(
-                test.labels, head.outputs(raw["z"], raw["distance"])
+                test.labels, head.outputs(raw["z"], raw["distance"], history=k != 0)
             )
     return out
 
@@ -1096,7 +1117,7 @@ def evaluate_speech_emotion(
     report: dict[str, Any] = {"datasets": {}}
     for k in history:
         raw = head_raw(head, X, table.speakers, k=k)
-        out = head.outputs(raw["z"], raw["distance"])
+        out = head.outputs(raw["z"], raw["distance"], history=k != 0)
         for name in np.unique(table.datasets):
             mask = table.datasets == name
             sub = {key: v[mask] for key, v in out.items()}
