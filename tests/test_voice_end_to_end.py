@@ -92,6 +92,16 @@ def test_flat_synthetic_voice_lets_the_words_decide(service, name, label):
     assert result.emotion.label == label
 
 
+def test_one_user_sending_all_notes_still_lets_the_words_decide(service):
+    # from the second message on the head uses the user's own statistics and the
+    # history prior: the synthetic voices must still not overrule clear words
+    for name, label in sorted(WORDS.items()):
+        result = service.emotion_from_audio(SPEECH / f"{name}.ogg", user="one-user-six-notes")
+        voice = result.parts["voice"].probability_dict()
+        assert max(p for lab, p in voice.items() if lab != label) <= 0.8, (name, voice)
+        assert result.emotion.label == label, name
+
+
 def test_unsure_voice_is_reported_as_such(service):
     from moodtune.fusion import is_unsure
 

@@ -643,11 +643,7 @@ def fit_calibration(folds: Sequence[dict[str, Any]], *, ood_max: float) -> dict[
     temperature, prior = float(np.exp(res.x[0])), res.x[1:] - res.x[1:].mean()
     # users with a history: their own prior correction at the same temperature
     hist = np.concatenate(
-        [
-            np.full(len(fold["labels"]), mode != "first")
-            for fold in folds
-            for mode in fold["modes"]
-        ]
+        [np.full(len(fold["labels"]), mode != "first") for fold in folds for mode in fold["modes"]]
     )
     h_prior = prior
     if hist.any() and not hist.all():
