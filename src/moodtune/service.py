@@ -385,12 +385,6 @@ class Moodtune:
             self._recommender = None
         return report
 
-    def _classify_missing_genres(self) -> int:
-        """Give every catalog track without a genre the classifier's (one transaction)."""
-        from moodtune.catalog.importers import classify_missing_genres
-
-        return classify_missing_genres(self.catalog())
-
     # -- music analysis ------------------------------------------------------
     @returns_memory
     def analyze_track(

@@ -81,6 +81,20 @@ CIRCUMPLEX: dict[str, tuple[float, float]] = _coords()
 #: Same coordinates as an array of shape (7, 2) in :data:`LABELS` order.
 CIRCUMPLEX_ARRAY = np.array([CIRCUMPLEX[lab] for lab in LABELS], dtype=np.float64)
 
+#: Circumplex quadrant names by (valence >= 0, arousal >= 0).
+QUADRANTS: dict[tuple[bool, bool], str] = {
+    (True, True): "happy / excited",
+    (False, True): "tense / angry",
+    (False, False): "sad / depressed",
+    (True, False): "calm / relaxed",
+}
+
+
+def quadrant(valence: float, arousal: float) -> str:
+    """Name of the circumplex quadrant of a (valence, arousal) point on [-1, 1]²."""
+    return QUADRANTS[(valence >= 0.0, arousal >= 0.0)]
+
+
 #: Aliases from other corpora's label names onto the seven labels.
 LABEL_ALIASES: dict[str, str] = {
     "angry": "anger",
