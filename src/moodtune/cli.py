@@ -415,7 +415,9 @@ def analyze(
 
     if plot is not None:
         _check_png(plot, option="--plot")
-    report = get_service().analyze_track(file, plot=plot, lyrics=lyrics, llm=llm)
+    report = get_service().analyze_track(file, lyrics=lyrics, llm=llm)
+    if plot is not None:
+        report.plot(plot, title=file.stem)
     data = report.to_dict()
     if as_json:
         print(json.dumps(data, ensure_ascii=False))

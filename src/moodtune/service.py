@@ -15,10 +15,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from moodtune.audio.decode import MAX_SECONDS as MAX_VOICE_SECONDS
 from moodtune.audio.memory import returns_memory
-from moodtune.config import DEFAULT_TRACKS, MAX_TRACKS, MIN_TRACKS
+from moodtune.config import DEFAULT_TRACKS
 from moodtune.errors import MoodtuneError, ParameterError
+from moodtune.music.report import SURE_GENRE, TrackReport  # noqa: F401  (re-exported)
+from moodtune.music.report import sure_genre as _sure_genre  # noqa: F401  (re-exported)
+from moodtune.recommend.output import tracks_json
+from moodtune.recommend.requests import (  # noqa: F401  (JOURNEY_WORDS re-exported)
+    JOURNEY_WORDS,
+    check_playlist_request,
+    journey_end,
+)
 from moodtune.text import carry_mixed, clean_text, get_backend
 from moodtune.text.lang import LANGUAGES, detect_language
 from moodtune.types import EmotionEstimate
@@ -35,7 +45,8 @@ if TYPE_CHECKING:
     )
     from moodtune.integrations.tags import TagReport
     from moodtune.llm.proposal import TargetProposal
-    from moodtune.music.features import TrackAnalysis
+    from moodtune.mix.envelope import DuckingParams
+    from moodtune.mix.pipeline import MixResult
     from moodtune.music.scan import ScanReport
     from moodtune.recommend import Filters, Recommender
     from moodtune.speech.backends import SpeakerAdaptive
@@ -123,64 +134,6 @@ class PlaylistResult:
         return out | {"tracks": self.tracks, "notes": self.notes}
 
 
-@dataclass
-class TrackReport:
-    """What moodtune finds in one music file: sound, genre, lyrics and a description.
-
-    Attributes
-    ----------
-    analysis : TrackAnalysis
-        Spotify-style features and the per-second arousal/valence curve.
-    genre : dict
-        ``label`` (the file's own genre tag, else the classifier's genre or ``"other"`` when
-        it abstains; None for silence), ``source`` (``"tag"`` or ``"classifier"``), ``guess``
-        (the classifier's genre or ``"other"``), ``abstained`` (why, or None),
-        ``probabilities`` ({genre: p}, kept when it abstains) and ``model``.
-    lyrics : dict or None
-        The lyrics emotion (:meth:`moodtune.music.lyrics.LyricsEmotion.to_dict`), or None
-        for a track without words.
-    emotion_point : dict or None
-        The track's point on the circumplex from its sound and its lyrics
-        (:func:`moodtune.music.lyrics.track_emotion_point`); None for a silent track.
-    description : dict
-        ``text``, ``source`` (``"llm"`` or ``"template"``), ``model`` and ``note``.
-    """
-
-    analysis: TrackAnalysis
-    genre: dict[str, Any]
-    lyrics: dict[str, Any] | None
-    emotion_point: dict[str, Any] | None
-    description: dict[str, Any]
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON shape of ``moodtune analyze --json`` and ``POST /v1/tracks/analyze``."""
-        return self.analysis.to_dict() | {
-            "genre": self.genre,
-            "lyrics": self.lyrics,
-            "emotion_point": self.emotion_point,
-            "description": self.description,
-        }
-
-
-#: Below this probability the classifier's genre is left out of a track's description.
-SURE_GENRE: float = 0.5
-
-
-def _sure_genre(genre: Mapping[str, Any]) -> str | None:
-    """The genre to name in a description: a catalog or tag genre, or a confident guess.
-
-    The classifier's abstention (``"other"``) and any guess under :data:`SURE_GENRE` are
-    never named.
-    """
-    if genre.get("source") in ("catalog", "tag") and genre.get("label") not in (None, "other"):
-        return str(genre["label"])
-    label = genre.get("label")
-    if label in (None, "other"):
-        return None
-    p = float(genre.get("probabilities", {}).get(label, 0.0))
-    return str(label) if p >= SURE_GENRE else None
-
-
 def _llm_wanted(llm: bool | None) -> bool:
     """Whether to ask the LLM: as asked, or (None) whenever ``MOODTUNE_LLM_URL`` is set."""
     if llm is None:
@@ -188,13 +141,6 @@ def _llm_wanted(llm: bool | None) -> bool:
 
         return settings().llm.url is not None
     return bool(llm)
-
-
-def _round(x: Any, nd: int = 4) -> Any:
-    try:
-        return round(float(x), nd)
-    except (TypeError, ValueError):
-        return None
 
 
 class Moodtune:
@@ -265,7 +211,7 @@ class Moodtune:
     @returns_memory
     def emotion_from_audio(
         self,
-        source: str | Path | bytes,
+        source: str | Path | bytes | np.ndarray,
         *,
         language: str | None = None,
         user: str | None = None,
@@ -274,8 +220,9 @@ class Moodtune:
 
         Parameters
         ----------
-        source : str, Path or bytes
-            Any container/codec PyAV reads (Ogg/Opus, WebM, MP3, WAV, FLAC, M4A, MP4/MOV).
+        source : str, Path, bytes or np.ndarray
+            Any container/codec PyAV reads (Ogg/Opus, WebM, MP3, WAV, FLAC, M4A, MP4/MOV),
+            or a voice already decoded: shape (n,), 16 kHz mono float audio.
         language : str, optional
             ``"ru"`` or ``"en"`` to force the transcript's language; detected when None
             or ``"auto"``.
@@ -288,7 +235,6 @@ class Moodtune:
         ParameterError
             Bad language; unreadable, corrupt, empty, over-long or silent audio.
         """
-        from moodtune.audio.decode import decode
         from moodtune.fusion import fuse
         from moodtune.speech.asr_backends import get_backend as get_asr_backend
         from moodtune.speech.backends import SpeakerAdaptive
@@ -297,14 +243,14 @@ class Moodtune:
         lang = None if language in (None, "auto") else language
         if lang is not None and lang not in LANGUAGES:
             raise ParameterError(f"language {language!r} is not supported; use auto, ru or en")
-        audio = decode(source, max_seconds=self.max_voice_seconds)
-        analysis = get_asr_backend().transcribe(audio.y, language=lang)
+        y = _decoded_voice(source, max_seconds=self.max_voice_seconds)
+        analysis = get_asr_backend().transcribe(y, language=lang)
         speech = get_speech_backend(self.speech_backend)
         if isinstance(speech, SpeakerAdaptive):
-            stats = self._speaker_stats(user, speech, analysis.states, audio.y)
-            voice = speech.predict(audio.y, states=analysis.states, speaker_stats=stats)
+            stats = self._speaker_stats(user, speech, analysis.states, y)
+            voice = speech.predict(y, states=analysis.states, speaker_stats=stats)
         else:
-            voice = speech.predict(audio.y, states=analysis.states)
+            voice = speech.predict(y, states=analysis.states)
         parts: dict[str, EmotionEstimate] = {"voice": voice}
         transcript = " ".join(analysis.text.split())
         if transcript:
@@ -388,109 +334,40 @@ class Moodtune:
     # -- music analysis ------------------------------------------------------
     @returns_memory
     def analyze_track(
-        self,
-        path: Path,
-        *,
-        plot: Path | None = None,
-        lyrics: bool = True,
-        llm: bool | None = None,
+        self, path: Path, *, lyrics: bool = True, llm: bool | None = None
     ) -> TrackReport:
         """Analyse a music file: features, curve, genre, lyrics emotion and a description.
 
-        Parameters
-        ----------
-        path : Path
-            The music file.
-        plot : Path, optional
-            Also draw the curve to this PNG.
-        lyrics : bool
-            Transcribe sung words with Whisper when the track has vocals (a ``.lrc`` or
-            ``.txt`` file next to it is read either way).
-        llm : bool, optional
-            Describe the track with the configured LLM (None: when ``MOODTUNE_LLM_URL``
-            is set); the template otherwise, or when the LLM fails.
+        ``lyrics``: transcribe sung words when the track has vocals (a ``.lrc``/``.txt``
+        file next to it is read either way); ``llm``: describe it with the configured LLM
+        (None: when ``MOODTUNE_LLM_URL`` is set). See :func:`moodtune.music.report.analyze_track`;
+        draw it with :meth:`TrackReport.plot`.
         """
-        from moodtune.music.features import VIBE_SR, analyze_signal, file_loudness, load_music
-        from moodtune.music.lyrics import lyrics_emotion, track_emotion_point
+        from moodtune.music.report import analyze_track
 
-        y = load_music(path)
-        analysis = analyze_signal(
-            y, sr=VIBE_SR, path=str(path), loudness=file_loudness(path, y16=y)
-        )
-        if analysis.silent:
-            return self._silent_report(analysis, plot=plot, title=Path(path).stem)
-        genre = self.genre_of(analysis.catalog_row(track_id="query"), local=True)
-        from moodtune.music.scan import read_tags
+        backend = get_backend(self.text_backend)
+        return analyze_track(path, text_backend=backend, lyrics=lyrics, llm=_llm_wanted(llm))
 
-        tag = read_tags(path).get("genre")
-        if tag:  # the file's own genre is its genre; the classifier's guess stays beside it
-            genre |= {"label": str(tag), "source": "tag"}
-        found = lyrics_emotion(
-            path,
-            analysis.features,
-            y=y,
-            text_backend=get_backend(self.text_backend),
-            transcribe=lyrics,
-        )
-        summary = analysis.summary
-        point = track_emotion_point(summary["valence_mean"], summary["arousal_mean"], found)
-        description = self.describe(
-            analysis.features,
-            analysis.arousal,
-            analysis.valence,
-            analysis.hop_s,
-            genre=_sure_genre(genre),
-            llm=llm,
-        )
-        if plot is not None:
-            from moodtune.music.plot import plot_analysis
+    @returns_memory
+    def analyze_upload(
+        self,
+        data: bytes,
+        *,
+        filename: str = "upload.bin",
+        lyrics: bool = True,
+        llm: bool | None = None,
+    ) -> TrackReport:
+        """:meth:`analyze_track` on uploaded bytes (a private temporary file, removed after)."""
+        from moodtune.audio.upload import upload_as_file
 
-            plot_analysis(analysis, Path(plot), title=Path(path).stem, emotion_point=point)
-        return TrackReport(
-            analysis=analysis,
-            genre=genre,
-            lyrics=None if found is None else found.to_dict(),
-            emotion_point=point,
-            description=description,
-        )
-
-    @staticmethod
-    def _silent_report(analysis: TrackAnalysis, *, plot: Path | None, title: str) -> TrackReport:
-        """A silent track: no genre, no words, no emotion point; the description says so."""
-        if plot is not None:
-            from moodtune.music.plot import plot_analysis
-
-            plot_analysis(analysis, Path(plot), title=title)
-        loud = analysis.features.get("loudness")
-        text = f"Silence: {float(analysis.features['duration_s'] or 0):.0f} s"
-        text += f" at {loud:.0f} LUFS." if isinstance(loud, (int, float)) else "."
-        return TrackReport(
-            analysis=analysis,
-            genre={"label": None, "source": None, "probabilities": {}, "model": None},
-            lyrics=None,
-            emotion_point=None,
-            description={"text": text, "source": "template", "model": None, "note": "silent"},
-        )
+        with upload_as_file(data, filename=filename) as path:
+            return self.analyze_track(path, lyrics=lyrics, llm=llm)
 
     def genre_of(self, features: Mapping[str, Any], *, local: bool = False) -> dict[str, Any]:
-        """Genre probabilities of one track from its features (catalog column names).
+        """Genre probabilities of a track's features (:func:`moodtune.music.report.genre_guess`)."""
+        from moodtune.music.report import genre_guess
 
-        ``local``: the features are moodtune's estimates for a local file, whose length
-        is ignored when it is too short to be a whole song
-        (:func:`moodtune.music.genre.local_file_features`).
-        """
-        from moodtune.music.genre import default_genre_model, local_file_features
-
-        model = default_genre_model()
-        label, probs, abstained = model.guess(local_file_features(features) if local else features)
-        return {
-            "label": label,
-            "source": "classifier",
-            "guess": label,
-            "abstained": abstained,
-            "probabilities": {g: round(p, 4) for g, p in probs.items()},
-            "model": model.model_id,
-        }
+        return genre_guess(features, local=local)
 
     def describe(
         self,
@@ -502,98 +379,24 @@ class Moodtune:
         genre: str | None = None,
         llm: bool | None = None,
     ) -> dict[str, Any]:
-        """Two or three sentences on a track's emotional arc: the LLM's or the template's.
+        """Two or three sentences on a track's arc (:func:`moodtune.music.report.describe`)."""
+        from moodtune.music.report import describe
 
-        ``llm=None`` asks the LLM only when ``MOODTUNE_LLM_URL`` is set; any LLM trouble
-        gives the template, and ``note`` says why.
-        """
-        from moodtune.llm.describe import describe_with_llm
-        from moodtune.music.describe import describe_track
-
-        if _llm_wanted(llm):
-            out: dict[str, Any] = describe_with_llm(
-                features, arousal, valence, hop_s, genre=genre
-            ).to_dict()
-            return out
-        text = describe_track(features, arousal, valence, hop_s, genre=genre)
-        return {"text": text, "source": "template", "model": None, "note": None}
+        return describe(features, arousal, valence, hop_s, genre=genre, llm=_llm_wanted(llm))
 
     def track_view(self, track_id: str, *, llm: bool | None = None) -> dict[str, Any]:
-        """One catalog track with its curve, genre, lyrics, emotion point and description.
+        """One catalog track with curve, genre, lyrics, emotion point and description.
+
+        See :func:`moodtune.music.report.track_view`.
 
         Raises
         ------
         ParameterError
             The id is not in the catalog.
         """
-        import numpy as np
+        from moodtune.music.report import track_view
 
-        from moodtune.music.scan import load_curve
-        from moodtune.types import blend_lyrics_point
-
-        catalog = self.catalog()
-        row = catalog.get_track(track_id)
-        if row is None:
-            raise ParameterError(f"track {track_id!r} is not in the catalog")
-        view = dict(row)
-        curve = load_curve(catalog, track_id)
-        features = dict(row)
-        if row.get("duration_ms") is not None:
-            features["duration_s"] = float(row["duration_ms"]) / 1000.0
-        if curve is None:
-            view["curve"] = None
-            arousal = valence = np.zeros(0)
-            hop_s = 1.0
-            # no curve (a catalog track): the sound's point from its valence and energy
-            sv = 2.0 * float(row["valence"]) - 1.0 if row.get("valence") is not None else 0.0
-            sa = 2.0 * float(row["energy"]) - 1.0 if row.get("energy") is not None else 0.0
-        else:
-            arousal, valence, hop_s = curve
-            view["curve"] = {
-                "hop_s": float(hop_s),
-                "arousal": [round(float(x), 4) for x in arousal],
-                "valence": [round(float(x), 4) for x in valence],
-            }
-            sv, sa = float(np.mean(valence)), float(np.mean(arousal))
-        from moodtune.music.genre import tag_to_genre
-
-        local = row.get("source") == "local"
-        stored = catalog.get_genres(track_id)
-        if stored is not None:
-            probs, model_id = stored["probabilities"], stored["model"]
-        else:
-            guess = self.genre_of(features, local=local)
-            probs, model_id = guess["probabilities"], guess["model"]
-        label = row.get("genre") or max(probs, key=lambda g: probs[g])
-        if stored is None and row.get("genre"):
-            source = "catalog"  # e.g. the playlist genre of an imported Spotify table
-        elif local and row.get("subgenre") and tag_to_genre(row["subgenre"]) == label:
-            source = "tag"
-        else:
-            source = "classifier"
-        genre = {"label": label, "source": source, "probabilities": probs, "model": model_id}
-        view["genre_info"] = genre
-        lyrics = catalog.get_lyrics(track_id)
-        view["lyrics"] = lyrics
-        sv, sa = min(max(sv, -1.0), 1.0), min(max(sa, -1.0), 1.0)
-        point: dict[str, Any] = {
-            "valence": round(sv, 4),
-            "arousal": round(sa, 4),
-            "lyrics_share": 0.0,
-            "audio": {"valence": round(sv, 4), "arousal": round(sa, 4)},
-            "lyrics": None,
-        }
-        if lyrics is not None:
-            bv, ba, share = blend_lyrics_point(
-                sv, sa, lyrics["valence"], lyrics["arousal"], lyrics["confidence"]
-            )
-            point.update(valence=round(bv, 4), arousal=round(ba, 4), lyrics_share=round(share, 4))
-            point["lyrics"] = {k: lyrics[k] for k in ("valence", "arousal", "confidence", "source")}
-        view["emotion_point"] = point
-        view["description"] = self.describe(
-            features, arousal, valence, float(hop_s), genre=_sure_genre(genre), llm=llm
-        )
-        return view
+        return track_view(self.catalog(), track_id, llm=_llm_wanted(llm))
 
     def scan(
         self,
@@ -650,6 +453,94 @@ class Moodtune:
         return similar_tracks(self.catalog(), query, n=n, genres=genres, table=table, index=index)
 
     # -- background music ----------------------------------------------------
+    def mix(
+        self,
+        input_path: str | Path,
+        *,
+        track: str | None = None,
+        strategy: str = "match",
+        output: str | Path | None = None,
+        loudness: float = -16.0,
+        ducking: DuckingParams | None = None,
+        user: str | None = None,
+    ) -> MixResult:
+        """Lay music under a voice recording or a video and write the result.
+
+        Parameters
+        ----------
+        input_path : str or Path
+            A voice recording (any format :func:`moodtune.audio.decode.decode` reads) or a
+            video (MP4, MOV, WebM, MKV).
+        track : str, optional
+            A catalog id or a music file; without it a track with a local file that fits
+            the voice's mood is chosen (:mod:`moodtune.recommend.background`).
+        strategy : str
+            ``match``, ``uplift``, ``calm`` or ``energize`` (for a chosen track).
+        output : str or Path, optional
+            ``.mp3``, ``.m4a``, ``.wav``, or a video extension for a video input (picture
+            copied). Default: next to the input, ``NAME.mix.m4a`` or ``NAME.mix.EXT``.
+        loudness : float
+            Integrated loudness target, LUFS (-16 default; -14 web, -23 broadcast).
+        ducking : DuckingParams, optional
+            Ducking depth and timing.
+        user : str, optional
+            Whose voice it is (per-user voice statistics).
+
+        Raises
+        ------
+        ParameterError
+            Bad strategy, loudness, paths, extension, track; unreadable input.
+        NoSpeechError
+            The input holds no speech.
+        CatalogError
+            No track to choose has a local audio file.
+        """
+        from moodtune.mix.pipeline import MIX_SR, check_request, read_voice, render_file
+        from moodtune.mix.render import load_music_stereo
+        from moodtune.recommend.background import choose_track, given_track
+
+        check_playlist_request(strategy=strategy)
+        src = Path(input_path).expanduser()
+        out, video_out = check_request(
+            src, None if output is None else Path(output), loudness=loudness
+        )
+        voice = read_voice(src, video_out=out.suffix if video_out else None)
+        emotion = None
+        if track is not None:
+            info = given_track(self.catalog(), track)
+        else:
+            table, rec = self._local_recommender()
+            emotion = self.emotion_of(audio=self._voice_16k(voice.y, MIX_SR), user=user)
+            i, reason, notes = choose_track(
+                rec, table, emotion.emotion, strategy=strategy, voice_s=voice.duration_s
+            )
+            tid = str(table.id[i])
+            info = {
+                "id": tid,
+                "name": str(table.name[i]),
+                "local_path": str(self.catalog().playable_path(tid)),
+                "reason": reason,
+            }
+            if notes:
+                info["note"] = "; ".join(notes)
+        return render_file(
+            voice,
+            load_music_stereo(info["local_path"], sr=MIX_SR),
+            out,
+            video_out=video_out,
+            loudness=loudness,
+            ducking=ducking,
+            track=info,
+            strategy=strategy if track is None else None,
+            emotion=emotion,
+        )
+
+    def _voice_16k(self, y: Any, sr: int) -> Any:
+        """A decoded voice as the voice path hears it: 16 kHz, at most its length limit."""
+        import soxr
+
+        return soxr.resample(y[: int(self.max_voice_seconds * sr)], sr, 16000)
+
     @returns_memory
     def mix_upload(
         self,
@@ -661,26 +552,28 @@ class Moodtune:
         strategy: str = "match",
         loudness: float = -16.0,
         user: str | None = None,
-    ) -> tuple[bytes, Any]:
-        """Lay matching music under an uploaded voice track or video; return (bytes, result).
+    ) -> tuple[bytes, MixResult]:
+        """:meth:`mix` an uploaded voice track or video; return (the mix's bytes, result).
 
-        ``track`` must be a catalog id here (uploads never name server files); without it
-        a scanned local track that fits the voice's mood is chosen.
+        ``track`` must be a catalog id here (uploads never name server files). Only the
+        extension of ``filename`` is used (it tells a video from a voice); ``output_ext``
+        is ``.mp3``, ``.m4a``, ``.wav`` or a video extension (default ``.m4a`` for audio,
+        the input's for video). The result's ``output`` path no longer exists.
         """
-        from moodtune.mix import mix_bytes
+        from moodtune.audio.upload import upload_as_file
 
         if track is not None and self.catalog().get_track(track) is None:
             raise ParameterError(f"track {track!r} is not in the catalog; give a catalog id")
-        return mix_bytes(
-            self,
-            data,
-            filename=filename,
-            output_ext=output_ext,
-            track=track,
-            strategy=strategy,
-            loudness=loudness,
-            user=user,
-        )
+        what = "a voice recording or a video"
+        with upload_as_file(data, filename=filename, stem="input", what=what) as src:
+            out = None
+            if output_ext is not None:
+                ext = output_ext if output_ext.startswith(".") else f".{output_ext}"
+                out = src.with_name(f"mix{ext.lower()}")
+            result = self.mix(
+                src, track=track, strategy=strategy, output=out, loudness=loudness, user=user
+            )
+            return result.output.read_bytes(), result
 
     def _get_recommender(self) -> tuple[TrackTable, Recommender]:
         import numpy as np
@@ -723,6 +616,34 @@ class Moodtune:
                 sub = table.take(np.flatnonzero(mask))
                 cache[1][prefixes] = (sub, Recommender(sub))
             return cache[1][prefixes]
+
+    def _local_recommender(self) -> tuple[TrackTable, Recommender]:
+        """A recommender over the tracks with a served local file (cached while they stay).
+
+        Raises
+        ------
+        CatalogError
+            No track has one.
+        """
+        import numpy as np
+
+        from moodtune.recommend import Recommender
+        from moodtune.recommend.background import local_mask
+
+        table, _ = self._get_recommender()
+        mask = local_mask(table, self.catalog().playable_ids())
+        key = ("local files", *np.asarray(table.id)[mask].astype(str).tolist())
+        with self._lock:
+            cache = self._sub_recommenders
+            if cache is None or cache[0] is not table:
+                cache = (table, {})
+                self._sub_recommenders = cache
+            if key not in cache[1]:
+                if len(cache[1]) > 64:  # a library that keeps changing: start afresh
+                    cache[1].clear()
+                sub = table.take(np.flatnonzero(mask))
+                cache[1][key] = (sub, Recommender(sub))
+            return cache[1][key]
 
     # -- recommendation ------------------------------------------------------
     def recommend_for(
@@ -804,11 +725,7 @@ class Moodtune:
         ParameterError
             Neither or both given, unknown labels, or values out of range.
         """
-        import math
-
-        import numpy as np
-
-        from moodtune.types import CIRCUMPLEX_ARRAY, LABELS
+        from moodtune.types import estimate_from_label_probabilities, estimate_from_point
 
         point = valence is not None or arousal is not None
         if (probabilities is None) == (not point):
@@ -816,45 +733,25 @@ class Moodtune:
                 "give the emotion as probabilities, or as valence and arousal; not both"
             )
         if probabilities is not None:
-            unknown = sorted(set(probabilities) - set(LABELS))
-            if unknown:
-                raise ParameterError(f"unknown emotion labels {unknown}; use {', '.join(LABELS)}")
-            probs = [float(probabilities.get(lab, 0.0)) for lab in LABELS]
-            if not all(math.isfinite(p) and 0.0 <= p <= 1.0 for p in probs) or sum(probs) <= 0:
-                raise ParameterError(
-                    "probabilities must be numbers from 0 to 1, at least one above 0 "
-                    f"(got {dict(probabilities)})"
-                )
-            est = EmotionEstimate.from_probabilities(probs, source="given")
+            est = estimate_from_label_probabilities(probabilities)
         else:
             if valence is None or arousal is None:
                 raise ParameterError("give both valence and arousal")
-            v, a = float(valence), float(arousal)
-            if not (math.isfinite(v) and math.isfinite(a) and -1 <= v <= 1 and -1 <= a <= 1):
-                raise ParameterError(
-                    f"valence={valence!r}, arousal={arousal!r} must lie in [-1, 1]"
-                )
-            d2 = np.sum((CIRCUMPLEX_ARRAY - np.array([v, a])) ** 2, axis=1)
-            weights = np.exp(-d2 / 0.1)
-            shaped = EmotionEstimate.from_probabilities(weights / weights.sum(), source="given")
-            est = EmotionEstimate(
-                probabilities=shaped.probabilities,
-                valence=v,
-                arousal=a,
-                confidence=shaped.confidence,
-                source="given",
-            )
+            est = estimate_from_point(valence, arousal)
         return EmotionResult(emotion=est, language="unknown", parts={"given": est})
 
     def emotion_of(
         self,
         *,
         text: str | None = None,
-        audio: str | Path | bytes | None = None,
+        audio: str | Path | bytes | np.ndarray | None = None,
         language: str | None = None,
         user: str | None = None,
     ) -> EmotionResult:
-        """Emotion of exactly one of a typed ``text`` or an ``audio`` voice message."""
+        """Emotion of exactly one of a typed ``text`` or an ``audio`` voice message.
+
+        ``audio`` is a file, its bytes, or a voice already decoded (16 kHz mono array).
+        """
         if (text is None) == (audio is None):
             raise ParameterError("give either a voice message (FILE) or a text (--text), not both")
         if text is not None:
@@ -955,7 +852,7 @@ class Moodtune:
                 new_ids = [t for t in new_ids if t not in kept]
             if new_ids or keep is None:
                 self.catalog().record_playlist(listener, new_ids, extend_last=keep is not None)
-        tracks = _track_dicts(table, picks, set(liked))
+        tracks = tracks_json(table, picks, liked=liked)
         return PlaylistResult(
             emotion=emotion,
             strategy=strategy,
@@ -1012,7 +909,7 @@ class Moodtune:
         return PlaylistResult(
             emotion=emotion,
             strategy="journey",
-            tracks=_track_dicts(table, picks, set(liked)),
+            tracks=tracks_json(table, picks, liked=liked),
             targets={
                 "source": "builtin",
                 "note": f"journey from {start} to {end} ({MOOD_WORDS[label]} at the start)",
@@ -1158,107 +1055,6 @@ class Moodtune:
         return tag_library(self.catalog(), directory, dry_run=dry_run)
 
 
-def _track_dicts(table: Any, picks: Any, liked_set: set[str]) -> list[dict[str, Any]]:
-    """The JSON-ready tracks of a playlist (the shape ``recommend --json`` prints)."""
-    tracks = []
-    for p in picks:
-        i = p.index
-        tracks.append(
-            {
-                "id": str(table.id[i]),
-                "name": str(table.name[i]),
-                "artists": [a for a in str(table.artists[i]).split(", ") if a],
-                "genre": str(table.genre[i]) or None,
-                "valence": _round(table.valence[i]),
-                "energy": _round(table.energy[i]),
-                "danceability": _round(table.danceability[i]),
-                "tempo": _round(table.tempo[i], 1),
-                "mode": int(table.mode[i]),
-                "acousticness": _round(table.acousticness[i]),
-                "url": str(table.url[i]) or None,
-                "reason": p.reason,
-                "target": {
-                    "valence": _round(p.target_valence),
-                    "arousal": _round(p.target_arousal),
-                },
-                "duration_s": _round(float(table.duration_ms[i]) / 1000.0, 1)
-                if float(table.duration_ms[i]) > 0
-                else None,
-                "liked": str(table.id[i]) in liked_set,
-            }
-        )
-    return tracks
-
-
-#: Mood words a journey end may name, as circumplex points (besides the seven labels).
-JOURNEY_WORDS: dict[str, tuple[float, float]] = {
-    "calm": (0.5, -0.6),
-    "relaxed": (0.5, -0.6),
-    "tired": (-0.2, -0.8),
-    "tense": (-0.2, 0.8),
-    "excited": (0.5, 0.8),
-    "energetic": (0.5, 0.8),
-}
-
-
-def journey_end(value: str, *, name: str = "from") -> str | tuple[float, float]:
-    """Parse one end of a journey: an emotion word, a ``valence,arousal`` point or a track id.
-
-    Emotion labels and their aliases (:data:`moodtune.types.LABEL_ALIASES`) map to their
-    circumplex coordinates, as do :data:`JOURNEY_WORDS`; anything else is a track id
-    (checked by the recommender).
-
-    Raises
-    ------
-    ParameterError
-        An empty value, or a point outside [-1, 1]².
-    """
-    from moodtune.types import CIRCUMPLEX, LABEL_ALIASES
-
-    text = str(value or "").strip()
-    if not text:
-        raise ParameterError(
-            f"--{name} is empty; give an emotion, a valence,arousal point or a track id"
-        )
-    key = text.casefold()
-    if key in JOURNEY_WORDS:
-        return JOURNEY_WORDS[key]
-    if key in CIRCUMPLEX:
-        return CIRCUMPLEX[key]
-    if key in LABEL_ALIASES:
-        return CIRCUMPLEX[LABEL_ALIASES[key]]
-    parts = text.split(",")
-    if len(parts) == 2:
-        try:
-            v, a = float(parts[0]), float(parts[1])
-        except ValueError:
-            return text
-        if not (-1 <= v <= 1 and -1 <= a <= 1):
-            raise ParameterError(f"--{name} {text}: valence and arousal must lie in [-1, 1]")
-        return (v, a)
-    return text
-
-
-def check_playlist_request(*, strategy: str, n: int) -> None:
-    """Validate a playlist request before any model runs.
-
-    Raises
-    ------
-    ParameterError
-        If the strategy is unknown or ``n`` is outside [1, 100].
-    """
-    from moodtune.recommend import STRATEGIES
-
-    if strategy not in STRATEGIES:
-        raise ParameterError(
-            f"strategy {strategy!r} is unknown; choose one of {', '.join(STRATEGIES)}"
-        )
-    if isinstance(n, bool) or not isinstance(n, int) or not MIN_TRACKS <= n <= MAX_TRACKS:
-        raise ParameterError(
-            f"n={n!r} is out of range; ask for {MIN_TRACKS} to {MAX_TRACKS} tracks"
-        )
-
-
 _service: Moodtune | None = None
 _service_lock = threading.Lock()
 
@@ -1272,6 +1068,17 @@ def _check_unicode(text: str) -> None:
             f"the text holds an invalid character at position {exc.start} (an unpaired "
             "surrogate); send valid Unicode text"
         ) from None
+
+
+def _decoded_voice(source: str | Path | bytes | np.ndarray, *, max_seconds: float) -> np.ndarray:
+    """A voice message as 16 kHz mono audio: decoded, or checked when it already is."""
+    if isinstance(source, np.ndarray):
+        from moodtune.audio.checks import valid_mono
+
+        return valid_mono(source)[: int(max_seconds * 16000)]
+    from moodtune.audio.decode import decode
+
+    return decode(source, max_seconds=max_seconds).y
 
 
 def get_service() -> Moodtune:

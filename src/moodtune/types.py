@@ -243,6 +243,66 @@ class EmotionEstimate:
         return out
 
 
+#: Width of the label bumps :func:`estimate_from_point` puts on the circumplex (squared distance).
+POINT_SPREAD: float = 0.1
+
+
+def estimate_from_point(
+    valence: float, arousal: float, *, source: str = "given"
+) -> EmotionEstimate:
+    """An estimate at a circumplex point: label probabilities fall off with the distance.
+
+    Each label's weight is ``exp(-d² / POINT_SPREAD)`` for its distance ``d`` to the point;
+    the estimate keeps the point itself as its valence and arousal.
+
+    Raises
+    ------
+    ParameterError
+        A value that is not a number in [-1, 1].
+    """
+    try:
+        v, a = float(valence), float(arousal)
+    except (TypeError, ValueError):
+        v = a = float("nan")
+    if not (math.isfinite(v) and math.isfinite(a) and -1 <= v <= 1 and -1 <= a <= 1):
+        raise ParameterError(f"valence={valence!r}, arousal={arousal!r} must lie in [-1, 1]")
+    d2 = np.sum((CIRCUMPLEX_ARRAY - np.array([v, a])) ** 2, axis=1)
+    weights = np.exp(-d2 / POINT_SPREAD)
+    shaped = EmotionEstimate.from_probabilities(weights / weights.sum(), source=source)
+    return EmotionEstimate(
+        probabilities=shaped.probabilities,
+        valence=v,
+        arousal=a,
+        confidence=shaped.confidence,
+        source=source,
+    )
+
+
+def estimate_from_label_probabilities(
+    probabilities: Mapping[str, float], *, source: str = "given"
+) -> EmotionEstimate:
+    """An estimate from ``{label: p}`` (missing labels count as 0; normalised).
+
+    Raises
+    ------
+    ParameterError
+        Unknown labels, values outside [0, 1], or all zero.
+    """
+    unknown = sorted(set(probabilities) - set(LABELS))
+    if unknown:
+        raise ParameterError(f"unknown emotion labels {unknown}; use {', '.join(LABELS)}")
+    try:
+        probs = [float(probabilities.get(lab, 0.0)) for lab in LABELS]
+    except (TypeError, ValueError):
+        probs = [float("nan")]
+    if not all(math.isfinite(p) and 0.0 <= p <= 1.0 for p in probs) or sum(probs) <= 0:
+        raise ParameterError(
+            "probabilities must be numbers from 0 to 1, at least one above 0 "
+            f"(got {dict(probabilities)})"
+        )
+    return EmotionEstimate.from_probabilities(probs, source=source)
+
+
 #: Largest share of a track's emotion point that its lyrics may take. The lyrics' share is
 #: ``LYRICS_WEIGHT * confidence`` (the text model's 1 - normalised entropy, usually 0.2-0.6),
 #: so confident, clear lyrics move the point by up to 40 % and vague ones barely at all. The

@@ -38,11 +38,10 @@ def mix(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Lay music that fits the mood under a voice track or a video (ducked, loudness-matched)."""
-    from moodtune.mix.pipeline import mix_for
     from moodtune.service import get_service
 
-    result = mix_for(
-        get_service(), input, track=track, strategy=strategy, output=output, loudness=loudness
+    result = get_service().mix(
+        input, track=track, strategy=strategy, output=output, loudness=loudness
     )
     data = result.to_dict()
     if as_json:
