@@ -11,7 +11,6 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,12 +22,14 @@ from moodtune.config import DEFAULT_TRACKS
 from moodtune.errors import MoodtuneError, ParameterError
 from moodtune.music.report import SURE_GENRE, TrackReport  # noqa: F401  (re-exported)
 from moodtune.music.report import sure_genre as _sure_genre  # noqa: F401  (re-exported)
-from moodtune.recommend.output import tracks_json
-from moodtune.recommend.requests import (  # noqa: F401  (JOURNEY_WORDS re-exported)
+from moodtune.recommend.playlists import LISTENER_MEMORY, latest_feedback  # noqa: F401
+from moodtune.recommend.pool import RecommenderPool
+from moodtune.recommend.requests import (  # noqa: F401  (JOURNEY_WORDS, journey_end re-exported)
     JOURNEY_WORDS,
     check_playlist_request,
     journey_end,
 )
+from moodtune.recommend.results import EmotionResult, PlaylistResult
 from moodtune.text import carry_mixed, clean_text, get_backend
 from moodtune.text.lang import LANGUAGES, detect_language
 from moodtune.types import EmotionEstimate
@@ -54,84 +55,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: Playlists a listener's memory spans: their tracks are not played again (catalog permitting).
-LISTENER_MEMORY = 5
-
-
 #: Listeners whose voice statistics stay in memory (least recently heard dropped first).
 VOICE_STATS_IN_MEMORY = 256
 #: Listeners whose voice statistics the catalog database keeps (most recent first).
 VOICE_STATS_STORED = 10_000
-
-
-@dataclass
-class EmotionResult:
-    """The emotion heard in one message, with the parts it came from.
-
-    Attributes
-    ----------
-    emotion : EmotionEstimate
-        The final (fused, when there are several sources) estimate.
-    language : str
-        ``"ru"``, ``"en"`` or ``"unknown"``.
-    transcript : str or None
-        What was said, for voice messages; ``None`` for typed text.
-    parts : dict
-        The estimate of each source (``"voice"``, ``"text"``).
-    message : str or None
-        The typed text (cleaned), for typed messages; not part of :meth:`to_dict`.
-    """
-
-    emotion: EmotionEstimate
-    language: str
-    transcript: str | None = None
-    parts: dict[str, EmotionEstimate] = field(default_factory=dict)
-    message: str | None = field(default=None, repr=False)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form: ``emotion``, ``parts``, ``language`` (and ``transcript``).
-
-        Voice messages also get ``unsure``: which of ``"voice"`` and ``"fused"`` are
-        unsure (:func:`moodtune.fusion.is_unsure`), to show as such rather than as bars.
-        """
-        out: dict[str, Any] = {
-            "emotion": self.emotion.to_dict(),
-            "parts": {k: v.to_dict() for k, v in self.parts.items()},
-            "language": self.language,
-        }
-        if self.transcript is not None:
-            out["transcript"] = self.transcript
-        if "voice" in self.parts:
-            # which of the voice and the fused estimate to show as "unsure", not as a bar
-            from moodtune.fusion import is_unsure
-
-            shown = {"voice": self.parts["voice"], "fused": self.emotion}
-            out["unsure"] = [k for k, est in shown.items() if is_unsure(est)]
-        return out
-
-
-@dataclass
-class PlaylistResult:
-    """A playlist for an emotion, with a reason and a target point per track."""
-
-    emotion: EmotionResult
-    strategy: str
-    tracks: list[dict[str, Any]]
-    targets: dict[str, Any] | None = None
-    notes: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form: the emotion fields plus ``strategy``, ``targets`` and ``tracks``.
-
-        ``targets`` says which music feature targets the playlist aimed at and where they
-        came from: ``source`` is ``"llm"`` or ``"builtin"``, with a ``note`` on why.
-        ``notes`` holds one line per filter that could not be applied as asked or
-        fallback taken (empty when none).
-        """
-        out = self.emotion.to_dict() | {"strategy": self.strategy}
-        if self.targets is not None:
-            out["targets"] = self.targets
-        return out | {"tracks": self.tracks, "notes": self.notes}
 
 
 def _llm_wanted(llm: bool | None) -> bool:
@@ -173,11 +100,7 @@ class Moodtune:
         self._speakers: OrderedDict[str, SpeakerStats] = OrderedDict()  # LRU, bounded
         self._lock = threading.Lock()
         self._catalog: Catalog | None = None
-        self._table: TrackTable | None = None
-        self._recommender: Recommender | None = None
-        self._sub_recommenders: (
-            tuple[TrackTable, dict[tuple[str, ...], tuple[TrackTable, Recommender]]] | None
-        ) = None
+        self._pool = RecommenderPool(self.catalog)
 
     def warm_up(self, *, voice: bool = True) -> None:
         """Load the models and the catalog once, so the first request is not slow.
@@ -326,9 +249,7 @@ class Moodtune:
         from moodtune.catalog.importers import import_file
 
         report = import_file(self.catalog(), Path(path), fmt=fmt, genres=True)
-        with self._lock:
-            self._table = None
-            self._recommender = None
+        self._pool.reset()
         return report
 
     # -- music analysis ------------------------------------------------------
@@ -362,27 +283,6 @@ class Moodtune:
 
         with upload_as_file(data, filename=filename) as path:
             return self.analyze_track(path, lyrics=lyrics, llm=llm)
-
-    def genre_of(self, features: Mapping[str, Any], *, local: bool = False) -> dict[str, Any]:
-        """Genre probabilities of a track's features (:func:`moodtune.music.report.genre_guess`)."""
-        from moodtune.music.report import genre_guess
-
-        return genre_guess(features, local=local)
-
-    def describe(
-        self,
-        features: Mapping[str, Any],
-        arousal: Any,
-        valence: Any,
-        hop_s: float = 1.0,
-        *,
-        genre: str | None = None,
-        llm: bool | None = None,
-    ) -> dict[str, Any]:
-        """Two or three sentences on a track's arc (:func:`moodtune.music.report.describe`)."""
-        from moodtune.music.report import describe
-
-        return describe(features, arousal, valence, hop_s, genre=genre, llm=_llm_wanted(llm))
 
     def track_view(self, track_id: str, *, llm: bool | None = None) -> dict[str, Any]:
         """One catalog track with curve, genre, lyrics, emotion point and description.
@@ -420,9 +320,7 @@ class Moodtune:
             progress=progress,
             lyrics=lyrics,
         )
-        with self._lock:
-            self._table = None
-            self._recommender = None
+        self._pool.reset()
         return report
 
     def similar(
@@ -433,24 +331,7 @@ class Moodtune:
         ``genres`` keeps only tracks of those genres (scanned local tracks carry the
         classifier's genre, or their tag's when it names one of the six).
         """
-        from moodtune.music.similar import ANN_MIN_TRACKS, SimilarIndex, similar_tracks
-
-        table, _ = self._get_recommender()
-        index = None
-        if len(table) >= ANN_MIN_TRACKS and not genres:
-            try:
-                with self._lock:
-                    index = getattr(self, "_similar_index", None)
-                    if index is None:
-                        index = SimilarIndex.build(table)
-                        self._similar_index = index
-                    elif getattr(self, "_similar_synced", None) is not table:
-                        index.sync(table)  # only tracks added since: incremental
-                    self._similar_synced = table
-            except ParameterError as exc:  # usearch not installed: scan every track
-                log.info("similar: %s; scanning the catalog instead", exc)
-                index = None
-        return similar_tracks(self.catalog(), query, n=n, genres=genres, table=table, index=index)
+        return self._pool.similar(query, n=n, genres=genres)
 
     # -- background music ----------------------------------------------------
     def mix(
@@ -464,36 +345,18 @@ class Moodtune:
         ducking: DuckingParams | None = None,
         user: str | None = None,
     ) -> MixResult:
-        """Lay music under a voice recording or a video and write the result.
+        """Lay music under a voice recording or a video (ducked, loudness-matched); write it.
 
-        Parameters
-        ----------
-        input_path : str or Path
-            A voice recording (any format :func:`moodtune.audio.decode.decode` reads) or a
-            video (MP4, MOV, WebM, MKV).
-        track : str, optional
-            A catalog id or a music file; without it a track with a local file that fits
-            the voice's mood is chosen (:mod:`moodtune.recommend.background`).
-        strategy : str
-            ``match``, ``uplift``, ``calm`` or ``energize`` (for a chosen track).
-        output : str or Path, optional
-            ``.mp3``, ``.m4a``, ``.wav``, or a video extension for a video input (picture
-            copied). Default: next to the input, ``NAME.mix.m4a`` or ``NAME.mix.EXT``.
-        loudness : float
-            Integrated loudness target, LUFS (-16 default; -14 web, -23 broadcast).
-        ducking : DuckingParams, optional
-            Ducking depth and timing.
-        user : str, optional
-            Whose voice it is (per-user voice statistics).
+        ``track`` is a catalog id or a music file; without it, a track with a local file
+        that fits the voice's mood and ``strategy`` is chosen
+        (:mod:`moodtune.recommend.background`). ``output``: ``.mp3``, ``.m4a``, ``.wav``,
+        or a video extension for a video input (default ``NAME.mix.m4a``/``.EXT`` beside
+        the input). ``loudness``: target LUFS. ``user``: whose voice it is.
 
         Raises
         ------
-        ParameterError
-            Bad strategy, loudness, paths, extension, track; unreadable input.
-        NoSpeechError
-            The input holds no speech.
-        CatalogError
-            No track to choose has a local audio file.
+        ParameterError, NoSpeechError, CatalogError
+            A bad request or input; no speech; no track with a local file to choose.
         """
         from moodtune.mix.pipeline import MIX_SR, check_request, read_voice, render_file
         from moodtune.mix.render import load_music_stereo
@@ -509,20 +372,12 @@ class Moodtune:
         if track is not None:
             info = given_track(self.catalog(), track)
         else:
-            table, rec = self._local_recommender()
+            table, rec = self._pool.local_files()
             emotion = self.emotion_of(audio=self._voice_16k(voice.y, MIX_SR), user=user)
-            i, reason, notes = choose_track(
-                rec, table, emotion.emotion, strategy=strategy, voice_s=voice.duration_s
-            )
-            tid = str(table.id[i])
-            info = {
-                "id": tid,
-                "name": str(table.name[i]),
-                "local_path": str(self.catalog().playable_path(tid)),
-                "reason": reason,
-            }
-            if notes:
-                info["note"] = "; ".join(notes)
+            info = choose_track(
+                self.catalog(), rec, table, emotion.emotion, strategy=strategy,
+                voice_s=voice.duration_s,
+            )  # fmt: skip
         return render_file(
             voice,
             load_music_stereo(info["local_path"], sr=MIX_SR),
@@ -555,10 +410,9 @@ class Moodtune:
     ) -> tuple[bytes, MixResult]:
         """:meth:`mix` an uploaded voice track or video; return (the mix's bytes, result).
 
-        ``track`` must be a catalog id here (uploads never name server files). Only the
-        extension of ``filename`` is used (it tells a video from a voice); ``output_ext``
-        is ``.mp3``, ``.m4a``, ``.wav`` or a video extension (default ``.m4a`` for audio,
-        the input's for video). The result's ``output`` path no longer exists.
+        ``track`` must be a catalog id (uploads never name server files); ``filename``
+        gives the extension only; ``output_ext`` as :meth:`mix`'s output (default ``.m4a``
+        for audio, the input's for video).
         """
         from moodtune.audio.upload import upload_as_file
 
@@ -576,74 +430,7 @@ class Moodtune:
             return result.output.read_bytes(), result
 
     def _get_recommender(self) -> tuple[TrackTable, Recommender]:
-        import numpy as np
-
-        from moodtune.recommend import Recommender
-
-        catalog = self.catalog()
-        with self._lock:
-            if self._recommender is None or self._table is None:
-                table = catalog.load_table()
-                playable = table.playable()
-                if not playable.all():  # local tracks whose files are gone
-                    table = table.take(np.flatnonzero(playable))
-                self._table = table
-                self._recommender = Recommender(self._table)
-            return self._table, self._recommender
-
-    def _sub_recommender(self, prefixes: tuple[str, ...]) -> tuple[TrackTable, Recommender]:
-        """A recommender over the playable tracks whose ids start with one of ``prefixes``."""
-        import numpy as np
-
-        from moodtune.recommend import Recommender
-
-        table, _ = self._get_recommender()
-        with self._lock:
-            cache = self._sub_recommenders
-            if cache is None or cache[0] is not table:
-                cache = (table, {})
-                self._sub_recommenders = cache
-            if prefixes not in cache[1]:
-                ids = np.asarray(table.id).astype(str)
-                mask = np.zeros(len(ids), dtype=bool)
-                for prefix in prefixes:
-                    mask |= np.char.startswith(ids, prefix)
-                if not mask.any():
-                    raise ParameterError(
-                        f"the catalog has no tracks that player can play (ids {', '.join(prefixes)}"
-                        "…); scan your music first: moodtune scan DIR, or moodtune subsonic scan"
-                    )
-                sub = table.take(np.flatnonzero(mask))
-                cache[1][prefixes] = (sub, Recommender(sub))
-            return cache[1][prefixes]
-
-    def _local_recommender(self) -> tuple[TrackTable, Recommender]:
-        """A recommender over the tracks with a served local file (cached while they stay).
-
-        Raises
-        ------
-        CatalogError
-            No track has one.
-        """
-        import numpy as np
-
-        from moodtune.recommend import Recommender
-        from moodtune.recommend.background import local_mask
-
-        table, _ = self._get_recommender()
-        mask = local_mask(table, self.catalog().playable_ids())
-        key = ("local files", *np.asarray(table.id)[mask].astype(str).tolist())
-        with self._lock:
-            cache = self._sub_recommenders
-            if cache is None or cache[0] is not table:
-                cache = (table, {})
-                self._sub_recommenders = cache
-            if key not in cache[1]:
-                if len(cache[1]) > 64:  # a library that keeps changing: start afresh
-                    cache[1].clear()
-                sub = table.take(np.flatnonzero(mask))
-                cache[1][key] = (sub, Recommender(sub))
-            return cache[1][key]
+        return self._pool.main()
 
     # -- recommendation ------------------------------------------------------
     def recommend_for(
@@ -661,10 +448,7 @@ class Moodtune:
         listener: str | None = None,
         only_prefixes: tuple[str, ...] | None = None,
     ) -> PlaylistResult:
-        """Hear a typed message or a voice message and return a playlist for its mood.
-
-        ``llm``: ask the configured LLM for the music targets (None: when
-        ``MOODTUNE_LLM_URL`` is set); see :meth:`recommend`.
+        """Hear a typed or a voice message; return a playlist for its mood (:meth:`recommend`).
 
         Raises
         ------
@@ -699,12 +483,7 @@ class Moodtune:
 
     def feedback_ids(self, user: str) -> tuple[list[str], list[str]]:
         """Return (liked, skipped) track ids of ``user``; the latest word on a track counts."""
-        latest: dict[str, str] = {}
-        for row in self.catalog().feedback_for(user):
-            latest[row["track_id"]] = row["kind"]
-        liked = [t for t, k in latest.items() if k == "like"]
-        skipped = [t for t, k in latest.items() if k == "skip"]
-        return liked, skipped
+        return latest_feedback(self.catalog(), user)
 
     def emotion_given(
         self,
@@ -713,31 +492,18 @@ class Moodtune:
         valence: float | None = None,
         arousal: float | None = None,
     ) -> EmotionResult:
-        """An emotion the caller already has, ready for :meth:`recommend`.
+        """An emotion the caller already has (:func:`moodtune.types.estimate_given`).
 
-        Give ``probabilities`` (``{label: p}``, e.g. an earlier result's, so a playlist
-        can be refreshed without hearing the message again; missing labels count as 0),
-        or a circumplex point ``valence`` and ``arousal`` (from your own model). A point's
-        label probabilities fall off with the distance to each label's coordinates.
+        ``probabilities`` (``{label: p}``, e.g. an earlier result's) or a circumplex point.
 
         Raises
         ------
         ParameterError
             Neither or both given, unknown labels, or values out of range.
         """
-        from moodtune.types import estimate_from_label_probabilities, estimate_from_point
+        from moodtune.types import estimate_given
 
-        point = valence is not None or arousal is not None
-        if (probabilities is None) == (not point):
-            raise ParameterError(
-                "give the emotion as probabilities, or as valence and arousal; not both"
-            )
-        if probabilities is not None:
-            est = estimate_from_label_probabilities(probabilities)
-        else:
-            if valence is None or arousal is None:
-                raise ParameterError("give both valence and arousal")
-            est = estimate_from_point(valence, arousal)
+        est = estimate_given(probabilities=probabilities, valence=valence, arousal=arousal)
         return EmotionResult(emotion=est, language="unknown", parts={"given": est})
 
     def emotion_of(
@@ -775,90 +541,35 @@ class Moodtune:
     ) -> PlaylistResult:
         """Return a playlist for ``emotion`` following ``strategy``.
 
-        ``only_prefixes`` keeps only tracks whose catalog id starts with one of them (e.g.
-        ``("local:",)`` for a player of local files such as MPD).
-
-        With a ``user``, their stored feedback steers it: liked tracks pull the targets
-        towards them (and are marked ``liked``), skipped tracks push away and are left
-        out (the latest word on a track counts).
-
-        Listener memory: the ``listener`` (default: ``user``; the CLI passes
-        ``cli:<profile>``) is not given tracks of their last :data:`LISTENER_MEMORY`
-        playlists again unless too few other tracks pass the filters (a note says so),
-        and each playlist is remembered. Without a ``seed`` every request draws afresh;
-        a ``seed`` makes the request reproducible, so memory is neither read nor written.
-
-        ``current`` revises a playlist after feedback instead of making a new one: its
-        tracks stay in place except those the user skipped, each replaced by a new track
-        pushed away from the skipped one's neighbourhood (likes keep their track and pull
-        the replacements and the next playlists towards it).
-
-        With ``llm`` (None: whenever ``MOODTUNE_LLM_URL`` is set), the configured
-        OpenAI-compatible LLM proposes the music feature targets from the emotion, the
-        strategy and the transcript (:func:`moodtune.llm.propose_targets`); anything
-        invalid, slow or unreachable falls back to the built-in mapping. The result's
-        ``targets`` says which was used and why.
+        Feedback of ``user``, the memory of ``listener`` (default ``user``) and revisions
+        of a ``current`` playlist follow :mod:`moodtune.recommend.playlists`; a ``seed``
+        makes it reproducible. ``only_prefixes`` keeps tracks whose id starts with one of
+        them (a player's, e.g. ``("local:",)``). ``llm``: :meth:`music_targets`.
 
         Raises
         ------
         ParameterError
             If ``n`` is outside [1, 100] or the strategy is unknown.
         """
-        import secrets
-
-        from moodtune.recommend.reasons import MOOD_WORDS
+        from moodtune.recommend.playlists import playlist
 
         check_playlist_request(strategy=strategy, n=n)
-        if only_prefixes:
-            table, rec = self._sub_recommender(tuple(only_prefixes))
-        else:
-            table, rec = self._get_recommender()
-        liked, skipped = self.feedback_ids(user) if user else ([], [])
+        table, rec = self._pool.by_prefixes(only_prefixes) if only_prefixes else self._pool.main()
         proposal = self.music_targets(emotion, strategy=strategy, llm=llm)
-        listener = listener or user
-        remember = bool(listener) and seed is None
-        avoid: list[str] = []
-        if remember and listener:
-            recent = self.catalog().recent_tracks(listener, playlists=LISTENER_MEMORY)
-            kept_liked = set(liked)  # a like keeps its track: it may come again
-            avoid = [t for t in recent if t not in kept_liked]
-        keep: dict[int, str] | None = None
-        if current is not None:
-            if isinstance(current, str) or not all(isinstance(t, str) for t in current):
-                raise ParameterError("current must be a list of track ids")
-            n = len(current)
-            check_playlist_request(strategy=strategy, n=n)
-            gone = set(skipped)
-            keep = {i: t for i, t in enumerate(current) if t not in gone}
-            avoid = list(dict.fromkeys([*current, *avoid]))
-        picks = rec.recommend(
-            emotion.emotion.valence,
-            emotion.emotion.arousal,
+        return playlist(
+            self.catalog(),
+            table,
+            rec,
+            emotion,
             strategy=strategy,
             n=n,
-            filters=filters,
-            seed=seed if seed is not None else secrets.randbits(31),
-            mood=MOOD_WORDS[emotion.emotion.label],
-            liked_ids=liked,
-            skipped_ids=skipped,
-            feature_targets=proposal.targets if proposal.source == "llm" else None,
-            avoid_ids=avoid,
-            keep=keep,
-        )
-        if remember and listener:
-            new_ids = [p.track_id for p in picks]
-            if keep is not None:
-                kept = set(keep.values())
-                new_ids = [t for t in new_ids if t not in kept]
-            if new_ids or keep is None:
-                self.catalog().record_playlist(listener, new_ids, extend_last=keep is not None)
-        tracks = tracks_json(table, picks, liked=liked)
-        return PlaylistResult(
-            emotion=emotion,
-            strategy=strategy,
-            tracks=tracks,
             targets=proposal.to_dict(),
-            notes=list(picks.notes),
+            feature_targets=proposal.targets if proposal.source == "llm" else None,
+            filters=filters,
+            seed=seed,
+            user=user,
+            listener=listener,
+            current=current,
         )
 
     def journey(
@@ -872,51 +583,26 @@ class Moodtune:
         user: str | None = None,
         listener: str | None = None,
     ) -> PlaylistResult:
-        """A smooth path of real tracks between two moods or two tracks.
+        """A smooth path of real tracks between two moods, points or tracks.
 
-        ``start`` and ``end`` are each an emotion (``sadness``, ``sad``, ``calm``, ...),
-        a ``valence,arousal`` point such as ``-0.6,-0.4``, or a catalog track id
-        (:func:`journey_end`). The result has the shape of :meth:`recommend`'s with
-        ``strategy`` ``"journey"`` and the start as its emotion; listener memory and
-        liked marks work as there.
+        ``start`` and ``end``: an emotion word, a ``valence,arousal`` point or a track id
+        (:func:`moodtune.recommend.requests.journey_end`); see
+        :func:`moodtune.recommend.playlists.journey`.
         """
-        import secrets
+        from moodtune.recommend.playlists import journey
 
-        from moodtune.recommend.reasons import MOOD_WORDS
-
-        table, rec = self._get_recommender()
-        a, b = journey_end(start, name="from"), journey_end(end, name="to")
-        liked, _ = self.feedback_ids(user) if user else ([], [])
-        listener = listener or user
-        remember = bool(listener) and seed is None
-        avoid: list[str] = []
-        if remember and listener:
-            avoid = self.catalog().recent_tracks(listener, playlists=LISTENER_MEMORY)
-        picks = rec.journey(
-            a,
-            b,
+        table, rec = self._pool.main()
+        return journey(
+            self.catalog(),
+            table,
+            rec,
+            start,
+            end,
             n=n,
             filters=filters,
-            seed=seed if seed is not None else secrets.randbits(31),
-            avoid_ids=[t for t in avoid if t not in set(liked)],
-        )
-        if remember and listener:
-            self.catalog().record_playlist(listener, [p.track_id for p in picks])
-        first = picks[0] if picks else None
-        v0, a0 = (first.target_valence, first.target_arousal) if first else (0.0, 0.0)
-        emotion = self.emotion_given(valence=v0, arousal=a0)
-        label = emotion.emotion.label
-        return PlaylistResult(
-            emotion=emotion,
-            strategy="journey",
-            tracks=tracks_json(table, picks, liked=liked),
-            targets={
-                "source": "builtin",
-                "note": f"journey from {start} to {end} ({MOOD_WORDS[label]} at the start)",
-                "from": start,
-                "to": end,
-            },
-            notes=list(picks.notes),
+            seed=seed,
+            user=user,
+            listener=listener,
         )
 
     def music_targets(
@@ -928,27 +614,18 @@ class Moodtune:
         does (the transcript then never leaves the machine); ``True`` tries and reports
         why it fell back when no LLM is configured.
         """
-        from moodtune.llm.proposal import TargetProposal, propose_targets
-        from moodtune.recommend.strategies import end_point
-        from moodtune.recommend.targets import va_to_feature_targets
+        from moodtune.llm.proposal import builtin_targets, propose_targets
 
         est = emotion.emotion
-        if _llm_wanted(llm):
-            return propose_targets(
-                est.valence,
-                est.arousal,
-                est.label,
-                probabilities=est.probability_dict(),
-                transcript=emotion.transcript or emotion.message,
-                strategy=strategy,
-            )
-        goal = end_point(est.valence, est.arousal, strategy=strategy)
-        return TargetProposal(
-            targets=va_to_feature_targets(*goal),
-            source="builtin",
-            note="LLM not requested; built-in mapping used",
+        if not _llm_wanted(llm):
+            return builtin_targets(est.valence, est.arousal, strategy=strategy)
+        return propose_targets(
+            est.valence,
+            est.arousal,
+            est.label,
+            probabilities=est.probability_dict(),
+            transcript=emotion.transcript or emotion.message,
             strategy=strategy,
-            point=goal,
         )
 
     # -- where people listen: playlist files, MPD, Subsonic, tags --------------
@@ -957,31 +634,9 @@ class Moodtune:
 
         Unknown ids are left out. A local file that is gone counts as no file.
         """
-        from moodtune.catalog.table import spotify_track_url
-        from moodtune.integrations.playlists import PlaylistEntry
+        from moodtune.integrations.playlists import catalog_entries
 
-        catalog = self.catalog()
-        out = []
-        for tid in track_ids:
-            row = catalog.get_track(tid)
-            if row is None:
-                continue
-            path = row.get("local_path") or None
-            if path is not None and not Path(path).is_file():
-                path = None
-            dur = row.get("duration_ms")
-            out.append(
-                PlaylistEntry(
-                    track_id=tid,
-                    title=str(row.get("name") or tid),
-                    artists=tuple(row.get("artists") or ()),
-                    album=row.get("album") or None,
-                    duration_s=None if dur is None else float(dur) / 1000.0,
-                    local_path=path,
-                    url=row.get("url") or spotify_track_url(tid) or None,
-                )
-            )
-        return out
+        return catalog_entries(self.catalog(), track_ids)
 
     def export_playlist(
         self, track_ids: list[str], path: Path, *, local_only: bool = False, title: str = "moodtune"
@@ -1037,9 +692,7 @@ class Moodtune:
             workers=workers or os.cpu_count() or 1,
             progress=progress,
         )
-        with self._lock:
-            self._table = None
-            self._recommender = None
+        self._pool.reset()
         return report
 
     def subsonic_push(self, track_ids: list[str], *, name: str) -> SubsonicPushReport:

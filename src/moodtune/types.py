@@ -303,6 +303,34 @@ def estimate_from_label_probabilities(
     return EmotionEstimate.from_probabilities(probs, source=source)
 
 
+def estimate_given(
+    *,
+    probabilities: Mapping[str, float] | None = None,
+    valence: float | None = None,
+    arousal: float | None = None,
+    source: str = "given",
+) -> EmotionEstimate:
+    """An emotion a caller already has: ``{label: p}`` or a circumplex point, not both.
+
+    See :func:`estimate_from_label_probabilities` and :func:`estimate_from_point`.
+
+    Raises
+    ------
+    ParameterError
+        Neither or both given, only one of valence and arousal, or bad values.
+    """
+    point = valence is not None or arousal is not None
+    if (probabilities is None) == (not point):
+        raise ParameterError(
+            "give the emotion as probabilities, or as valence and arousal; not both"
+        )
+    if probabilities is not None:
+        return estimate_from_label_probabilities(probabilities, source=source)
+    if valence is None or arousal is None:
+        raise ParameterError("give both valence and arousal")
+    return estimate_from_point(valence, arousal, source=source)
+
+
 #: Largest share of a track's emotion point that its lyrics may take. The lyrics' share is
 #: ``LYRICS_WEIGHT * confidence`` (the text model's 1 - normalised entropy, usually 0.2-0.6),
 #: so confident, clear lyrics move the point by up to 40 % and vague ones barely at all. The

@@ -655,6 +655,8 @@ def track_emotion_point(
     if lyrics is None:
         return {"valence": round(v, 4), "arousal": round(a, 4), "lyrics_share": 0.0,
                 "audio": audio, "lyrics": None}  # fmt: skip
+    label: str | None
+    source: str | None
     if isinstance(lyrics, LyricsEmotion):
         e = lyrics.emotion
         lv, la, conf, label = e.valence, e.arousal, e.confidence, e.label

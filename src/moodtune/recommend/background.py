@@ -191,13 +191,14 @@ def local_mask(table: TrackTable, playable_ids: set[str]) -> np.ndarray:
 
 
 def choose_track(
+    catalog: Catalog,
     rec: Recommender,
     table: TrackTable,
     emotion: EmotionEstimate,
     *,
     strategy: str = "match",
     voice_s: float = 0.0,
-) -> tuple[int, str, list[str]]:
+) -> dict[str, Any]:
     """Choose the track to lay under a voice of ``emotion`` lasting ``voice_s`` seconds.
 
     A chosen track is a song (60 s or more, not silent: :func:`moodtune.recommend.songs.
@@ -206,6 +207,8 @@ def choose_track(
 
     Parameters
     ----------
+    catalog : Catalog
+        Where the chosen track's file is looked up.
     rec : Recommender
         A recommender over ``table`` (the tracks with a local file).
     table : TrackTable
@@ -215,8 +218,9 @@ def choose_track(
 
     Returns
     -------
-    index, reason, notes
-        The chosen row of ``table``, why it fits, and notes on fallbacks taken.
+    dict
+        ``id``, ``name``, ``local_path``, ``reason`` (why it fits) and, when a fallback
+        was taken, ``note``.
     """
     notes: list[str] = []
 
@@ -246,4 +250,13 @@ def choose_track(
             f"no fitting track is as long as the voice ({voice_s:.0f} s); "
             f"the {length[pick.index]:.0f} s track loops under it"
         )
-    return int(pick.index), str(pick.reason), notes
+    tid = str(table.id[pick.index])
+    info = {
+        "id": tid,
+        "name": str(table.name[pick.index]),
+        "local_path": str(catalog.playable_path(tid)),
+        "reason": pick.reason,
+    }
+    if notes:
+        info["note"] = "; ".join(notes)
+    return info
