@@ -430,7 +430,7 @@ def test_cli_command(
     import typer
     from typer.testing import CliRunner
 
-    from moodtune.mix.cli import mix
+    from moodtune.cli import mix
 
     app = typer.Typer()
     app.command()(mix)

@@ -20,7 +20,12 @@ from moodtune.audio.decode import MAX_SECONDS as MAX_VOICE_SECONDS
 from moodtune.audio.memory import returns_memory
 from moodtune.config import DEFAULT_TRACKS
 from moodtune.errors import MoodtuneError, ParameterError
-from moodtune.music.report import SURE_GENRE, TrackReport  # noqa: F401  (re-exported)
+from moodtune.music.report import (  # noqa: F401  (SURE_GENRE re-exported)
+    SURE_GENRE,
+    Describer,
+    TrackReport,
+    template_description,
+)
 from moodtune.music.report import sure_genre as _sure_genre  # noqa: F401  (re-exported)
 from moodtune.recommend.playlists import LISTENER_MEMORY, latest_feedback  # noqa: F401
 from moodtune.recommend.pool import RecommenderPool
@@ -36,6 +41,7 @@ from moodtune.types import EmotionEstimate
 
 if TYPE_CHECKING:
     from moodtune.catalog.repository import Catalog
+    from moodtune.catalog.scan import ScanReport
     from moodtune.catalog.table import TrackTable
     from moodtune.integrations.mpd import MpdReport
     from moodtune.integrations.playlists import PlaylistEntry, PlaylistFileReport
@@ -48,7 +54,6 @@ if TYPE_CHECKING:
     from moodtune.llm.proposal import TargetProposal
     from moodtune.mix.envelope import DuckingParams
     from moodtune.mix.pipeline import MixResult
-    from moodtune.music.scan import ScanReport
     from moodtune.recommend import Filters, Recommender
     from moodtune.speech.backends import SpeakerAdaptive
     from moodtune.speech.emotion import SpeakerStats
@@ -267,7 +272,9 @@ class Moodtune:
         from moodtune.music.report import analyze_track
 
         backend = get_backend(self.text_backend)
-        return analyze_track(path, text_backend=backend, lyrics=lyrics, llm=_llm_wanted(llm))
+        return analyze_track(
+            path, text_backend=backend, lyrics=lyrics, describe=self._describer(llm)
+        )
 
     @returns_memory
     def analyze_upload(
@@ -296,7 +303,26 @@ class Moodtune:
         """
         from moodtune.music.report import track_view
 
-        return track_view(self.catalog(), track_id, llm=_llm_wanted(llm))
+        catalog = self.catalog()
+        row = catalog.get_track(track_id)
+        if row is None:
+            raise ParameterError(f"track {track_id!r} is not in the catalog")
+        return track_view(
+            row,
+            curve=catalog.get_curves([track_id]).get(track_id),
+            stored_genres=catalog.get_genres(track_id),
+            lyrics=catalog.get_lyrics(track_id),
+            describe=self._describer(llm),
+        )
+
+    @staticmethod
+    def _describer(llm: bool | None) -> Describer:
+        """The template, or (:func:`_llm_wanted`) the LLM with the template as fallback."""
+        if not _llm_wanted(llm):
+            return template_description
+        from moodtune.llm.describe import describe_with_llm
+
+        return lambda *args, **kw: describe_with_llm(*args, **kw).to_dict()
 
     def scan(
         self,
@@ -309,7 +335,7 @@ class Moodtune:
         lyrics: bool = True,
     ) -> ScanReport:
         """Analyse a local music folder into the catalog (incremental, resumable)."""
-        from moodtune.music.scan import scan_library
+        from moodtune.catalog.scan import scan_library
 
         report = scan_library(
             self.catalog(),

@@ -487,17 +487,17 @@ def _download_and_analyse(
     At most ``2 * workers`` downloaded files wait at once, so the library is never copied.
     Songs whose content is in ``by_sha`` are not analysed (result None, no error).
     """
-    from moodtune.music.scan import analyze_job, file_sha256
+    from moodtune.catalog.scan import analyze_job, file_sha256
 
     pool = None
     if workers > 1:
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor
 
-        from moodtune.music.scan import _worker_init
+        from moodtune.catalog.scan import worker_init
 
         pool = ProcessPoolExecutor(
-            max_workers=workers, mp_context=mp.get_context("spawn"), initializer=_worker_init
+            max_workers=workers, mp_context=mp.get_context("spawn"), initializer=worker_init
         )
     from concurrent.futures import FIRST_COMPLETED, Future, wait
 

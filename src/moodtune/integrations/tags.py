@@ -252,7 +252,7 @@ def tag_library(catalog: Catalog, directory: Path | str, *, dry_run: bool = Fals
     dry_run : bool
         Only report what would change.
     """
-    from moodtune.music.scan import file_sha256, load_curve
+    from moodtune.catalog.scan import file_sha256, load_curve
 
     root = Path(directory).expanduser().resolve()
     prefix = str(root) + os.sep

@@ -10,22 +10,23 @@ description may name (:func:`sure_genre`), and the one emotion point
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from moodtune.errors import ParameterError
-
 if TYPE_CHECKING:
-    from moodtune.catalog.repository import Catalog
     from moodtune.music.features import TrackAnalysis
     from moodtune.text import TextEmotionBackend
 
 #: Below this probability the classifier's genre is left out of a track's description.
 SURE_GENRE: float = 0.5
+
+#: ``describe(features, arousal, valence, hop_s, *, genre=None) -> {text, source, model, note}``:
+#: what words a report gets (:func:`template_description`, or the facade's LLM describer).
+Describer = Callable[..., dict[str, Any]]
 
 
 @dataclass
@@ -117,26 +118,18 @@ def genre_guess(features: Mapping[str, Any], *, local: bool = False) -> dict[str
     }
 
 
-def describe(
+def template_description(
     features: Mapping[str, Any],
     arousal: Any,
     valence: Any,
     hop_s: float = 1.0,
     *,
     genre: str | None = None,
-    llm: bool = False,
 ) -> dict[str, Any]:
-    """Two or three sentences on a track's emotional arc: the LLM's (``llm``) or the template's.
+    """Two or three sentences on a track's emotional arc, from the template.
 
-    Any LLM trouble gives the template, and ``note`` says why.
+    :func:`moodtune.music.describe.describe_arc`'s text with ``source="template"``.
     """
-    if llm:
-        from moodtune.llm.describe import describe_with_llm
-
-        out: dict[str, Any] = describe_with_llm(
-            features, arousal, valence, hop_s, genre=genre
-        ).to_dict()
-        return out
     from moodtune.music.describe import describe_arc
 
     text = describe_arc(features, arousal, valence, hop_s, genre=genre)
@@ -162,7 +155,7 @@ def analyze_track(
     *,
     text_backend: TextEmotionBackend | None = None,
     lyrics: bool = True,
-    llm: bool = False,
+    describe: Describer = template_description,
 ) -> TrackReport:
     """Analyse a music file: features, curve, genre, lyrics emotion and a description.
 
@@ -175,12 +168,12 @@ def analyze_track(
     lyrics : bool
         Transcribe sung words with Whisper when the track has vocals (a ``.lrc`` or
         ``.txt`` file next to it is read either way).
-    llm : bool
-        Describe the track with the configured LLM (the template when it fails).
+    describe : callable
+        What words the report gets (:data:`Describer`; the template by default).
     """
     from moodtune.music.features import VIBE_SR, analyze_signal, file_loudness, load_music
+    from moodtune.music.files import read_tags
     from moodtune.music.lyrics import lyrics_emotion, track_emotion_point
-    from moodtune.music.scan import read_tags
 
     y = load_music(path)
     analysis = analyze_signal(y, sr=VIBE_SR, path=str(path), loudness=file_loudness(path, y16=y))
@@ -201,7 +194,6 @@ def analyze_track(
         analysis.valence,
         analysis.hop_s,
         genre=sure_genre(genre),
-        llm=llm,
     )
     return TrackReport(
         analysis=analysis,
@@ -232,24 +224,33 @@ def genre_source(row: Mapping[str, Any], stored: Mapping[str, Any] | None, label
     return "classifier"
 
 
-def track_view(catalog: Catalog, track_id: str, *, llm: bool = False) -> dict[str, Any]:
+def track_view(
+    row: Mapping[str, Any],
+    *,
+    curve: tuple[np.ndarray, np.ndarray, float] | None = None,
+    stored_genres: Mapping[str, Any] | None = None,
+    lyrics: Mapping[str, Any] | None = None,
+    describe: Describer = template_description,
+) -> dict[str, Any]:
     """One catalog track with its curve, genre, lyrics, emotion point and description.
 
-    A track without a stored curve (an imported catalog row) has ``curve: None``, and its
-    sound's point comes from its Spotify valence and energy mapped to [-1, 1].
-
-    Raises
-    ------
-    ParameterError
-        The id is not in the catalog.
+    Parameters
+    ----------
+    row : mapping
+        The track's catalog row.
+    curve : (arousal, valence, hop_s), optional
+        Its stored curve. Without one (an imported catalog row) the view has ``curve:
+        None`` and the sound's point comes from its valence and energy mapped to [-1, 1].
+    stored_genres : mapping, optional
+        Its stored genre ``probabilities`` and ``model``; the classifier guesses without.
+    lyrics : mapping, optional
+        Its stored lyrics emotion.
+    describe : callable
+        What words the view gets (:data:`Describer`).
     """
     from moodtune.music.lyrics import track_emotion_point
 
-    row = catalog.get_track(track_id)
-    if row is None:
-        raise ParameterError(f"track {track_id!r} is not in the catalog")
     view = dict(row)
-    curve = catalog.get_curves([track_id]).get(track_id)
     features = dict(row)
     if row.get("duration_ms") is not None:
         features["duration_s"] = float(row["duration_ms"]) / 1000.0
@@ -267,25 +268,23 @@ def track_view(catalog: Catalog, track_id: str, *, llm: bool = False) -> dict[st
             "valence": [round(float(x), 4) for x in valence],
         }
         sv, sa = float(np.mean(valence)), float(np.mean(arousal))
-    stored = catalog.get_genres(track_id)
-    if stored is not None:
-        probs, model_id = stored["probabilities"], stored["model"]
+    if stored_genres is not None:
+        probs, model_id = stored_genres["probabilities"], stored_genres["model"]
     else:
         guess = genre_guess(features, local=row.get("source") == "local")
         probs, model_id = guess["probabilities"], guess["model"]
     label = row.get("genre") or max(probs, key=lambda g: probs[g])
     genre = {
         "label": label,
-        "source": genre_source(row, stored, label),
+        "source": genre_source(row, stored_genres, label),
         "probabilities": probs,
         "model": model_id,
     }
     view["genre_info"] = genre
-    lyrics = catalog.get_lyrics(track_id)
-    view["lyrics"] = lyrics
+    view["lyrics"] = None if lyrics is None else dict(lyrics)
     sv, sa = min(max(sv, -1.0), 1.0), min(max(sa, -1.0), 1.0)
     view["emotion_point"] = track_emotion_point(sv, sa, lyrics)
     view["description"] = describe(
-        features, arousal, valence, float(hop_s), genre=sure_genre(genre), llm=llm
+        features, arousal, valence, float(hop_s), genre=sure_genre(genre)
     )
     return view
