@@ -866,6 +866,14 @@ class Catalog:
                 (str(path), int(size), int(mtime_ns), sha256, track_id, time.time()),
             )
 
+    def update_file_state(self, path: Path | str, *, size: int, mtime_ns: int, sha256: str) -> None:
+        """Note a scanned file's new size, time and hash (its tags were rewritten)."""
+        with self.transaction() as conn, self._errors("write"):
+            conn.execute(
+                "UPDATE music_files SET size = ?, mtime_ns = ?, sha256 = ? WHERE path = ?",
+                (int(size), int(mtime_ns), sha256, str(path)),
+            )
+
     def scanned_files(self) -> list[tuple[str, int, int, str, str]]:
         """Every file a scan recorded: ``(path, size, mtime_ns, sha256, track_id)``."""
         with self._lock, self._errors("read"):
@@ -962,6 +970,77 @@ class Catalog:
             )
             for tid, hop, a, v in rows
         }
+
+    def copy_analysis(self, source_id: str, track_id: str) -> None:
+        """Give ``track_id`` the stored curve and genre probabilities of ``source_id``."""
+        with self.transaction() as conn, self._errors("write"):
+            conn.execute(
+                "INSERT OR REPLACE INTO track_curves (track_id, hop_s, arousal, valence) "
+                "SELECT ?, hop_s, arousal, valence FROM track_curves WHERE track_id = ?",
+                (track_id, source_id),
+            )
+            conn.execute(
+                "INSERT OR REPLACE INTO track_genres (track_id, probs, model) "
+                "SELECT ?, probs, model FROM track_genres WHERE track_id = ?",
+                (track_id, source_id),
+            )
+
+    # ------------------------------------------------------------------ subsonic songs
+    def subsonic_songs(self, server: str) -> dict[str, tuple[Any, str | None, str]]:
+        """Songs a Subsonic scan recorded for ``server``: ``{song_id: (size, created, id)}``."""
+        with self._lock, self._errors("read"):
+            rows = self._conn.execute(
+                "SELECT song_id, size, created, track_id FROM subsonic_songs WHERE server = ?",
+                (server,),
+            ).fetchall()
+        return {r[0]: (r[1], r[2], r[3]) for r in rows}
+
+    def analysed_hashes(self) -> dict[str, str]:
+        """Track ids by content hash of every analysed file and Subsonic song."""
+        with self._lock, self._errors("read"):
+            files = self._conn.execute("SELECT sha256, track_id FROM music_files").fetchall()
+            songs = self._conn.execute("SELECT sha256, track_id FROM subsonic_songs").fetchall()
+        return {r[0]: r[1] for r in files} | {r[0]: r[1] for r in songs}
+
+    def record_subsonic_song(
+        self,
+        server: str,
+        song_id: str,
+        *,
+        size: int | None,
+        created: str | None,
+        sha256: str,
+        track_id: str,
+    ) -> None:
+        """Record that a Subsonic scan analysed (or matched) ``song_id`` as ``track_id``."""
+        with self.transaction() as conn, self._errors("write"):
+            conn.execute(
+                "INSERT OR REPLACE INTO subsonic_songs "
+                "(server, song_id, size, created, sha256, track_id, scanned) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (server, song_id, size, created, sha256, track_id, time.time()),
+            )
+
+    def forget_subsonic_songs(self, server: str, songs: Mapping[str, str]) -> int:
+        """Forget songs gone from a server (``{song_id: track_id}``), in one transaction.
+
+        A track made for the server (id ``subsonic:…``) goes with its curve, genres and
+        lyrics; a local track the song matched stays. Returns how many songs were given.
+        """
+        with self.transaction() as conn, self._errors("write"):
+            for sid, tid in songs.items():
+                conn.execute(
+                    "DELETE FROM subsonic_songs WHERE server = ? AND song_id = ?", (server, sid)
+                )
+                if tid.startswith("subsonic:"):
+                    for table, col in (
+                        ("tracks", "id"),
+                        ("track_curves", "track_id"),
+                        ("track_genres", "track_id"),
+                        ("track_lyrics", "track_id"),
+                    ):
+                        conn.execute(f"DELETE FROM {table} WHERE {col} = ?", (tid,))
+        return len(songs)
 
     # ------------------------------------------------------------------ genre labels
     def classify_missing_genres(self) -> int:
