@@ -2,7 +2,9 @@
 
 Interfaces never touch models or SQL themselves: they build a :class:`Moodtune` (or
 use :func:`get_service`) and call its methods, which validate input at the edge and
-raise only :class:`moodtune.errors.MoodtuneError` subclasses.
+raise only :class:`moodtune.errors.MoodtuneError` subclasses. This module is wiring:
+the emotion of a message lives here, and the parts in :mod:`moodtune.facade` (music,
+mixing, playlists, players) compose the domain modules.
 """
 
 from __future__ import annotations
@@ -18,43 +20,27 @@ import numpy as np
 
 from moodtune.audio.decode import MAX_SECONDS as MAX_VOICE_SECONDS
 from moodtune.audio.memory import returns_memory
-from moodtune.config import DEFAULT_TRACKS
 from moodtune.errors import MoodtuneError, ParameterError
-from moodtune.music.report import (  # noqa: F401  (SURE_GENRE re-exported)
-    SURE_GENRE,
-    Describer,
-    TrackReport,
-    template_description,
-)
-from moodtune.music.report import sure_genre as _sure_genre  # noqa: F401  (re-exported)
-from moodtune.recommend.playlists import LISTENER_MEMORY, latest_feedback  # noqa: F401
+from moodtune.facade.listening import ListeningFacade
+from moodtune.facade.mixing import MixFacade
+from moodtune.facade.music import MusicFacade
+from moodtune.facade.playlists import PlaylistFacade
+
+# "noqa: F401" below: names interfaces and tests still import from here (re-exported)
+from moodtune.music.report import SURE_GENRE, TrackReport  # noqa: F401
+from moodtune.music.report import sure_genre as _sure_genre  # noqa: F401
+from moodtune.recommend.playlists import LISTENER_MEMORY  # noqa: F401
 from moodtune.recommend.pool import RecommenderPool
-from moodtune.recommend.requests import (  # noqa: F401  (JOURNEY_WORDS, journey_end re-exported)
-    JOURNEY_WORDS,
-    check_playlist_request,
-    journey_end,
-)
-from moodtune.recommend.results import EmotionResult, PlaylistResult
+from moodtune.recommend.requests import JOURNEY_WORDS, check_playlist_request, journey_end  # noqa: F401
+from moodtune.recommend.results import EmotionResult, PlaylistResult  # noqa: F401
 from moodtune.text import carry_mixed, clean_text, get_backend
 from moodtune.text.lang import LANGUAGES, detect_language
 from moodtune.types import EmotionEstimate
 
 if TYPE_CHECKING:
     from moodtune.catalog.repository import Catalog
-    from moodtune.catalog.scan import ScanReport
     from moodtune.catalog.table import TrackTable
-    from moodtune.integrations.mpd import MpdReport
-    from moodtune.integrations.playlists import PlaylistEntry, PlaylistFileReport
-    from moodtune.integrations.subsonic import (
-        SubsonicClient,
-        SubsonicPushReport,
-        SubsonicScanReport,
-    )
-    from moodtune.integrations.tags import TagReport
-    from moodtune.llm.proposal import TargetProposal
-    from moodtune.mix.envelope import DuckingParams
-    from moodtune.mix.pipeline import MixResult
-    from moodtune.recommend import Filters, Recommender
+    from moodtune.recommend import Recommender
     from moodtune.speech.backends import SpeakerAdaptive
     from moodtune.speech.emotion import SpeakerStats
 
@@ -75,7 +61,7 @@ def _llm_wanted(llm: bool | None) -> bool:
     return bool(llm)
 
 
-class Moodtune:
+class Moodtune(MusicFacade, MixFacade, PlaylistFacade, ListeningFacade):
     """Facade over models, catalog and recommender.
 
     Parameters
@@ -257,259 +243,11 @@ class Moodtune:
         self._pool.reset()
         return report
 
-    # -- music analysis ------------------------------------------------------
-    @returns_memory
-    def analyze_track(
-        self, path: Path, *, lyrics: bool = True, llm: bool | None = None
-    ) -> TrackReport:
-        """Analyse a music file: features, curve, genre, lyrics emotion and a description.
-
-        ``lyrics``: transcribe sung words when the track has vocals (a ``.lrc``/``.txt``
-        file next to it is read either way); ``llm``: describe it with the configured LLM
-        (None: when ``MOODTUNE_LLM_URL`` is set). See :func:`moodtune.music.report.analyze_track`;
-        draw it with :meth:`TrackReport.plot`.
-        """
-        from moodtune.music.report import analyze_track
-
-        backend = get_backend(self.text_backend)
-        return analyze_track(
-            path, text_backend=backend, lyrics=lyrics, describe=self._describer(llm)
-        )
-
-    @returns_memory
-    def analyze_upload(
-        self,
-        data: bytes,
-        *,
-        filename: str = "upload.bin",
-        lyrics: bool = True,
-        llm: bool | None = None,
-    ) -> TrackReport:
-        """:meth:`analyze_track` on uploaded bytes (a private temporary file, removed after)."""
-        from moodtune.audio.upload import upload_as_file
-
-        with upload_as_file(data, filename=filename) as path:
-            return self.analyze_track(path, lyrics=lyrics, llm=llm)
-
-    def track_view(self, track_id: str, *, llm: bool | None = None) -> dict[str, Any]:
-        """One catalog track with curve, genre, lyrics, emotion point and description.
-
-        See :func:`moodtune.music.report.track_view`.
-
-        Raises
-        ------
-        ParameterError
-            The id is not in the catalog.
-        """
-        from moodtune.music.report import track_view
-
-        catalog = self.catalog()
-        row = catalog.get_track(track_id)
-        if row is None:
-            raise ParameterError(f"track {track_id!r} is not in the catalog")
-        return track_view(
-            row,
-            curve=catalog.get_curves([track_id]).get(track_id),
-            stored_genres=catalog.get_genres(track_id),
-            lyrics=catalog.get_lyrics(track_id),
-            describe=self._describer(llm),
-        )
-
-    @staticmethod
-    def _describer(llm: bool | None) -> Describer:
-        """The template, or (:func:`_llm_wanted`) the LLM with the template as fallback."""
-        if not _llm_wanted(llm):
-            return template_description
-        from moodtune.llm.describe import describe_with_llm
-
-        return lambda *args, **kw: describe_with_llm(*args, **kw).to_dict()
-
-    def scan(
-        self,
-        directory: Path,
-        *,
-        engine: str = "local",
-        workers: int | None = None,
-        ray_address: str | None = None,
-        progress: Any = None,
-        lyrics: bool = True,
-    ) -> ScanReport:
-        """Analyse a local music folder into the catalog (incremental, resumable)."""
-        from moodtune.catalog.scan import scan_library
-
-        report = scan_library(
-            self.catalog(),
-            directory,
-            engine=engine,
-            workers=workers,
-            ray_address=ray_address,
-            progress=progress,
-            lyrics=lyrics,
-        )
-        self._pool.reset()
-        return report
-
-    def similar(
-        self, query: str | Path, *, n: int = 10, genres: list[str] | None = None
-    ) -> tuple[dict[str, Any], list[Any]]:
-        """Tracks like a catalog track (by id) or a music file (analysed on the fly).
-
-        ``genres`` keeps only tracks of those genres (scanned local tracks carry the
-        classifier's genre, or their tag's when it names one of the six).
-        """
-        return self._pool.similar(query, n=n, genres=genres)
-
-    # -- background music ----------------------------------------------------
-    def mix(
-        self,
-        input_path: str | Path,
-        *,
-        track: str | None = None,
-        strategy: str = "match",
-        output: str | Path | None = None,
-        loudness: float = -16.0,
-        ducking: DuckingParams | None = None,
-        user: str | None = None,
-    ) -> MixResult:
-        """Lay music under a voice recording or a video (ducked, loudness-matched); write it.
-
-        ``track`` is a catalog id or a music file; without it, a track with a local file
-        that fits the voice's mood and ``strategy`` is chosen
-        (:mod:`moodtune.recommend.background`). ``output``: ``.mp3``, ``.m4a``, ``.wav``,
-        or a video extension for a video input (default ``NAME.mix.m4a``/``.EXT`` beside
-        the input). ``loudness``: target LUFS. ``user``: whose voice it is.
-
-        Raises
-        ------
-        ParameterError, NoSpeechError, CatalogError
-            A bad request or input; no speech; no track with a local file to choose.
-        """
-        from moodtune.mix.pipeline import MIX_SR, check_request, read_voice, render_file
-        from moodtune.mix.render import load_music_stereo
-        from moodtune.recommend.background import choose_track, given_track
-
-        check_playlist_request(strategy=strategy)
-        src = Path(input_path).expanduser()
-        out, video_out = check_request(
-            src, None if output is None else Path(output), loudness=loudness
-        )
-        voice = read_voice(src, video_out=out.suffix if video_out else None)
-        emotion = None
-        if track is not None:
-            info = given_track(self.catalog(), track)
-        else:
-            table, rec = self._pool.local_files()
-            emotion = self.emotion_of(audio=self._voice_16k(voice.y, MIX_SR), user=user)
-            info = choose_track(
-                self.catalog(), rec, table, emotion.emotion, strategy=strategy,
-                voice_s=voice.duration_s,
-            )  # fmt: skip
-        return render_file(
-            voice,
-            load_music_stereo(info["local_path"], sr=MIX_SR),
-            out,
-            video_out=video_out,
-            loudness=loudness,
-            ducking=ducking,
-            track=info,
-            strategy=strategy if track is None else None,
-            emotion=emotion,
-        )
-
-    def _voice_16k(self, y: Any, sr: int) -> Any:
-        """A decoded voice as the voice path hears it: 16 kHz, at most its length limit."""
-        import soxr
-
-        return soxr.resample(y[: int(self.max_voice_seconds * sr)], sr, 16000)
-
-    @returns_memory
-    def mix_upload(
-        self,
-        data: bytes,
-        *,
-        filename: str = "voice.ogg",
-        output_ext: str | None = None,
-        track: str | None = None,
-        strategy: str = "match",
-        loudness: float = -16.0,
-        user: str | None = None,
-    ) -> tuple[bytes, MixResult]:
-        """:meth:`mix` an uploaded voice track or video; return (the mix's bytes, result).
-
-        ``track`` must be a catalog id (uploads never name server files); ``filename``
-        gives the extension only; ``output_ext`` as :meth:`mix`'s output (default ``.m4a``
-        for audio, the input's for video).
-        """
-        from moodtune.audio.upload import upload_as_file
-
-        if track is not None and self.catalog().get_track(track) is None:
-            raise ParameterError(f"track {track!r} is not in the catalog; give a catalog id")
-        what = "a voice recording or a video"
-        with upload_as_file(data, filename=filename, stem="input", what=what) as src:
-            out = None
-            if output_ext is not None:
-                ext = output_ext if output_ext.startswith(".") else f".{output_ext}"
-                out = src.with_name(f"mix{ext.lower()}")
-            result = self.mix(
-                src, track=track, strategy=strategy, output=out, loudness=loudness, user=user
-            )
-            return result.output.read_bytes(), result
-
     def _get_recommender(self) -> tuple[TrackTable, Recommender]:
         return self._pool.main()
 
-    # -- recommendation ------------------------------------------------------
-    def recommend_for(
-        self,
-        *,
-        text: str | None = None,
-        audio: str | Path | bytes | None = None,
-        language: str | None = None,
-        user: str | None = None,
-        strategy: str = "match",
-        n: int = DEFAULT_TRACKS,
-        filters: Filters | None = None,
-        seed: int | None = None,
-        llm: bool | None = None,
-        listener: str | None = None,
-        only_prefixes: tuple[str, ...] | None = None,
-    ) -> PlaylistResult:
-        """Hear a typed or a voice message; return a playlist for its mood (:meth:`recommend`).
-
-        Raises
-        ------
-        ParameterError
-            If neither or both of ``text`` and ``audio`` are given, or the request is bad.
-        """
-        check_playlist_request(strategy=strategy, n=n)
-        emotion = self.emotion_of(text=text, audio=audio, language=language, user=user)
-        return self.recommend(
-            emotion,
-            strategy=strategy,
-            n=n,
-            filters=filters,
-            seed=seed,
-            user=user,
-            llm=llm,
-            listener=listener,
-            only_prefixes=only_prefixes,
-        )
-
-    # -- feedback ------------------------------------------------------------
-    def add_feedback(self, user: str, track_id: str, kind: str) -> None:
-        """Store a like or a skip of ``track_id`` by ``user`` (in the catalog database)."""
-        if not user or not isinstance(user, str):
-            raise ParameterError("feedback needs a user or session id")
-        if kind not in ("like", "skip"):
-            raise ParameterError(f"feedback kind {kind!r} is unknown; use like or skip")
-        catalog = self.catalog()
-        if catalog.get_track(track_id) is None:
-            raise ParameterError(f"track {track_id!r} is not in the catalog")
-        catalog.add_feedback(user, track_id, kind)
-
-    def feedback_ids(self, user: str) -> tuple[list[str], list[str]]:
-        """Return (liked, skipped) track ids of ``user``; the latest word on a track counts."""
-        return latest_feedback(self.catalog(), user)
+    def _llm_wanted(self, llm: bool | None) -> bool:
+        return _llm_wanted(llm)
 
     def emotion_given(
         self,
@@ -550,188 +288,6 @@ class Moodtune:
             return self.emotion_from_text(text)
         assert audio is not None
         return self.emotion_from_audio(audio, language=language, user=user)
-
-    def recommend(
-        self,
-        emotion: EmotionResult,
-        *,
-        strategy: str = "match",
-        n: int = DEFAULT_TRACKS,
-        filters: Filters | None = None,
-        seed: int | None = None,
-        user: str | None = None,
-        llm: bool | None = None,
-        listener: str | None = None,
-        current: list[str] | None = None,
-        only_prefixes: tuple[str, ...] | None = None,
-    ) -> PlaylistResult:
-        """Return a playlist for ``emotion`` following ``strategy``.
-
-        Feedback of ``user``, the memory of ``listener`` (default ``user``) and revisions
-        of a ``current`` playlist follow :mod:`moodtune.recommend.playlists`; a ``seed``
-        makes it reproducible. ``only_prefixes`` keeps tracks whose id starts with one of
-        them (a player's, e.g. ``("local:",)``). ``llm``: :meth:`music_targets`.
-
-        Raises
-        ------
-        ParameterError
-            If ``n`` is outside [1, 100] or the strategy is unknown.
-        """
-        from moodtune.recommend.playlists import playlist
-
-        check_playlist_request(strategy=strategy, n=n)
-        table, rec = self._pool.by_prefixes(only_prefixes) if only_prefixes else self._pool.main()
-        proposal = self.music_targets(emotion, strategy=strategy, llm=llm)
-        return playlist(
-            self.catalog(),
-            table,
-            rec,
-            emotion,
-            strategy=strategy,
-            n=n,
-            targets=proposal.to_dict(),
-            feature_targets=proposal.targets if proposal.source == "llm" else None,
-            filters=filters,
-            seed=seed,
-            user=user,
-            listener=listener,
-            current=current,
-        )
-
-    def journey(
-        self,
-        start: str,
-        end: str,
-        *,
-        n: int = 12,
-        filters: Filters | None = None,
-        seed: int | None = None,
-        user: str | None = None,
-        listener: str | None = None,
-    ) -> PlaylistResult:
-        """A smooth path of real tracks between two moods, points or tracks.
-
-        ``start`` and ``end``: an emotion word, a ``valence,arousal`` point or a track id
-        (:func:`moodtune.recommend.requests.journey_end`); see
-        :func:`moodtune.recommend.playlists.journey`.
-        """
-        from moodtune.recommend.playlists import journey
-
-        table, rec = self._pool.main()
-        return journey(
-            self.catalog(),
-            table,
-            rec,
-            start,
-            end,
-            n=n,
-            filters=filters,
-            seed=seed,
-            user=user,
-            listener=listener,
-        )
-
-    def music_targets(
-        self, emotion: EmotionResult, *, strategy: str = "match", llm: bool | None = None
-    ) -> TargetProposal:
-        """Music feature targets for ``emotion`` and ``strategy``: the LLM's or built-in.
-
-        ``llm=None`` asks the LLM only when ``MOODTUNE_LLM_URL`` is set; ``False`` never
-        does (the transcript then never leaves the machine); ``True`` tries and reports
-        why it fell back when no LLM is configured.
-        """
-        from moodtune.llm.proposal import builtin_targets, propose_targets
-
-        est = emotion.emotion
-        if not _llm_wanted(llm):
-            return builtin_targets(est.valence, est.arousal, strategy=strategy)
-        return propose_targets(
-            est.valence,
-            est.arousal,
-            est.label,
-            probabilities=est.probability_dict(),
-            transcript=emotion.transcript or emotion.message,
-            strategy=strategy,
-        )
-
-    # -- where people listen: playlist files, MPD, Subsonic, tags --------------
-    def playlist_entries(self, track_ids: list[str]) -> list[PlaylistEntry]:
-        """Catalog tracks as playlist entries (title, artists, duration, file or link).
-
-        Unknown ids are left out. A local file that is gone counts as no file.
-        """
-        from moodtune.integrations.playlists import catalog_entries
-
-        return catalog_entries(self.catalog(), track_ids)
-
-    def export_playlist(
-        self, track_ids: list[str], path: Path, *, local_only: bool = False, title: str = "moodtune"
-    ) -> PlaylistFileReport:
-        """Write catalog tracks to an ``.m3u8``, ``.xspf`` or ``.json`` playlist file."""
-        from moodtune.integrations.playlists import write_playlist
-
-        return write_playlist(
-            self.playlist_entries(track_ids), path, local_only=local_only, title=title
-        )
-
-    def queue_on_mpd(
-        self,
-        track_ids: list[str],
-        target: str = "mpd",
-        *,
-        replace: bool = False,
-        music_dir: Path | None = None,
-    ) -> MpdReport:
-        """Queue the tracks' local files on MPD (``mpd`` or ``mpd://host:port``)."""
-        from moodtune.integrations.mpd import parse_target, queue_playlist
-
-        host, port = parse_target(target)
-        return queue_playlist(
-            self.playlist_entries(track_ids),
-            host=host,
-            port=port,
-            replace=replace,
-            music_dir=music_dir,
-        )
-
-    def subsonic_client(self) -> SubsonicClient:
-        """A client for the Subsonic server configured in ``MOODTUNE_SUBSONIC_*``."""
-        from moodtune.integrations.subsonic import SubsonicClient, SubsonicConfig
-
-        return SubsonicClient(SubsonicConfig.from_env())
-
-    def subsonic_scan(
-        self, *, lyrics: bool = False, workers: int | None = None, progress: Any = None
-    ) -> SubsonicScanReport:
-        """Analyse the configured Subsonic server's songs into the catalog (incremental).
-
-        ``workers``: parallel analyses (default: the number of CPU cores).
-        """
-        import os
-
-        from moodtune.integrations.subsonic import scan_subsonic
-
-        report = scan_subsonic(
-            self.catalog(),
-            self.subsonic_client(),
-            lyrics=lyrics,
-            workers=workers or os.cpu_count() or 1,
-            progress=progress,
-        )
-        self._pool.reset()
-        return report
-
-    def subsonic_push(self, track_ids: list[str], *, name: str) -> SubsonicPushReport:
-        """Create a playlist ``name`` on the configured Subsonic server from these tracks."""
-        from moodtune.integrations.subsonic import push_playlist
-
-        return push_playlist(self.subsonic_client(), self.playlist_entries(track_ids), name=name)
-
-    def write_tags(self, directory: Path, *, dry_run: bool = False) -> TagReport:
-        """Write the scanned files' BPM, key, mood, arousal/valence... into their tags."""
-        from moodtune.integrations.tags import tag_library
-
-        return tag_library(self.catalog(), directory, dry_run=dry_run)
 
 
 _service: Moodtune | None = None
