@@ -418,7 +418,8 @@ def test_recommended_track_is_a_song_not_a_jingle(
         else:
             assert res.track["id"] == "jingle"
             assert "no local track is a song of 60 s or more" in res.track["note"]
-            assert "loops under it" in res.track["note"]
+            # issue 16: a short track loops only when it is made to loop (a tone is not)
+            assert "is not made to loop, so it plays once" in res.track["note"]
 
 
 def test_cli_command(

@@ -1160,7 +1160,7 @@ def evaluate_recommender(
     The second table puts the playlist recommender before listener memory and the draw
     next to it: repeat rate, intra-list diversity, catalog coverage, target distance.
     """
-    from moodtune.music.playlist_eval import evaluate_recommender as evaluate
+    from moodtune.recommend.evaluation import evaluate_recommender as evaluate
     from moodtune.service import get_service
 
     if not playlists.is_file():
@@ -1177,7 +1177,7 @@ def evaluate_recommender(
         )
     out.print(table)
     if mixed > 0:
-        from moodtune.music.playlist_eval import evaluate_variety
+        from moodtune.recommend.evaluation import evaluate_variety
 
         variety = evaluate_variety(
             get_service().catalog().load_table(), requests=requests, mixed=mixed

@@ -54,12 +54,13 @@ class MixFacade(FacadeBase):
         )
         voice = read_voice(src, video_out=out.suffix if video_out else None)
         emotion = None
+        loop = True  # a track the caller named loops under a longer voice
         if track is not None:
             info = given_track(self.catalog(), track)
         else:
             table, rec = self._pool.local_files()
             emotion = self.emotion_of(audio=self._voice_16k(voice.y, MIX_SR), user=user)
-            info = choose_track(
+            info, loop = choose_track(
                 self.catalog(), rec, table, emotion.emotion, strategy=strategy,
                 voice_s=voice.duration_s,
             )  # fmt: skip
@@ -70,6 +71,7 @@ class MixFacade(FacadeBase):
             video_out=video_out,
             loudness=loudness,
             ducking=ducking,
+            loop=loop,
             track=info,
             strategy=strategy if track is None else None,
             emotion=emotion,

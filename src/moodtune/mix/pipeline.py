@@ -260,6 +260,7 @@ def render_file(
     video_out: bool = False,
     loudness: float = -16.0,
     ducking: DuckingParams | None = None,
+    loop: bool = True,
     track: dict[str, Any] | None = None,
     strategy: str | None = None,
     emotion: Any = None,
@@ -279,6 +280,8 @@ def render_file(
         Integrated loudness target of the mix, LUFS.
     ducking : DuckingParams, optional
         Ducking depth and timing.
+    loop : bool
+        Repeat music shorter than the voice; ``False`` plays it once and fades it out.
     track, strategy, emotion
         What the music is and why, reported in the :class:`MixResult`.
 
@@ -289,7 +292,7 @@ def render_file(
     """
     n = voice.y.shape[0]
     beats = beat_times(music, sr=MIX_SR) if music.shape[1] < n + 3 * MIX_SR else None
-    fitted = fit_music(music, sr=MIX_SR, n_samples=n, beats_s=beats)
+    fitted = fit_music(music, sr=MIX_SR, n_samples=n, beats_s=beats, loop=loop)
     stems = render_mix(
         voice.y,
         fitted,

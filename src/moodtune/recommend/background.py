@@ -198,29 +198,34 @@ def choose_track(
     *,
     strategy: str = "match",
     voice_s: float = 0.0,
-) -> dict[str, Any]:
+    loopable: Callable[[BackgroundCandidate], bool] | None = None,
+) -> tuple[dict[str, Any], bool]:
     """Choose the track to lay under a voice of ``emotion`` lasting ``voice_s`` seconds.
 
-    A chosen track is a song (60 s or more, not silent: :func:`moodtune.recommend.songs.
-    song_mask`) and, among the :data:`BACKGROUND_CANDIDATES` best fits, the first at least
-    as long as the voice; when none qualifies, the notes say what was used instead.
+    The candidates are the :data:`BACKGROUND_CANDIDATES` best fits that are songs (60 s
+    or more, not silent: :func:`moodtune.recommend.songs.song_mask`; any length when no
+    local track is one, and a note says so); among them :func:`choose_background`
+    picks one long enough, else one made to loop, else the longest, played once.
 
     Parameters
     ----------
     catalog : Catalog
-        Where the chosen track's file is looked up.
+        Where the candidates' files are looked up.
     rec : Recommender
         A recommender over ``table`` (the tracks with a local file).
     table : TrackTable
         The candidate tracks.
     emotion : EmotionEstimate
         The voice's emotion.
+    loopable : callable, optional
+        Whether a candidate is made to loop; default: :func:`moodtune.music.loop.
+        loop_check_file` on its file.
 
     Returns
     -------
-    dict
+    info, loop
         ``id``, ``name``, ``local_path``, ``reason`` (why it fits) and, when a fallback
-        was taken, ``note``.
+        was taken, ``note``; and whether to loop the track under the voice.
     """
     notes: list[str] = []
 
@@ -243,20 +248,32 @@ def choose_track(
         picks = best(Filters(min_duration_s=None))
         notes.append("no local track is a song of 60 s or more; a shorter one is used")
     length = np.asarray(table.duration_ms, dtype=np.float64) / 1000.0
-    pick = next((p for p in picks if length[p.index] >= voice_s), None)
-    if pick is None:
-        pick = max(picks, key=lambda p: float(np.nan_to_num(length[p.index])))
-        notes.append(
-            f"no fitting track is as long as the voice ({voice_s:.0f} s); "
-            f"the {length[pick.index]:.0f} s track loops under it"
+    reasons = {str(table.id[p.index]): p.reason for p in picks}
+    candidates = [
+        BackgroundCandidate(
+            track_id=str(table.id[p.index]),
+            name=str(table.name[p.index]),
+            duration_s=float(length[p.index]),
         )
-    tid = str(table.id[pick.index])
+        for p in picks
+    ]
+
+    def file_loops(c: BackgroundCandidate) -> bool:
+        from moodtune.music.loop import loop_check_file
+
+        path = catalog.playable_path(c.track_id)
+        return path is not None and loop_check_file(path).loopable
+
+    choice = choose_background(candidates, voice_s=voice_s, loopable=loopable or file_loops)
+    if choice.note:
+        notes.append(choice.note)
+    tid = choice.candidate.track_id
     info = {
         "id": tid,
-        "name": str(table.name[pick.index]),
+        "name": choice.candidate.name,
         "local_path": str(catalog.playable_path(tid)),
-        "reason": pick.reason,
+        "reason": reasons[tid],
     }
     if notes:
         info["note"] = "; ".join(notes)
-    return info
+    return info, choice.loop

@@ -111,12 +111,12 @@ class RecommenderPool:
     def similar(
         self, query: str | Path, *, n: int = 10, genres: list[str] | None = None
     ) -> tuple[dict[str, Any], list[Any]]:
-        """Tracks like a catalog track or a music file (:mod:`moodtune.music.similar`).
+        """Tracks like a catalog track or a music file (:mod:`moodtune.recommend.similar`).
 
         Large catalogs use the approximate index (built once, then synced with new tracks)
         unless ``genres`` filters them; without usearch every track is scanned.
         """
-        from moodtune.music.similar import ANN_MIN_TRACKS, SimilarIndex, similar_tracks
+        from moodtune.recommend.similar import ANN_MIN_TRACKS, SimilarIndex, similar_tracks
 
         table, _ = self.main()
         index = None
