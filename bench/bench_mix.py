@@ -93,7 +93,9 @@ def main() -> int:
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     from moodtune.audio.encode import encode_audio
-    from moodtune.mix import mix_for
+    from moodtune.service import Moodtune
+
+    service = Moodtune()  # a music file as the track: no catalog, no model
 
     with tempfile.TemporaryDirectory(prefix="bench-mix-") as tmp:
         folder = Path(tmp)
@@ -117,7 +119,7 @@ def main() -> int:
             times, result = [], None
             for _ in range(args.repeat):
                 t0 = time.perf_counter()
-                result = mix_for(None, src, track=str(music), output=out)  # type: ignore[arg-type]
+                result = service.mix(src, track=str(music), output=out)
                 times.append(time.perf_counter() - t0)
             assert result is not None
             best = min(times)

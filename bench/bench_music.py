@@ -54,8 +54,8 @@ def main() -> int:
         return 2
 
     from moodtune.catalog.repository import Catalog
+    from moodtune.catalog.scan import scan_library
     from moodtune.music.features import analyze_file, load_music
-    from moodtune.music.scan import scan_library
 
     track = args.dir / args.track
     t0 = time.perf_counter()

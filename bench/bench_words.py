@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING)
 
     from moodtune.audio.encode import encode_audio
-    from moodtune.music.describe import describe_track
+    from moodtune.music.describe import describe_arc
     from moodtune.music.genre import default_genre_model
     from moodtune.service import Moodtune
 
@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         t = np.arange(240.0)
         curve_a, curve_v = np.sin(t / 30.0) * 0.6, np.cos(t / 50.0) * 0.4
         cold, warm, text = timed(
-            lambda: describe_track({"tempo": 120.0, "mode": 1}, curve_a, curve_v), args.repeat
+            lambda: describe_arc({"tempo": 120.0, "mode": 1}, curve_a, curve_v), args.repeat
         )
         rows.append(
             {

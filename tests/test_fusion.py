@@ -12,9 +12,9 @@ from moodtune.fusion import (
     fuse_arrays,
     is_unsure,
     load_fusion_params,
-    tune_fusion,
     voice_unsure_threshold,
 )
+from moodtune.train.fusion_tune import tune_fusion
 from moodtune.types import LABELS, EmotionEstimate
 
 EQUAL = FusionParams(voice_weight=1.0, text_weight=1.0, gamma=1.0)

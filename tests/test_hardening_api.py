@@ -117,12 +117,11 @@ def test_import_of_a_local_path_never_reaches_the_audio_route(tmp_path: Path) ->
 def test_mix_never_reads_an_imported_path(library: tuple[Moodtune, Path, Path]) -> None:
     svc, _lib, _song = library
     from moodtune.errors import ParameterError
-    from moodtune.mix.pipeline import _pick_track
+    from moodtune.recommend.background import given_track
 
     with pytest.raises(ParameterError, match="no local audio file"):
-        _pick_track(svc, track="passwd", input_path=Path("x"), strategy="match", emotion_fn=None)
-    info, _ = _pick_track(svc, track="good", input_path=Path("x"), strategy="match",
-                          emotion_fn=None)  # fmt: skip
+        given_track(svc.catalog(), "passwd")
+    info = given_track(svc.catalog(), "good")
     assert info["local_path"].endswith("song.wav")
 
 

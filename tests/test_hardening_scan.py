@@ -10,7 +10,7 @@ import pytest
 
 from moodtune.audio.encode import encode_audio
 from moodtune.catalog.repository import Catalog
-from moodtune.music.scan import scan_library
+from moodtune.catalog.scan import scan_library
 
 SR = 16000
 

@@ -13,10 +13,10 @@ import pytest
 
 from integration_media import write_song
 from moodtune.catalog.repository import Catalog
+from moodtune.catalog.scan import scan_library
 from moodtune.cli import main
 from moodtune.errors import ParameterError
 from moodtune.integrations.mpd import MpdError, parse_target, queue_uris
-from moodtune.music.scan import scan_library
 from moodtune.service import Moodtune
 
 pytest.importorskip("mpd", reason="python-mpd2 is not installed: pip install 'moodtune[mpd]'")

@@ -10,6 +10,7 @@ import pytest
 
 from integration_media import write_song
 from moodtune.catalog.repository import Catalog
+from moodtune.catalog.scan import scan_library
 from moodtune.cli import main
 from moodtune.errors import ParameterError
 from moodtune.integrations.playlists import (
@@ -17,7 +18,6 @@ from moodtune.integrations.playlists import (
     read_playlist,
     write_playlist,
 )
-from moodtune.music.scan import scan_library
 from moodtune.service import Moodtune
 
 SPOTIFY_ID = "4uLU6hMCjMI75M1A2tKUQC"

@@ -17,6 +17,7 @@ import pytest
 
 from integration_media import write_song
 from moodtune.catalog.repository import Catalog
+from moodtune.catalog.scan import scan_library
 from moodtune.cli import main
 from moodtune.errors import ParameterError
 from moodtune.integrations.playlists import PlaylistEntry
@@ -28,7 +29,6 @@ from moodtune.integrations.subsonic import (
     scan_subsonic,
     track_id_for,
 )
-from moodtune.music.scan import scan_library
 from moodtune.service import Moodtune
 
 pytest.importorskip("supysonic", reason="supysonic is in the test extra: pip install -e '.[test]'")

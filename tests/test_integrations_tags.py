@@ -11,6 +11,7 @@ import pytest
 
 from integration_media import write_song
 from moodtune.catalog.repository import Catalog
+from moodtune.catalog.scan import file_sha256, load_curve, scan_library
 from moodtune.cli import main
 from moodtune.errors import ParameterError
 from moodtune.integrations.tags import (
@@ -21,7 +22,6 @@ from moodtune.integrations.tags import (
     tag_library,
     write_mood_tags,
 )
-from moodtune.music.scan import file_sha256, load_curve, scan_library
 
 EXTS = ("mp3", "flac", "ogg", "opus", "m4a")
 VALUES = {

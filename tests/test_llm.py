@@ -22,7 +22,7 @@ from moodtune.llm import (  # noqa: E402
     propose_targets,
 )
 from moodtune.llm.describe import check_description, curve_summary  # noqa: E402
-from moodtune.music.describe import describe_track  # noqa: E402
+from moodtune.music.describe import describe_arc  # noqa: E402
 from moodtune.recommend import TARGET_FEATURES, end_point, va_to_feature_targets  # noqa: E402
 from moodtune.recommend.targets import FEATURE_RANGES  # noqa: E402
 
@@ -117,7 +117,7 @@ def test_no_llm_configured(monkeypatch):
     assert p.targets == va_to_feature_targets(*SAD)
     d = describe_with_llm(*arch_curve())
     assert d.source == "template" and d.note.startswith("no LLM configured")
-    assert d.text == describe_track(*arch_curve())
+    assert d.text == describe_arc(*arch_curve())
 
 
 def test_llm_error_is_a_moodtune_error():
@@ -378,7 +378,7 @@ def test_description_failures_use_the_template(llm, kind, payload, opts, reason)
         assert d.source == "llm" and d.text == DESCRIPTION
         return
     assert d.source == "template" and reason in d.note and d.note.endswith("template used")
-    assert d.text == describe_track(features, a, v)
+    assert d.text == describe_arc(features, a, v)
 
 
 def test_description_unreachable():

@@ -20,7 +20,7 @@ from moodtune.errors import (
     ParameterError,
     UnsupportedMediaError,
 )
-from moodtune.mix import DuckingParams, mix_bytes, mix_for
+from moodtune.mix import DuckingParams, MixResult
 from moodtune.mix.envelope import ducking_gain_db, segments_to_activity
 from moodtune.mix.render import (
     fit_music,
@@ -64,6 +64,13 @@ def tone_file(workdir: Path) -> Path:
     path = workdir / "tone.wav"
     path.write_bytes(encode_audio(0.3 * np.sin(2 * np.pi * TONE_HZ * t), sr=SR, fmt="wav"))
     return path
+
+
+def _mix(src: Path, **kw: object) -> MixResult:
+    """Mix with a music file as the track: no catalog is opened and no model runs."""
+    from moodtune.service import Moodtune
+
+    return Moodtune().mix(src, **kw)  # type: ignore[arg-type]
 
 
 def _read(path: Path) -> tuple[np.ndarray, int]:
@@ -165,7 +172,7 @@ def test_wav_mix_loudness_peak_ducking_duration(
 ) -> None:
     voice, spans = voice_file
     out = workdir / f"mix{int(-target)}.wav"
-    res = mix_for(None, voice, track=str(tone_file), output=out, loudness=target)  # type: ignore[arg-type]
+    res = _mix(voice, track=str(tone_file), output=out, loudness=target)
     y, sr = _read(out)
     assert y.shape[1] == decode(voice, sr=SR).y.shape[0]  # same duration, to the sample
     assert abs(integrated_loudness(y, sr=sr) - target) <= 1.0
@@ -185,7 +192,7 @@ def test_lossy_outputs(
 ) -> None:
     voice, _ = voice_file
     out = workdir / f"mix{ext}"
-    mix_for(None, voice, track=str(tone_file), output=out)  # type: ignore[arg-type]
+    _mix(voice, track=str(tone_file), output=out)
     y, sr = _read(out)
     n = decode(voice, sr=SR).y.shape[0]
     assert abs(y.shape[1] - n) / SR < 0.05  # codec frames: within 50 ms
@@ -229,7 +236,7 @@ def test_video_stream_copied_unchanged(tone_file: Path, workdir: Path) -> None:
     src = workdir / "clip.mp4"
     n_frames = _tiny_video(src)
     out = workdir / "clip.mix.mp4"
-    res = mix_for(None, src, track=str(tone_file), output=out)  # type: ignore[arg-type]
+    res = _mix(src, track=str(tone_file), output=out)
     codec0, frames0, dur0, pk0 = _video_facts(src)
     codec1, frames1, dur1, pk1 = _video_facts(out)
     assert (codec1, frames1) == (codec0, frames0) == ("h264", n_frames)
@@ -242,19 +249,27 @@ def test_video_stream_copied_unchanged(tone_file: Path, workdir: Path) -> None:
     assert true_peak_db(y) <= -1.0 and res.video
 
 
-def test_mix_bytes_hook(tone_file: Path, workdir: Path) -> None:
+def test_mix_upload_hook(tone_file: Path, workdir: Path) -> None:
+    from moodtune.catalog.repository import Catalog
+    from moodtune.service import Moodtune
+
+    db = workdir / "upload.sqlite"
+    with Catalog.open(db) as cat:  # uploads name catalog tracks only: one with a scanned file
+        cat.upsert_tracks([{"id": "tone", "name": "tone", "artists": ["a"], "valence": 0.5}])
+        cat.add_library_root(tone_file.parent)
+        cat.record_file(tone_file.resolve(), track_id="tone", size=1, mtime_ns=1, sha256="t" * 8)
+    service = Moodtune(catalog_path=db)
     src = workdir / "hook.mp4"
     _tiny_video(src, seconds=2.0, codec="mpeg4")
-    data, res = mix_bytes(None, src.read_bytes(), filename="clip.mp4", track=str(tone_file))  # type: ignore[arg-type]
+    data, res = service.mix_upload(src.read_bytes(), filename="clip.mp4", track="tone")
     assert data[4:8] == b"ftyp" and res.video and res.media_type == "video/mp4"
     with av.open(io.BytesIO(data)) as c:
         assert c.streams.video[0].codec_context.name == "mpeg4" and c.streams.audio
-    audio, res = mix_bytes(
-        None,  # type: ignore[arg-type]
+    audio, res = service.mix_upload(
         src.read_bytes(),
         filename="clip.mp4",
         output_ext="mp3",
-        track=str(tone_file),
+        track="tone",
     )
     assert not res.video and decode(audio).duration_s == pytest.approx(2.0, abs=0.1)
 
@@ -299,7 +314,7 @@ def test_bad_inputs_one_line_errors_and_no_files(
     for src, kw, err, words in cases:
         kw.setdefault("track", str(tone_file))
         with pytest.raises(err, match=words) as info:
-            mix_for(service, src, **kw)  # type: ignore[arg-type]
+            service.mix(src, **kw)  # type: ignore[arg-type]
         assert "\n" not in str(info.value)
         assert _leftovers(tmp_path, before) == set(), (kw, _leftovers(tmp_path, before))
 
@@ -316,9 +331,9 @@ def test_catalog_without_local_audio(
     service = Moodtune(catalog_path=db)
     out = tmp_path / "out.m4a"
     with pytest.raises(CatalogError, match="no track with a local audio file"):
-        mix_for(service, voice_file[0], output=out)
+        service.mix(voice_file[0], output=out)
     with pytest.raises(ParameterError, match="no local audio file"):
-        mix_for(service, voice_file[0], output=out, track="t1")
+        service.mix(voice_file[0], output=out, track="t1")
     assert not out.exists() and not [p for p in tmp_path.iterdir() if "out" in p.name]
 
 
@@ -360,9 +375,10 @@ def test_recommended_track_from_catalog(
         return happy
 
     monkeypatch.setattr(service, "emotion_of", fake_emotion)
-    res = mix_for(service, voice_file[0], output=tmp_path / "out.wav")
-    assert res.track["id"] == "joy" and len(heard) == 1 and isinstance(heard[0], bytes)
-    assert decode(heard[0]).duration_s == pytest.approx(decode(voice_file[0]).duration_s, abs=0.01)
+    res = service.mix(voice_file[0], output=tmp_path / "out.wav")
+    # the voice is heard as decoded for the mix (16 kHz), never encoded again
+    assert res.track["id"] == "joy" and len(heard) == 1 and isinstance(heard[0], np.ndarray)
+    assert len(heard[0]) / 16000 == pytest.approx(decode(voice_file[0]).duration_s, abs=0.01)
     assert res.to_dict()["emotion"]["emotion"]["label"] == "happiness"
 
 
@@ -396,13 +412,14 @@ def test_recommended_track_is_a_song_not_a_jingle(
                 cat.record_file(copy.resolve(), track_id=tid, size=1, mtime_ns=1, sha256=tid * 8)
         service = Moodtune(catalog_path=db)
         monkeypatch.setattr(service, "emotion_of", lambda **kw: happy)
-        res = mix_for(service, voice_file[0], output=tmp_path / f"{case}.wav")
+        res = service.mix(voice_file[0], output=tmp_path / f"{case}.wav")
         if case == "both":
             assert res.track["id"] == "song" and "note" not in res.track
         else:
             assert res.track["id"] == "jingle"
             assert "no local track is a song of 60 s or more" in res.track["note"]
-            assert "loops under it" in res.track["note"]
+            # issue 16: a short track loops only when it is made to loop (a tone is not)
+            assert "is not made to loop, so it plays once" in res.track["note"]
 
 
 def test_cli_command(
@@ -414,7 +431,7 @@ def test_cli_command(
     import typer
     from typer.testing import CliRunner
 
-    from moodtune.mix.cli import mix
+    from moodtune.cli import mix
 
     app = typer.Typer()
     app.command()(mix)

@@ -117,7 +117,9 @@ def test_plot_writes_png(tmp_path: Path) -> None:
     src = tmp_path / "c.wav"
     src.write_bytes(encode_audio(clicks(100, 5), sr=SR, fmt="wav"))
     out = tmp_path / "sub" / "curve.png"
-    analyze_file(src, plot=out)
+    from moodtune.music.plot import plot_analysis
+
+    plot_analysis(analyze_file(src), out, title=src.stem)
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

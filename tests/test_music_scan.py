@@ -11,8 +11,8 @@ import pytest
 
 from moodtune.audio.encode import encode_audio
 from moodtune.catalog.repository import Catalog
+from moodtune.catalog.scan import load_curve, load_curves, read_tags, scan_library
 from moodtune.errors import ParameterError
-from moodtune.music.scan import load_curve, load_curves, read_tags, scan_library
 
 SR = 16000
 
@@ -191,7 +191,7 @@ def crashy_job(path: str, sha: str, lyrics: bool) -> dict:
 
 
 def test_a_worker_crash_costs_only_its_own_file() -> None:
-    from moodtune.music.scan import _run_local
+    from moodtune.catalog.scan import _run_local
 
     names = ["a", "b", "crash1", "c", "d", "e", "crash2", "f", "g"]
     jobs = [(f"/music/{n}.ogg", n, False) for n in names]

@@ -10,7 +10,8 @@ import pytest
 from moodtune.catalog.table import TrackTable
 from moodtune.errors import CatalogError, ParameterError
 from moodtune.recommend import Filters, Recommendation, Recommender, trajectory
-from moodtune.recommend.ranking import normalise_title, split_artists, track_json
+from moodtune.recommend.output import track_json
+from moodtune.recommend.ranking import normalise_title, split_artists
 from moodtune.types import CIRCUMPLEX, LABELS, EmotionEstimate
 
 GENRES = ("pop", "rock", "jazz", "rap")
@@ -473,8 +474,11 @@ def test_track_json_shape(table, rec):
         "url",
         "reason",
         "target",
+        "genre",
+        "duration_s",
+        "liked",
     }
-    assert out["id"] == r.track_id and out["url"] == ""  # not a Spotify id
+    assert out["id"] == r.track_id and out["url"] is None  # not a Spotify id
     assert out["target"] == {"valence": round(SAD[0], 4), "arousal": round(SAD[1], 4)}
     spotify = replace(table, id=np.array(["4uLU6hMCjMI75M1A2tKUQC"] * len(table), dtype=object))
     assert track_json(spotify, r)["url"].endswith("/track/4uLU6hMCjMI75M1A2tKUQC")

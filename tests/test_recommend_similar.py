@@ -86,7 +86,7 @@ def test_dtw_known_answers() -> None:
 
 @pytest.mark.slow
 def test_scanned_library_and_file_query(tmp_path: Path) -> None:
-    from moodtune.music.scan import scan_library
+    from moodtune.catalog.scan import scan_library
 
     rng = np.random.default_rng(5)
     lib = tmp_path / "lib"

@@ -415,7 +415,9 @@ def analyze(
 
     if plot is not None:
         _check_png(plot, option="--plot")
-    report = get_service().analyze_track(file, plot=plot, lyrics=lyrics, llm=llm)
+    report = get_service().analyze_track(file, lyrics=lyrics, llm=llm)
+    if plot is not None:
+        report.plot(plot, title=file.stem)
     data = report.to_dict()
     if as_json:
         print(json.dumps(data, ensure_ascii=False))
@@ -518,7 +520,7 @@ def scan(
     Each track gets features, a per-second arousal/valence curve, genre probabilities and,
     when it has words, the emotion of its lyrics.
     """
-    from moodtune.music.scan import rich_progress
+    from moodtune.catalog.scan import rich_progress
     from moodtune.service import get_service
 
     if not directory.is_dir():
@@ -734,7 +736,7 @@ def subsonic_scan(
     as_json: JsonOpt = False,
 ) -> None:
     """Analyse the server's songs into the catalog (incremental; no file is kept)."""
-    from moodtune.music.scan import rich_progress
+    from moodtune.catalog.scan import rich_progress
     from moodtune.service import get_service
 
     with rich_progress() as progress:
@@ -795,15 +797,61 @@ def catalog_stats(as_json: JsonOpt = False) -> None:
     out.print(table)
 
 
+@app.command()
+def mix(
+    input: Annotated[
+        Path, typer.Argument(help="A voice recording (ogg, mp3, wav, m4a, ...) or a video.")
+    ],
+    track: Annotated[
+        str | None,
+        typer.Option("--track", help="Catalog id or music file (default: recommended)."),
+    ] = None,
+    strategy: Annotated[
+        str, typer.Option("--strategy", "-s", help="match | uplift | calm | energize.")
+    ] = "match",
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="Output: .mp3/.m4a/.wav, or .mp4/.mov/.mkv/.webm for video."
+        ),
+    ] = None,
+    loudness: Annotated[
+        float,
+        typer.Option("--loudness", help="Target LUFS: -16 default, -14 web video, -23 broadcast."),
+    ] = -16.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Lay music that fits the mood under a voice track or a video (ducked, loudness-matched)."""
+    import math
+
+    from moodtune.service import get_service
+
+    result = get_service().mix(
+        input, track=track, strategy=strategy, output=output, loudness=loudness
+    )
+    data = result.to_dict()
+    if as_json:
+        typer.echo(json.dumps(data, ensure_ascii=False))
+        return
+    depth = result.duck_depth_db
+    depth_txt = f"{depth:.1f} dB" if math.isfinite(depth) else "n/a (no pauses)"
+    name = result.track.get("name") or result.track.get("local_path")
+    typer.echo(
+        f"{result.output}: {result.duration_s:.2f} s{' video' if result.video else ''}, "
+        f"music {name!r}, {result.loudness_lufs:.1f} LUFS, "
+        f"true peak {result.true_peak_dbtp:.1f} dBTP, music ducked {depth_txt} under speech"
+    )
+    if result.track.get("note"):
+        typer.echo(f"note: {result.track['note']}", err=True)
+
+
 def _register_interfaces() -> None:
     """Commands whose code lives with their interface (thin adapters over the service)."""
     from moodtune.api.cli import serve  # each imports its heavy libraries only when it runs
     from moodtune.bot.cli import bot
-    from moodtune.mix.cli import mix
 
     app.command()(serve)
     app.command()(bot)
-    app.command()(mix)
 
 
 _register_interfaces()
@@ -1112,7 +1160,7 @@ def evaluate_recommender(
     The second table puts the playlist recommender before listener memory and the draw
     next to it: repeat rate, intra-list diversity, catalog coverage, target distance.
     """
-    from moodtune.music.playlist_eval import evaluate_recommender as evaluate
+    from moodtune.recommend.evaluation import evaluate_recommender as evaluate
     from moodtune.service import get_service
 
     if not playlists.is_file():
@@ -1129,7 +1177,7 @@ def evaluate_recommender(
         )
     out.print(table)
     if mixed > 0:
-        from moodtune.music.playlist_eval import evaluate_variety
+        from moodtune.recommend.evaluation import evaluate_variety
 
         variety = evaluate_variety(
             get_service().catalog().load_table(), requests=requests, mixed=mixed

@@ -81,6 +81,20 @@ CIRCUMPLEX: dict[str, tuple[float, float]] = _coords()
 #: Same coordinates as an array of shape (7, 2) in :data:`LABELS` order.
 CIRCUMPLEX_ARRAY = np.array([CIRCUMPLEX[lab] for lab in LABELS], dtype=np.float64)
 
+#: Circumplex quadrant names by (valence >= 0, arousal >= 0).
+QUADRANTS: dict[tuple[bool, bool], str] = {
+    (True, True): "happy / excited",
+    (False, True): "tense / angry",
+    (False, False): "sad / depressed",
+    (True, False): "calm / relaxed",
+}
+
+
+def quadrant(valence: float, arousal: float) -> str:
+    """Name of the circumplex quadrant of a (valence, arousal) point on [-1, 1]²."""
+    return QUADRANTS[(valence >= 0.0, arousal >= 0.0)]
+
+
 #: Aliases from other corpora's label names onto the seven labels.
 LABEL_ALIASES: dict[str, str] = {
     "angry": "anger",
@@ -227,6 +241,94 @@ class EmotionEstimate:
         if self.mixed:
             out["mixed"] = list(self.mixed)
         return out
+
+
+#: Width of the label bumps :func:`estimate_from_point` puts on the circumplex (squared distance).
+POINT_SPREAD: float = 0.1
+
+
+def estimate_from_point(
+    valence: float, arousal: float, *, source: str = "given"
+) -> EmotionEstimate:
+    """An estimate at a circumplex point: label probabilities fall off with the distance.
+
+    Each label's weight is ``exp(-d² / POINT_SPREAD)`` for its distance ``d`` to the point;
+    the estimate keeps the point itself as its valence and arousal.
+
+    Raises
+    ------
+    ParameterError
+        A value that is not a number in [-1, 1].
+    """
+    try:
+        v, a = float(valence), float(arousal)
+    except (TypeError, ValueError):
+        v = a = float("nan")
+    if not (math.isfinite(v) and math.isfinite(a) and -1 <= v <= 1 and -1 <= a <= 1):
+        raise ParameterError(f"valence={valence!r}, arousal={arousal!r} must lie in [-1, 1]")
+    d2 = np.sum((CIRCUMPLEX_ARRAY - np.array([v, a])) ** 2, axis=1)
+    weights = np.exp(-d2 / POINT_SPREAD)
+    shaped = EmotionEstimate.from_probabilities(weights / weights.sum(), source=source)
+    return EmotionEstimate(
+        probabilities=shaped.probabilities,
+        valence=v,
+        arousal=a,
+        confidence=shaped.confidence,
+        source=source,
+    )
+
+
+def estimate_from_label_probabilities(
+    probabilities: Mapping[str, float], *, source: str = "given"
+) -> EmotionEstimate:
+    """An estimate from ``{label: p}`` (missing labels count as 0; normalised).
+
+    Raises
+    ------
+    ParameterError
+        Unknown labels, values outside [0, 1], or all zero.
+    """
+    unknown = sorted(set(probabilities) - set(LABELS))
+    if unknown:
+        raise ParameterError(f"unknown emotion labels {unknown}; use {', '.join(LABELS)}")
+    try:
+        probs = [float(probabilities.get(lab, 0.0)) for lab in LABELS]
+    except (TypeError, ValueError):
+        probs = [float("nan")]
+    if not all(math.isfinite(p) and 0.0 <= p <= 1.0 for p in probs) or sum(probs) <= 0:
+        raise ParameterError(
+            "probabilities must be numbers from 0 to 1, at least one above 0 "
+            f"(got {dict(probabilities)})"
+        )
+    return EmotionEstimate.from_probabilities(probs, source=source)
+
+
+def estimate_given(
+    *,
+    probabilities: Mapping[str, float] | None = None,
+    valence: float | None = None,
+    arousal: float | None = None,
+    source: str = "given",
+) -> EmotionEstimate:
+    """An emotion a caller already has: ``{label: p}`` or a circumplex point, not both.
+
+    See :func:`estimate_from_label_probabilities` and :func:`estimate_from_point`.
+
+    Raises
+    ------
+    ParameterError
+        Neither or both given, only one of valence and arousal, or bad values.
+    """
+    point = valence is not None or arousal is not None
+    if (probabilities is None) == (not point):
+        raise ParameterError(
+            "give the emotion as probabilities, or as valence and arousal; not both"
+        )
+    if probabilities is not None:
+        return estimate_from_label_probabilities(probabilities, source=source)
+    if valence is None or arousal is None:
+        raise ParameterError("give both valence and arousal")
+    return estimate_from_point(valence, arousal, source=source)
 
 
 #: Largest share of a track's emotion point that its lyrics may take. The lyrics' share is

@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from moodtune.catalog.genres import classify_missing_genres
 from moodtune.catalog.repository import RANGES, TRACK_COLUMNS, Catalog, validate_track
 from moodtune.catalog.table import FEATURES, spotify_track_url
 from moodtune.errors import ImportFileError, ParameterError
@@ -207,45 +208,6 @@ def import_file(
             report.genres_predicted = classify_missing_genres(catalog)
     log.info("%s", report.summary())
     return report
-
-
-def classify_missing_genres(catalog: Catalog) -> int:
-    """Give every catalog track without a genre the genre classifier's (e.g. Kaggle rows).
-
-    The probabilities go to ``track_genres`` and the top genre to the track's ``genre``,
-    so ``--genre`` filters work on them. It runs in one transaction (the caller's, when
-    called inside one), and it picks every track still without a genre, so a step that
-    was interrupted earlier is completed by the next call.
-
-    Returns
-    -------
-    int
-        How many tracks were classified.
-    """
-    import numpy as np
-
-    from moodtune.music.genre import default_genre_model
-
-    with catalog.transaction() as conn:
-        if catalog.count() == 0:
-            return 0
-        table = catalog.load_table()
-        missing = np.flatnonzero(np.array([not str(g).strip() for g in table.genre], dtype=bool))
-        if missing.size == 0:
-            return 0
-        model = default_genre_model()
-        part = table.take(missing)
-        probs = model.predict_table(part)
-        ids = [str(i) for i in part.id]
-        rows = [
-            (tid, {g: float(x) for g, x in zip(model.genres, p, strict=True)}, model.model_id)
-            for tid, p in zip(ids, probs, strict=True)
-        ]
-        tops = [(model.genres[int(np.argmax(p))], tid) for tid, p in zip(ids, probs, strict=True)]
-        catalog.put_genres(rows)
-        conn.executemany("UPDATE tracks SET genre = ? WHERE id = ?", tops)
-    log.info("classified the genre of %d catalog tracks", len(rows))
-    return len(rows)
 
 
 def read_tracks(

@@ -859,10 +859,229 @@ class Catalog:
         """Record that a scan found and analysed ``path`` as ``track_id``."""
         with self.transaction() as conn, self._errors("write"):
             conn.execute(
-                "INSERT OR REPLACE INTO music_files (path, size, mtime_ns, sha256, track_id, "
-                "scanned) VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO music_files (path, size, mtime_ns, sha256, track_id, scanned) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(path) DO UPDATE SET size = excluded.size, "
+                "mtime_ns = excluded.mtime_ns, sha256 = excluded.sha256, "
+                "track_id = excluded.track_id, scanned = excluded.scanned",
                 (str(path), int(size), int(mtime_ns), sha256, track_id, time.time()),
             )
+
+    def update_file_state(self, path: Path | str, *, size: int, mtime_ns: int, sha256: str) -> None:
+        """Note a scanned file's new size, time and hash (its tags were rewritten)."""
+        with self.transaction() as conn, self._errors("write"):
+            conn.execute(
+                "UPDATE music_files SET size = ?, mtime_ns = ?, sha256 = ? WHERE path = ?",
+                (int(size), int(mtime_ns), sha256, str(path)),
+            )
+
+    def scanned_files(self) -> list[tuple[str, int, int, str, str]]:
+        """Every file a scan recorded: ``(path, size, mtime_ns, sha256, track_id)``."""
+        with self._lock, self._errors("read"):
+            rows = self._conn.execute(
+                "SELECT path, size, mtime_ns, sha256, track_id FROM music_files"
+            ).fetchall()
+        return [(p, int(size), int(mt), sha, tid) for p, size, mt, sha, tid in rows]
+
+    def set_local_path(self, track_id: str, path: Path | str | None) -> None:
+        """Point a track's ``local_path`` at ``path`` (None: the track has no file)."""
+        with self.transaction() as conn, self._errors("write"):
+            conn.execute(
+                "UPDATE tracks SET local_path = ? WHERE id = ?",
+                (None if path is None else str(path), track_id),
+            )
+
+    def forget_files(self, paths: Iterable[str]) -> int:
+        """Forget scanned files (one transaction); return how many were given.
+
+        Their tracks and analyses stay (a file that comes back is recognised by its
+        content), but a track whose ``local_path`` was a forgotten file points at another
+        recorded copy, or at nothing.
+        """
+        n = 0
+        with self.transaction() as conn, self._errors("write"):
+            for path in paths:
+                n += 1
+                row = conn.execute(
+                    "SELECT track_id FROM music_files WHERE path = ?", (path,)
+                ).fetchone()
+                conn.execute("DELETE FROM music_files WHERE path = ?", (path,))
+                if row is None:
+                    continue
+                other = conn.execute(
+                    "SELECT path FROM music_files WHERE track_id = ? ORDER BY path LIMIT 1", row
+                ).fetchone()
+                conn.execute(
+                    "UPDATE tracks SET local_path = ? WHERE id = ? AND local_path = ?",
+                    (None if other is None else other[0], row[0], path),
+                )
+        return n
+
+    def set_silent(self, track_id: str, silent: bool) -> None:
+        """Mark a scanned track as (near) silence: recorded, never offered."""
+        with self.transaction() as conn, self._errors("write"):
+            conn.execute("UPDATE tracks SET silent = ? WHERE id = ?", (int(silent), track_id))
+
+    # ------------------------------------------------------------------ curves
+    def put_curve(
+        self,
+        track_id: str,
+        *,
+        arousal: bytes | np.ndarray,
+        valence: bytes | np.ndarray,
+        hop_s: float,
+    ) -> None:
+        """Store (or replace) a track's per-frame arousal/valence curve (float32 little-endian)."""
+
+        def blob(x: bytes | np.ndarray) -> bytes:
+            return x if isinstance(x, bytes) else np.asarray(x).astype("<f4").tobytes()
+
+        with self.transaction() as conn, self._errors("write"):
+            conn.execute(
+                "INSERT OR REPLACE INTO track_curves (track_id, hop_s, arousal, valence) "
+                "VALUES (?, ?, ?, ?)",
+                (track_id, float(hop_s), blob(arousal), blob(valence)),
+            )
+
+    def get_curves(
+        self, track_ids: Iterable[str] | None = None
+    ) -> dict[str, tuple[np.ndarray, np.ndarray, float]]:
+        """Stored curves by track id: ``(arousal, valence, hop_s)`` as float64 arrays.
+
+        All of them when ``track_ids`` is None.
+        """
+        with self._lock, self._errors("read"):
+            if track_ids is None:
+                rows = self._conn.execute(
+                    "SELECT track_id, hop_s, arousal, valence FROM track_curves"
+                ).fetchall()
+            else:
+                ids = list(track_ids)
+                marks = ", ".join("?" * len(ids))
+                rows = self._conn.execute(
+                    "SELECT track_id, hop_s, arousal, valence FROM track_curves "
+                    f"WHERE track_id IN ({marks})",
+                    ids,
+                ).fetchall()
+        return {
+            tid: (
+                np.frombuffer(a, dtype="<f4").astype(np.float64),
+                np.frombuffer(v, dtype="<f4").astype(np.float64),
+                float(hop),
+            )
+            for tid, hop, a, v in rows
+        }
+
+    def copy_analysis(self, source_id: str, track_id: str) -> None:
+        """Give ``track_id`` the stored curve and genre probabilities of ``source_id``."""
+        with self.transaction() as conn, self._errors("write"):
+            conn.execute(
+                "INSERT OR REPLACE INTO track_curves (track_id, hop_s, arousal, valence) "
+                "SELECT ?, hop_s, arousal, valence FROM track_curves WHERE track_id = ?",
+                (track_id, source_id),
+            )
+            conn.execute(
+                "INSERT OR REPLACE INTO track_genres (track_id, probs, model) "
+                "SELECT ?, probs, model FROM track_genres WHERE track_id = ?",
+                (track_id, source_id),
+            )
+
+    # ------------------------------------------------------------------ subsonic songs
+    def subsonic_songs(self, server: str) -> dict[str, tuple[Any, str | None, str]]:
+        """Songs a Subsonic scan recorded for ``server``: ``{song_id: (size, created, id)}``."""
+        with self._lock, self._errors("read"):
+            rows = self._conn.execute(
+                "SELECT song_id, size, created, track_id FROM subsonic_songs WHERE server = ?",
+                (server,),
+            ).fetchall()
+        return {r[0]: (r[1], r[2], r[3]) for r in rows}
+
+    def analysed_hashes(self) -> dict[str, str]:
+        """Track ids by content hash of every analysed file and Subsonic song."""
+        with self._lock, self._errors("read"):
+            files = self._conn.execute("SELECT sha256, track_id FROM music_files").fetchall()
+            songs = self._conn.execute("SELECT sha256, track_id FROM subsonic_songs").fetchall()
+        return {r[0]: r[1] for r in files} | {r[0]: r[1] for r in songs}
+
+    def record_subsonic_song(
+        self,
+        server: str,
+        song_id: str,
+        *,
+        size: int | None,
+        created: str | None,
+        sha256: str,
+        track_id: str,
+    ) -> None:
+        """Record that a Subsonic scan analysed (or matched) ``song_id`` as ``track_id``."""
+        with self.transaction() as conn, self._errors("write"):
+            conn.execute(
+                "INSERT OR REPLACE INTO subsonic_songs "
+                "(server, song_id, size, created, sha256, track_id, scanned) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (server, song_id, size, created, sha256, track_id, time.time()),
+            )
+
+    def forget_subsonic_songs(self, server: str, songs: Mapping[str, str]) -> int:
+        """Forget songs gone from a server (``{song_id: track_id}``), in one transaction.
+
+        A track made for the server (id ``subsonic:…``) goes with its curve, genres and
+        lyrics; a local track the song matched stays. Returns how many songs were given.
+        """
+        with self.transaction() as conn, self._errors("write"):
+            for sid, tid in songs.items():
+                conn.execute(
+                    "DELETE FROM subsonic_songs WHERE server = ? AND song_id = ?", (server, sid)
+                )
+                if tid.startswith("subsonic:"):
+                    for table, col in (
+                        ("tracks", "id"),
+                        ("track_curves", "track_id"),
+                        ("track_genres", "track_id"),
+                        ("track_lyrics", "track_id"),
+                    ):
+                        conn.execute(f"DELETE FROM {table} WHERE {col} = ?", (tid,))
+        return len(songs)
+
+    # ------------------------------------------------------------------ genre labels
+    def classify_missing_genres(self) -> int:
+        """The classifier's genre for every track without one (:mod:`moodtune.catalog.genres`)."""
+        from moodtune.catalog.genres import classify_missing_genres
+
+        return classify_missing_genres(self)
+
+    def backfill_local_genres(self) -> int:
+        """Genres for local tracks scanned before the classifier (see :mod:`.genres`)."""
+        from moodtune.catalog.genres import backfill_local_genres
+
+        return backfill_local_genres(self)
+
+    def local_tracks_without_genres(self) -> list[str]:
+        """Ids of scanned, not silent tracks that have no stored genre probabilities."""
+        with self._lock, self._errors("read"):
+            rows = self._conn.execute(
+                "SELECT id FROM tracks WHERE source = 'local' AND silent = 0 AND id NOT IN "
+                "(SELECT track_id FROM track_genres)"
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    def set_genres(
+        self, rows: Iterable[tuple[str, str]] | Iterable[tuple[str, str, str | None]]
+    ) -> int:
+        """Set tracks' playlist genre: ``(track_id, genre)`` or ``(track_id, genre, subgenre)``.
+
+        With a third item the subgenre is set too (None clears it). Returns the count.
+        """
+        pairs: list[tuple[str, str]] = []
+        triples: list[tuple[str, str | None, str]] = []
+        for row in rows:
+            if len(row) == 3:
+                triples.append((row[1], row[2], row[0]))
+            else:
+                pairs.append((row[1], row[0]))
+        with self.transaction() as conn, self._errors("write"):
+            conn.executemany("UPDATE tracks SET genre = ? WHERE id = ?", pairs)
+            conn.executemany("UPDATE tracks SET genre = ?, subgenre = ? WHERE id = ?", triples)
+        return len(pairs) + len(triples)
 
     def playable_ids(self) -> set[str]:
         """Ids of the tracks :meth:`playable_path` would serve a file for."""

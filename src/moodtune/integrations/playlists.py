@@ -21,10 +21,13 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urlsplit
 
 from moodtune.errors import ParameterError
+
+if TYPE_CHECKING:
+    from moodtune.catalog.repository import Catalog
 
 #: Playlist formats by file ending.
 FORMATS: dict[str, str] = {".m3u8": "m3u8", ".m3u": "m3u8", ".xspf": "xspf", ".json": "json"}
@@ -98,6 +101,36 @@ class PlaylistFileReport:
             "links": self.links,
             "skipped": self.skipped,
         }
+
+
+def catalog_entries(catalog: Catalog, track_ids: Iterable[str]) -> list[PlaylistEntry]:
+    """Catalog tracks as playlist entries (title, artists, duration, file or link).
+
+    Unknown ids are left out. A local file that is gone counts as no file.
+    """
+    from moodtune.catalog.table import spotify_track_url
+
+    out = []
+    for tid in track_ids:
+        row = catalog.get_track(tid)
+        if row is None:
+            continue
+        path = row.get("local_path") or None
+        if path is not None and not Path(path).is_file():
+            path = None
+        dur = row.get("duration_ms")
+        out.append(
+            PlaylistEntry(
+                track_id=tid,
+                title=str(row.get("name") or tid),
+                artists=tuple(row.get("artists") or ()),
+                album=row.get("album") or None,
+                duration_s=None if dur is None else float(dur) / 1000.0,
+                local_path=path,
+                url=row.get("url") or spotify_track_url(tid) or None,
+            )
+        )
+    return out
 
 
 def playlist_format(path: Path | str) -> str:

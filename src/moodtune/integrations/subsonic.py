@@ -400,36 +400,12 @@ def scan_subsonic(
     report.albums = len(seen_albums)
     report.songs = len(songs)
     server = cfg.server_key
-    with catalog.transaction() as conn:
-        known = {
-            r[0]: (r[1], r[2], r[3])
-            for r in conn.execute(
-                "SELECT song_id, size, created, track_id FROM subsonic_songs WHERE server = ?",
-                (server,),
-            )
-        }
-        by_sha: dict[str, str] = {
-            r[0]: r[1] for r in conn.execute("SELECT sha256, track_id FROM music_files")
-        }
-        by_sha |= {r[0]: r[1] for r in conn.execute("SELECT sha256, track_id FROM subsonic_songs")}
+    known = catalog.subsonic_songs(server)
+    by_sha = catalog.analysed_hashes()
     present = {str(s["id"]) for s in songs}
     gone = [sid for sid in known if sid not in present]
     if gone:
-        with catalog.transaction() as conn:
-            for sid in gone:
-                tid = known[sid][2]
-                conn.execute(
-                    "DELETE FROM subsonic_songs WHERE server = ? AND song_id = ?", (server, sid)
-                )
-                if tid.startswith("subsonic:"):
-                    for table, col in (
-                        ("tracks", "id"),
-                        ("track_curves", "track_id"),
-                        ("track_genres", "track_id"),
-                        ("track_lyrics", "track_id"),
-                    ):
-                        conn.execute(f"DELETE FROM {table} WHERE {col} = ?", (tid,))
-        report.removed = len(gone)
+        report.removed = catalog.forget_subsonic_songs(server, {s: known[s][2] for s in gone})
     todo = []
     for song in songs:
         sid = str(song["id"])
@@ -487,17 +463,17 @@ def _download_and_analyse(
     At most ``2 * workers`` downloaded files wait at once, so the library is never copied.
     Songs whose content is in ``by_sha`` are not analysed (result None, no error).
     """
-    from moodtune.music.scan import analyze_job, file_sha256
+    from moodtune.catalog.scan import analyze_job, file_sha256
 
     pool = None
     if workers > 1:
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor
 
-        from moodtune.music.scan import _worker_init
+        from moodtune.catalog.scan import worker_init
 
         pool = ProcessPoolExecutor(
-            max_workers=workers, mp_context=mp.get_context("spawn"), initializer=_worker_init
+            max_workers=workers, mp_context=mp.get_context("spawn"), initializer=worker_init
         )
     from concurrent.futures import FIRST_COMPLETED, Future, wait
 
@@ -565,14 +541,12 @@ def _write_song(catalog: Catalog, res: dict[str, Any], song: dict[str, Any], tra
     genres = res["genres"]
     silent = bool(res.get("silent"))  # silence: recorded, no genre, never offered
     row["genre"] = None if silent else tag_to_genre(tag) or max(genres, key=lambda g: genres[g])
-    with catalog.transaction() as conn:
+    with catalog.transaction():
         catalog.upsert_tracks([row])
-        conn.execute(
-            "INSERT OR REPLACE INTO track_curves (track_id, hop_s, arousal, valence) "
-            "VALUES (?, ?, ?, ?)",
-            (track_id, res["hop_s"], res["arousal"], res["valence"]),
+        catalog.put_curve(
+            track_id, arousal=res["arousal"], valence=res["valence"], hop_s=res["hop_s"]
         )
-        conn.execute("UPDATE tracks SET silent = ? WHERE id = ?", (int(silent), track_id))
+        catalog.set_silent(track_id, silent)
         if not silent:
             catalog.put_genres([(track_id, genres, res["genre_model"])])
         if res.get("lyrics") is not None:
@@ -590,18 +564,9 @@ def _copy_analysis(catalog: Catalog, source_id: str, song: dict[str, Any], track
     row.update(local_path=None, source="subsonic", url=None, genre=genre)
     if song.get("genre"):
         row["subgenre"] = str(song["genre"])
-    with catalog.transaction() as conn:
+    with catalog.transaction():
         catalog.upsert_tracks([row])
-        conn.execute(
-            "INSERT OR REPLACE INTO track_curves (track_id, hop_s, arousal, valence) "
-            "SELECT ?, hop_s, arousal, valence FROM track_curves WHERE track_id = ?",
-            (track_id, source_id),
-        )
-        conn.execute(
-            "INSERT OR REPLACE INTO track_genres (track_id, probs, model) "
-            "SELECT ?, probs, model FROM track_genres WHERE track_id = ?",
-            (track_id, source_id),
-        )
+        catalog.copy_analysis(source_id, track_id)
         lyrics = catalog.get_lyrics(source_id)
         if lyrics is not None:
             catalog.put_lyrics(track_id, lyrics)
@@ -616,14 +581,14 @@ def _record_song(
     sha: str,
     track_id: str,
 ) -> None:
-    with catalog.transaction() as conn:
-        conn.execute(
-            "INSERT OR REPLACE INTO subsonic_songs "
-            "(server, song_id, size, created, sha256, track_id, scanned) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (server, song_id, size if isinstance(size, int) else None, created, sha, track_id,
-             time.time()),
-        )  # fmt: skip
+    catalog.record_subsonic_song(
+        server,
+        song_id,
+        size=size if isinstance(size, int) else None,
+        created=created,
+        sha256=sha,
+        track_id=track_id,
+    )
 
 
 @dataclass

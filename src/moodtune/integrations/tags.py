@@ -252,12 +252,11 @@ def tag_library(catalog: Catalog, directory: Path | str, *, dry_run: bool = Fals
     dry_run : bool
         Only report what would change.
     """
-    from moodtune.music.scan import file_sha256, load_curve
+    from moodtune.catalog.scan import file_sha256, load_curve
 
     root = Path(directory).expanduser().resolve()
     prefix = str(root) + os.sep
-    with catalog.transaction() as conn:
-        files = conn.execute("SELECT path, track_id FROM music_files ORDER BY path").fetchall()
+    files = sorted((path, track_id) for path, _, _, _, track_id in catalog.scanned_files())
     report = TagReport(dry_run=dry_run)
     for path, track_id in files:
         if not str(path).startswith(prefix):
@@ -292,10 +291,6 @@ def tag_library(catalog: Catalog, directory: Path | str, *, dry_run: bool = Fals
             continue
         st = p.stat()
         sha = file_sha256(p)
-        with catalog.transaction() as conn:
-            conn.execute(
-                "UPDATE music_files SET size = ?, mtime_ns = ?, sha256 = ? WHERE path = ?",
-                (st.st_size, st.st_mtime_ns, sha, path),
-            )
+        catalog.update_file_state(path, size=st.st_size, mtime_ns=st.st_mtime_ns, sha256=sha)
         log.info("%s: wrote %s", path, ", ".join(sorted(diff)))
     return report

@@ -5,7 +5,7 @@ Two uses, each with a deterministic fallback so that moodtune works the same wit
 * :func:`propose_targets`: music feature targets for the recommender from the fused emotion,
   the strategy and the transcript (fallback: the built-in mapping).
 * :func:`describe_with_llm`: a track description from its features and emotion curve
-  (fallback: :func:`moodtune.music.describe.describe_track`).
+  (fallback: :func:`moodtune.music.describe.describe_arc`).
 
 Configured by ``MOODTUNE_LLM_URL``, ``MOODTUNE_LLM_MODEL``, ``MOODTUNE_LLM_KEY`` and
 ``MOODTUNE_LLM_TIMEOUT`` (:meth:`LLMConfig.from_env`); see docs/llm.md. Importing this

@@ -3,7 +3,7 @@
 The LLM gets a compact summary (features, genre, duration, the curve's peak and low, and the
 curve downsampled to at most :data:`CURVE_POINTS` points with m:ss times) and must answer
 ``{"description": "..."}``: two or three sentences, checked for length. Anything else gives
-:func:`moodtune.music.describe.describe_track`'s text with ``source="template"``.
+:func:`moodtune.music.describe.describe_arc`'s text with ``source="template"``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import numpy as np
 
 from moodtune.errors import MissingDependencyError, ParameterError
 from moodtune.llm.client import LLMClient, LLMError
-from moodtune.music.describe import clean_curve, describe_track, format_time
+from moodtune.music.describe import clean_curve, describe_arc, format_time
 
 log = logging.getLogger(__name__)
 
@@ -188,7 +188,7 @@ def describe_with_llm(
     Parameters
     ----------
     features, arousal, valence, hop_s, genre
-        As for :func:`moodtune.music.describe.describe_track`.
+        As for :func:`moodtune.music.describe.describe_arc`.
     client : LLMClient, optional
         Default: :meth:`LLMClient.from_env`; none configured means the template.
     language : str, optional
@@ -206,7 +206,7 @@ def describe_with_llm(
         Bad curves or ``hop_s`` (from the template, which is always computed first).
     """
     started = time.monotonic()
-    template = describe_track(features, arousal, valence, hop_s, genre=genre)
+    template = describe_arc(features, arousal, valence, hop_s, genre=genre)
 
     def fallback(note: str) -> TrackDescription:
         log.info("track description: %s", note)

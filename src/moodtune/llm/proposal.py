@@ -214,6 +214,24 @@ def _fallback(
     )
 
 
+def builtin_targets(
+    valence: float,
+    arousal: float,
+    *,
+    strategy: str = "match",
+    note: str = "LLM not requested; built-in mapping used",
+) -> TargetProposal:
+    """The built-in mapping's targets for the strategy's end point (no LLM asked)."""
+    goal = end_point(valence, arousal, strategy=strategy)
+    return TargetProposal(
+        targets=va_to_feature_targets(*goal),
+        source="builtin",
+        note=note,
+        strategy=strategy,
+        point=goal,
+    )
+
+
 def clamp_targets(
     answer: Mapping[str, Any], builtin: Mapping[str, float]
 ) -> tuple[dict[str, float], list[str], list[str]]:

@@ -239,7 +239,7 @@ def decode_stereo(path: str | Path, *, sr: int = MIX_SR) -> np.ndarray:
     return np.concatenate(blocks, axis=1)
 
 
-def load_music(path: str | Path, *, sr: int = MIX_SR) -> np.ndarray:
+def load_music_stereo(path: str | Path, *, sr: int = MIX_SR) -> np.ndarray:
     """Decode a music file to stereo float audio at ``sr`` (PyAV, FFmpeg's resampler).
 
     Parameters

@@ -1,6 +1,6 @@
 """A track in words: a deterministic reading of its arousal/valence curve.
 
-:func:`describe_track` turns what :func:`moodtune.music.features.analyze_file` measured (the
+:func:`describe_arc` turns what :func:`moodtune.music.features.analyze_file` measured (the
 features and the per-second curves) into two or three sentences such as *"Starts calm and
 dark, builds to an energetic, bright peak at 1:40, and ends quietly. A 128 BPM rock track in a
 minor key, tense overall."* The same input always gives the same text; no model is involved
@@ -185,7 +185,7 @@ def _kind_sentence(
     return ", ".join(parts) + "."
 
 
-def describe_track(
+def describe_arc(
     features: Mapping[str, Any],
     arousal: np.ndarray,
     valence: np.ndarray,
@@ -224,7 +224,7 @@ def describe_track(
     --------
     >>> a = np.concatenate([np.linspace(-0.7, 0.8, 100), np.linspace(0.8, -0.6, 60)])
     >>> v = np.concatenate([np.linspace(-0.6, 0.6, 100), np.full(60, 0.6)])
-    >>> print(describe_track({"tempo": 128, "mode": 1}, a, v))  # doctest: +NORMALIZE_WHITESPACE
+    >>> print(describe_arc({"tempo": 128, "mode": 1}, a, v))  # doctest: +NORMALIZE_WHITESPACE
     Starts sad, builds to a euphoric peak at 1:39, then winds down and ends quietly on a calm
     and bright note. The mood brightens as it goes. A 128 BPM track in a major key, 2:40
     long, steady and warm overall.

@@ -31,6 +31,7 @@ from moodtune.music.emotion import (
 )
 from moodtune.music.vibe import FRAMES_PER_S, VIBE_LABELS, VIBE_SR, log_mel, outputs_to_features
 from moodtune.music.vibe import raw_outputs as vibe_raw_outputs
+from moodtune.types import quadrant
 
 log = logging.getLogger(__name__)
 
@@ -59,22 +60,10 @@ FEATURE_NAMES: tuple[str, ...] = (
 )
 #: A track whose integrated loudness is below this is silent, LUFS.
 SILENT_LUFS = -60.0
-#: Circumplex quadrant names by (valence >= 0, arousal >= 0).
-QUADRANTS: dict[tuple[bool, bool], str] = {
-    (True, True): "happy / excited",
-    (False, True): "tense / angry",
-    (False, False): "sad / depressed",
-    (True, False): "calm / relaxed",
-}
 _PITCH = {
     "C": 0, "C#": 1, "DB": 1, "D": 2, "D#": 3, "EB": 3, "E": 4, "FB": 4, "E#": 5, "F": 5,
     "F#": 6, "GB": 6, "G": 7, "G#": 8, "AB": 8, "A": 9, "A#": 10, "BB": 10, "B": 11, "CB": 11,
 }  # fmt: skip
-
-
-def quadrant(valence: float, arousal: float) -> str:
-    """Name of the circumplex quadrant of a (valence, arousal) point on [-1, 1]²."""
-    return QUADRANTS[(valence >= 0.0, arousal >= 0.0)]
 
 
 def parse_key(name: str | None) -> tuple[int, int | None]:
@@ -542,7 +531,6 @@ def load_music(path: str | Path) -> np.ndarray:
 def analyze_file(
     path: str | Path,
     *,
-    plot: str | Path | None = None,
     model: EmotionModel | None = None,
 ) -> TrackAnalysis:
     """Analyse a music file (MP3, OGG, OPUS, FLAC, WAV, M4A and anything else PyAV reads).
@@ -551,8 +539,6 @@ def analyze_file(
     ----------
     path : str or Path
         The file.
-    plot : str or Path, optional
-        Also draw the curve to this PNG (:func:`moodtune.music.plot.plot_analysis`).
     model : EmotionModel, optional
         Arousal/valence calibration; the shipped one by default.
 
@@ -569,8 +555,4 @@ def analyze_file(
     result = analyze_signal(
         y, sr=VIBE_SR, model=model, path=str(path), loudness=file_loudness(path, y16=y)
     )
-    if plot is not None:
-        from moodtune.music.plot import plot_analysis
-
-        plot_analysis(result, Path(plot), title=Path(path).stem)
     return result

@@ -31,7 +31,7 @@ import numpy as np
 from moodtune.errors import ModelError, ParameterError
 
 if TYPE_CHECKING:
-    from moodtune.catalog.table import TrackTable
+    from moodtune.music.table import TrackTable
 
 #: The genres, in the column order of every probability array.
 GENRES: tuple[str, ...] = ("edm", "latin", "pop", "r&b", "rap", "rock")

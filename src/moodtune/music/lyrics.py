@@ -625,16 +625,21 @@ def lyrics_emotion(
 
 
 def track_emotion_point(
-    valence: float, arousal: float, lyrics: LyricsEmotion | None
+    valence: float, arousal: float, lyrics: LyricsEmotion | Mapping[str, Any] | None
 ) -> dict[str, Any]:
     """A track's emotion point from its sound and (when known) its lyrics.
+
+    The one builder of the ``emotion_point`` JSON: ``moodtune analyze``, ``POST
+    /v1/tracks/analyze`` and ``GET /v1/tracks/{id}`` all give this shape.
 
     Parameters
     ----------
     valence, arousal : float
         The sound's point on [-1, 1] (e.g. the means of the analysis curves).
-    lyrics : LyricsEmotion or None
-        The lyrics emotion; None leaves the sound's point as it is.
+    lyrics : LyricsEmotion, mapping or None
+        The lyrics emotion, or its stored mapping (:meth:`LyricsEmotion.to_dict`, as
+        :meth:`moodtune.catalog.repository.Catalog.get_lyrics` returns it); None leaves
+        the sound's point as it is.
 
     Returns
     -------
@@ -650,18 +655,28 @@ def track_emotion_point(
     if lyrics is None:
         return {"valence": round(v, 4), "arousal": round(a, 4), "lyrics_share": 0.0,
                 "audio": audio, "lyrics": None}  # fmt: skip
-    e = lyrics.emotion
-    bv, ba, share = blend_lyrics_point(v, a, e.valence, e.arousal, e.confidence)
+    label: str | None
+    source: str | None
+    if isinstance(lyrics, LyricsEmotion):
+        e = lyrics.emotion
+        lv, la, conf, label = e.valence, e.arousal, e.confidence, e.label
+        source = lyrics.source
+    else:
+        lv, la = float(lyrics["valence"]), float(lyrics["arousal"])
+        conf, source = float(lyrics["confidence"]), lyrics.get("source")
+        probs = lyrics.get("probabilities") or {}
+        label = lyrics.get("label") or (max(probs, key=lambda k: probs[k]) if probs else None)
+    bv, ba, share = blend_lyrics_point(v, a, lv, la, conf)
     return {
         "valence": round(bv, 4),
         "arousal": round(ba, 4),
         "lyrics_share": round(share, 4),
         "audio": audio,
         "lyrics": {
-            "valence": round(e.valence, 4),
-            "arousal": round(e.arousal, 4),
-            "confidence": round(e.confidence, 4),
-            "label": e.label,
-            "source": lyrics.source,
+            "valence": round(lv, 4),
+            "arousal": round(la, 4),
+            "confidence": round(conf, 4),
+            "label": label,
+            "source": source,
         },
     }

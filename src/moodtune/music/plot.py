@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from moodtune.errors import MissingDependencyError
+from moodtune.types import quadrant
 
 if TYPE_CHECKING:
     from moodtune.music.features import TrackAnalysis
@@ -59,8 +60,6 @@ def plot_analysis(
         raise MissingDependencyError(
             "--plot needs matplotlib: pip install 'moodtune[train]'"
         ) from exc
-    from moodtune.music.features import quadrant
-
     a, v = analysis.arousal, analysis.valence
     t = (np.arange(a.shape[0]) + 0.5) * analysis.hop_s
     f = analysis.features

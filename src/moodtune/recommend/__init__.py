@@ -5,13 +5,13 @@
 
 from __future__ import annotations
 
+from moodtune.recommend.output import track_json, tracks_json
 from moodtune.recommend.ranking import (
     FEATURE_WEIGHTS,
     Filters,
     Playlist,
     Recommendation,
     Recommender,
-    track_json,
 )
 from moodtune.recommend.strategies import STRATEGIES, end_point, trajectory
 from moodtune.recommend.targets import (
@@ -30,6 +30,7 @@ __all__ = [
     "Recommender",
     "end_point",
     "track_json",
+    "tracks_json",
     "trajectory",
     "va_to_feature_matrix",
     "va_to_feature_targets",

@@ -21,8 +21,20 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from moodtune.errors import ParameterError
+import numpy as np
+
+from moodtune.errors import CatalogError, ParameterError
+from moodtune.recommend.ranking import Filters
+from moodtune.recommend.reasons import MOOD_WORDS
+
+if TYPE_CHECKING:
+    from moodtune.catalog.repository import Catalog
+    from moodtune.catalog.table import TrackTable
+    from moodtune.recommend.ranking import Recommender
+    from moodtune.types import EmotionEstimate
 
 
 @dataclass(frozen=True)
@@ -125,3 +137,143 @@ def choose_background(
 def _seconds(c: BackgroundCandidate) -> str:
     d = float(c.duration_s)
     return f"{d:.0f} s" if math.isfinite(d) else "length unknown"
+
+
+#: How many of the best-fitting tracks a background track is chosen from.
+BACKGROUND_CANDIDATES = 5
+
+
+def given_track(catalog: Catalog, track: str) -> dict[str, Any]:
+    """The music a caller named: a music file, or a catalog track with a scanned file.
+
+    Returns
+    -------
+    dict
+        ``id`` (None for a file), ``name`` and ``local_path``.
+
+    Raises
+    ------
+    ParameterError
+        A catalog track without a served file, or neither an id nor a file.
+    """
+    p = Path(track).expanduser()
+    if p.is_file():
+        return {"id": None, "name": p.stem, "local_path": str(p)}
+    row = catalog.get_track(track)
+    if row is None:
+        raise ParameterError(
+            f"--track {track!r} is neither a catalog id nor an existing music file"
+        )
+    served = catalog.playable_path(track)
+    if served is None:
+        raise ParameterError(
+            f"catalog track {track!r} has no local audio file; scan its folder with "
+            "`moodtune scan` or pass --track FILE"
+        )
+    return {"id": track, "name": row.get("name"), "local_path": str(served)}
+
+
+def local_mask(table: TrackTable, playable_ids: set[str]) -> np.ndarray:
+    """Boolean mask of the tracks with a served local file.
+
+    Raises
+    ------
+    CatalogError
+        No track has one (nothing was scanned).
+    """
+    local = np.array([str(t) in playable_ids for t in table.id.tolist()], dtype=bool)
+    if not local.any():
+        raise CatalogError(
+            f"the catalog has no track with a local audio file ({len(table):,} tracks, none "
+            "scanned); run `moodtune scan MUSIC_FOLDER` first, or pass --track FILE"
+        )
+    return local
+
+
+def choose_track(
+    catalog: Catalog,
+    rec: Recommender,
+    table: TrackTable,
+    emotion: EmotionEstimate,
+    *,
+    strategy: str = "match",
+    voice_s: float = 0.0,
+    loopable: Callable[[BackgroundCandidate], bool] | None = None,
+) -> tuple[dict[str, Any], bool]:
+    """Choose the track to lay under a voice of ``emotion`` lasting ``voice_s`` seconds.
+
+    The candidates are the :data:`BACKGROUND_CANDIDATES` best fits that are songs (60 s
+    or more, not silent: :func:`moodtune.recommend.songs.song_mask`; any length when no
+    local track is one, and a note says so); among them :func:`choose_background`
+    picks one long enough, else one made to loop, else the longest, played once.
+
+    Parameters
+    ----------
+    catalog : Catalog
+        Where the candidates' files are looked up.
+    rec : Recommender
+        A recommender over ``table`` (the tracks with a local file).
+    table : TrackTable
+        The candidate tracks.
+    emotion : EmotionEstimate
+        The voice's emotion.
+    loopable : callable, optional
+        Whether a candidate is made to loop; default: :func:`moodtune.music.loop.
+        loop_check_file` on its file.
+
+    Returns
+    -------
+    info, loop
+        ``id``, ``name``, ``local_path``, ``reason`` (why it fits) and, when a fallback
+        was taken, ``note``; and whether to loop the track under the voice.
+    """
+    notes: list[str] = []
+
+    def best(filters: Filters) -> list[Any]:
+        return list(
+            rec.recommend(
+                emotion.valence,
+                emotion.arousal,
+                strategy=strategy,
+                n=min(BACKGROUND_CANDIDATES, len(table)),
+                mood=MOOD_WORDS[emotion.label],
+                filters=filters,
+                variety=0.0,
+            )
+        )
+
+    try:
+        picks = best(Filters())
+    except ParameterError:
+        picks = best(Filters(min_duration_s=None))
+        notes.append("no local track is a song of 60 s or more; a shorter one is used")
+    length = np.asarray(table.duration_ms, dtype=np.float64) / 1000.0
+    reasons = {str(table.id[p.index]): p.reason for p in picks}
+    candidates = [
+        BackgroundCandidate(
+            track_id=str(table.id[p.index]),
+            name=str(table.name[p.index]),
+            duration_s=float(length[p.index]),
+        )
+        for p in picks
+    ]
+
+    def file_loops(c: BackgroundCandidate) -> bool:
+        from moodtune.music.loop import loop_check_file
+
+        path = catalog.playable_path(c.track_id)
+        return path is not None and loop_check_file(path).loopable
+
+    choice = choose_background(candidates, voice_s=voice_s, loopable=loopable or file_loops)
+    if choice.note:
+        notes.append(choice.note)
+    tid = choice.candidate.track_id
+    info = {
+        "id": tid,
+        "name": choice.candidate.name,
+        "local_path": str(catalog.playable_path(tid)),
+        "reason": reasons[tid],
+    }
+    if notes:
+        info["note"] = "; ".join(notes)
+    return info, choice.loop

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from moodtune.catalog.table import TrackTable, spotify_track_url
+from moodtune.catalog.table import TrackTable
 from moodtune.errors import CatalogError, ParameterError
 from moodtune.music.space import Z_CLIP as Z_CLIP
 from moodtune.music.space import FeatureSpace, raw_features
@@ -256,43 +256,6 @@ class Recommendation:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return asdict(self)
-
-
-def track_json(table: TrackTable, rec: Recommendation) -> dict[str, Any]:
-    """The JSON form of one playlist track (the shape ``moodtune recommend --json`` prints).
-
-    Returns
-    -------
-    dict
-        ``id, name, artists, valence, energy, danceability, tempo, mode, acousticness,
-        url, reason, target: {valence, arousal}``; unknown numbers become ``None``.
-    """
-    row = rec.index
-
-    def number(name: str, digits: int = 3) -> float | None:
-        value = float(getattr(table, name)[row])
-        return round(value, digits) if math.isfinite(value) else None
-
-    mode = int(table.mode[row])
-    tempo = number("tempo", 1)
-    track_id = str(table.id[row])
-    return {
-        "id": track_id,
-        "name": str(table.name[row]),
-        "artists": str(table.artists[row]),
-        "valence": number("valence"),
-        "energy": number("energy"),
-        "danceability": number("danceability"),
-        "tempo": tempo if tempo else None,
-        "mode": mode if mode in (0, 1) else None,
-        "acousticness": number("acousticness"),
-        "url": str(table.url[row]) or spotify_track_url(track_id),
-        "reason": rec.reason,
-        "target": {
-            "valence": round(rec.target_valence, 4),
-            "arousal": round(rec.target_arousal, 4),
-        },
-    }
 
 
 _BRACKETS = re.compile(r"\s*[\(\[][^\)\]]*[\)\]]")

@@ -217,7 +217,7 @@ def similar_tracks(
     CatalogError
         The catalog is empty.
     """
-    from moodtune.music.scan import file_sha256
+    from moodtune.music.files import file_sha256
 
     if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 1000:
         raise ParameterError(f"n={n!r} must be an integer from 1 to 1000")
@@ -306,7 +306,7 @@ def _similar_indexed(
     catalog: Catalog, table: TrackTable, index: SimilarIndex, query: str | Path, n: int
 ) -> tuple[dict[str, Any], list[SimilarTrack]]:
     """:func:`similar_tracks` with the shortlist from an ANN index (no full scan)."""
-    from moodtune.music.scan import file_sha256
+    from moodtune.music.files import file_sha256
 
     q_curve: tuple[np.ndarray, np.ndarray] | None = None
     qid: str | None = None
@@ -349,7 +349,7 @@ def _rerank(
     n: int,
 ) -> list[SimilarTrack]:
     """Re-rank a shortlist (rows, feature distances) with the curves; return the best ``n``."""
-    from moodtune.music.scan import load_curves
+    from moodtune.catalog.scan import load_curves
 
     ids = table.id
     curves = load_curves(catalog)  # scanned libraries are small next to the feature table

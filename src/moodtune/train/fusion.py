@@ -30,7 +30,8 @@ from typing import Any
 
 import numpy as np
 
-from moodtune.fusion import FUSION_FILE, tune_fusion, voice_unsure_threshold
+from moodtune.fusion import FUSION_FILE, voice_unsure_threshold
+from moodtune.train.fusion_tune import tune_fusion
 
 Progress = Callable[[str, int, int], None]
 

@@ -19,8 +19,6 @@ interfaces can play it.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import os
 import signal
@@ -34,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from moodtune.errors import MissingDependencyError, MoodtuneError, ParameterError
+from moodtune.music.files import file_sha256, read_tags
 
 if TYPE_CHECKING:
     from moodtune.catalog.repository import Catalog
@@ -122,59 +121,6 @@ def find_audio_files(directory: Path) -> list[Path]:
     return out
 
 
-def file_sha256(path: Path | str) -> str:
-    """SHA-256 of a file's content, hex."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def read_tags(path: Path | str) -> dict[str, Any]:
-    """Title, artists, album, genre and year from a file's tags (mutagen); ``{}`` if none.
-
-    Returns
-    -------
-    dict
-        Catalog column names: ``name``, ``artists`` (list), ``album``, ``genre``, ``year``.
-    """
-    try:
-        import mutagen
-    except ImportError:  # pragma: no cover - a base dependency
-        log.warning("mutagen is not installed: tags are not read")
-        return {}
-    try:
-        f = mutagen.File(path, easy=True)
-    except Exception as exc:  # mutagen raises many types on odd files; tags are optional
-        log.debug("%s: tags unreadable: %s", path, exc)
-        return {}
-    if f is None or not f.tags:
-        return {}
-
-    def values(key: str) -> list[str]:
-        try:
-            raw = f.tags.get(key) or []
-        except Exception:  # some tag classes raise on unknown keys
-            return []
-        raw = raw if isinstance(raw, list) else [raw]
-        return [str(v).strip() for v in raw if str(v).strip()]
-
-    out: dict[str, Any] = {}
-    if title := values("title"):
-        out["name"] = title[0]
-    if artists := values("artist"):
-        out["artists"] = artists
-    if album := values("album"):
-        out["album"] = album[0]
-    if genre := values("genre"):
-        out["genre"] = genre[0]
-    date = values("date") or values("year")
-    if date and date[0][:4].isdigit() and 1000 <= int(date[0][:4]) <= 2100:
-        out["year"] = int(date[0][:4])
-    return out
-
-
 def analyze_job(path: str, sha256: str, lyrics: bool = True) -> dict[str, Any]:
     """Analyse one file for a scan; never raises (failures come back as ``ok: False``).
 
@@ -250,7 +196,7 @@ def analyze_job(path: str, sha256: str, lyrics: bool = True) -> dict[str, Any]:
     }
 
 
-def _worker_init() -> None:
+def worker_init() -> None:
     """Worker processes ignore Ctrl-C (the parent stops them) and use one BLAS thread."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
@@ -285,7 +231,7 @@ def _run_local(
 
     def new_pool() -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
-            max_workers=workers, mp_context=mp.get_context("spawn"), initializer=_worker_init
+            max_workers=workers, mp_context=mp.get_context("spawn"), initializer=worker_init
         )
 
     pool = new_pool()
@@ -386,23 +332,17 @@ def _run_ray(
 
 
 def _known_files(catalog: Catalog) -> tuple[dict[str, tuple[int, int, str]], dict[str, str]]:
-    with catalog.transaction() as conn:
-        rows = conn.execute("SELECT path, size, mtime_ns, sha256, track_id FROM music_files")
-        by_path: dict[str, tuple[int, int, str]] = {}
-        by_sha: dict[str, str] = {}
-        for path, size, mtime_ns, sha, track_id in rows:
-            by_path[path] = (int(size), int(mtime_ns), sha)
-            by_sha[sha] = track_id
+    by_path: dict[str, tuple[int, int, str]] = {}
+    by_sha: dict[str, str] = {}
+    for path, size, mtime_ns, sha, track_id in catalog.scanned_files():
+        by_path[path] = (size, mtime_ns, sha)
+        by_sha[sha] = track_id
     return by_path, by_sha
 
 
-def _record_file(conn: Any, path: str, st: os.stat_result, sha: str, track_id: str) -> None:
-    conn.execute(
-        "INSERT INTO music_files (path, size, mtime_ns, sha256, track_id, scanned) "
-        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(path) DO UPDATE SET size = excluded.size, "
-        "mtime_ns = excluded.mtime_ns, sha256 = excluded.sha256, "
-        "track_id = excluded.track_id, scanned = excluded.scanned",
-        (path, st.st_size, st.st_mtime_ns, sha, track_id, time.time()),
+def _record_file(catalog: Catalog, path: str, st: os.stat_result, sha: str, track_id: str) -> None:
+    catalog.record_file(
+        path, track_id=track_id, size=st.st_size, mtime_ns=st.st_mtime_ns, sha256=sha
     )
 
 
@@ -471,7 +411,8 @@ def scan_library(
     gone = [p for p in by_path if p.startswith(prefix) and p not in present]
     report.missing = len(gone)
     if gone:
-        _forget_files(catalog, gone)
+        catalog.forget_files(gone)
+        log.info("forgot %d files that are gone from the library", len(gone))
         by_path, by_sha = _known_files(catalog)
 
     jobs: list[tuple[str, str, bool]] = []
@@ -497,9 +438,9 @@ def scan_library(
             report.failed.append((path, f"cannot read: {exc.strerror or exc}"))
             continue
         if sha in by_sha:
-            with catalog.transaction() as conn:
-                _record_file(conn, path, st, sha, by_sha[sha])
-                conn.execute("UPDATE tracks SET local_path = ? WHERE id = ?", (path, by_sha[sha]))
+            with catalog.transaction():
+                _record_file(catalog, path, st, sha, by_sha[sha])
+                catalog.set_local_path(by_sha[sha], path)
             report.reused += 1
             continue
         if sha in queued:  # a second copy in this scan: analysed once, recorded with it
@@ -540,7 +481,7 @@ def scan_library(
         close = getattr(results, "close", None)
         if close is not None:
             close()
-    _backfill_genres(catalog)
+    catalog.backfill_local_genres()
     settled = report.analysed + report.unchanged + report.reused + len(report.failed)
     report.pending = report.found - settled
     if report.pending and not report.interrupted:  # pragma: no cover - a bug, say so
@@ -558,123 +499,33 @@ def _write_result(
 ) -> None:
     """One file's track row, file state and curve (and its identical copies), all or nothing."""
     row = res["row"]
-    with catalog.transaction() as conn:
+    with catalog.transaction():
         catalog.upsert_tracks([row])
-        conn.execute(
-            "INSERT OR REPLACE INTO track_curves (track_id, hop_s, arousal, valence) "
-            "VALUES (?, ?, ?, ?)",
-            (row["id"], res["hop_s"], res["arousal"], res["valence"]),
+        catalog.put_curve(
+            row["id"], arousal=res["arousal"], valence=res["valence"], hop_s=res["hop_s"]
         )
-        _record_file(conn, res["path"], st, res["sha256"], row["id"])
+        _record_file(catalog, res["path"], st, res["sha256"], row["id"])
         for path, copy_st in copies:
-            _record_file(conn, path, copy_st, res["sha256"], row["id"])
+            _record_file(catalog, path, copy_st, res["sha256"], row["id"])
         # silent files are recorded (so rescans skip them) but never offered
         silent = bool(res.get("silent"))
-        conn.execute("UPDATE tracks SET silent = ? WHERE id = ?", (int(silent), row["id"]))
+        catalog.set_silent(row["id"], silent)
         if not silent:
-            conn.execute(
-                "INSERT OR REPLACE INTO track_genres (track_id, probs, model) VALUES (?, ?, ?)",
-                (
-                    row["id"],
-                    json.dumps({g: round(float(p), 4) for g, p in res["genres"].items()}),
-                    res["genre_model"],
-                ),
-            )
+            catalog.put_genres([(row["id"], res["genres"], res["genre_model"])])
         if res.get("lyrics") is not None:
             catalog.put_lyrics(row["id"], res["lyrics"])
 
 
-def _forget_files(catalog: Catalog, paths: list[str]) -> None:
-    """Forget files that are gone from a scanned folder.
-
-    Their analysis stays (a file that comes back is recognised by its content), but a
-    track with no file left loses its ``local_path``, so playlists, ``similar`` and the mix
-    no longer offer a song that cannot be played. A track with another copy points at it.
-    """
-    with catalog.transaction() as conn:
-        for path in paths:
-            row = conn.execute(
-                "SELECT track_id FROM music_files WHERE path = ?", (path,)
-            ).fetchone()
-            conn.execute("DELETE FROM music_files WHERE path = ?", (path,))
-            if row is None:
-                continue
-            other = conn.execute(
-                "SELECT path FROM music_files WHERE track_id = ? ORDER BY path LIMIT 1", row
-            ).fetchone()
-            conn.execute(
-                "UPDATE tracks SET local_path = ? WHERE id = ? AND local_path = ?",
-                (None if other is None else other[0], row[0], path),
-            )
-    log.info("forgot %d files that are gone from the library", len(paths))
-
-
-def _backfill_genres(catalog: Catalog) -> int:
-    """Genre probabilities for local tracks scanned before moodtune had a genre classifier.
-
-    Their stored features are enough (no audio is read). As in a new scan, a track whose
-    tag genre is not one of the six gets the classifier's top genre, and the tag moves to
-    the subgenre. Returns how many tracks were filled.
-    """
-    from moodtune.music.genre import default_genre_model, local_file_features, tag_to_genre
-
-    with catalog.transaction() as conn:
-        ids = [
-            r[0]
-            for r in conn.execute(
-                "SELECT id FROM tracks WHERE source = 'local' AND silent = 0 AND id NOT IN "
-                "(SELECT track_id FROM track_genres)"
-            )
-        ]
-    if not ids:
-        return 0
-    model = default_genre_model()
-    rows = []
-    updates = []
-    for track_id in ids:
-        row = catalog.get_track(track_id)
-        if row is None:
-            continue
-        guess, probs, _ = model.guess(local_file_features(row))
-        rows.append((track_id, probs, model.model_id))
-        tag = row.get("genre")
-        if not tag_to_genre(tag):  # as a new scan does: the tag becomes the subgenre
-            updates.append((guess, tag or row.get("subgenre"), track_id))
-    with catalog.transaction() as conn:
-        catalog.put_genres(rows)
-        conn.executemany("UPDATE tracks SET genre = ?, subgenre = ? WHERE id = ?", updates)
-    log.info("filled the genres of %d earlier scanned tracks", len(rows))
-    return len(rows)
-
-
 def load_curve(catalog: Catalog, track_id: str) -> tuple[np.ndarray, np.ndarray, float] | None:
     """A track's stored curve: ``(arousal, valence, hop_s)`` as float64 arrays, or None."""
-    return load_curves(catalog, [track_id]).get(track_id)
+    return catalog.get_curves([track_id]).get(track_id)
 
 
 def load_curves(
     catalog: Catalog, track_ids: Iterable[str] | None = None
 ) -> dict[str, tuple[np.ndarray, np.ndarray, float]]:
     """Stored curves by track id (all of them when ``track_ids`` is None)."""
-    out: dict[str, tuple[np.ndarray, np.ndarray, float]] = {}
-    with catalog.transaction() as conn:
-        if track_ids is None:
-            rows = conn.execute("SELECT track_id, hop_s, arousal, valence FROM track_curves")
-        else:
-            ids = list(track_ids)
-            marks = ", ".join("?" * len(ids))
-            rows = conn.execute(
-                "SELECT track_id, hop_s, arousal, valence FROM track_curves "
-                f"WHERE track_id IN ({marks})",
-                ids,
-            )
-        for tid, hop, a, v in rows.fetchall():
-            out[tid] = (
-                np.frombuffer(a, dtype="<f4").astype(np.float64),
-                np.frombuffer(v, dtype="<f4").astype(np.float64),
-                float(hop),
-            )
-    return out
+    return catalog.get_curves(track_ids)
 
 
 @contextmanager
