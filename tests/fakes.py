@@ -9,7 +9,7 @@ realistic results built with the real result types:
   Russian forms) instead of the text model; the real input checks (``clean_text``).
 - **emotion of audio**: the real decoder (limits, corrupt files, empty uploads), then a fixed
   "sadness" voice estimate and transcript instead of Whisper and the speech head.
-- **catalog**: 48 synthetic songs (12 artists, six genres, valence and energy spread over
+- **catalog**: 120 synthetic songs (12 artists, six genres, valence and energy spread over
   [0, 1], every one at least 60 s long), listener memory, likes and skips.
 - **playlists**: the real request checks and :class:`~moodtune.recommend.Filters`, targets that
   follow the strategy, the nearest unused track per position (one per artist when possible).
@@ -34,7 +34,8 @@ import numpy as np
 
 from moodtune.audio.decode import load_audio
 from moodtune.config import limits
-from moodtune.errors import ParameterError
+from moodtune.errors import CatalogError, ParameterError
+from moodtune.recommend.reasons import describe_track, mood_word, strategy_phrase
 from moodtune.service import EmotionResult, Moodtune, PlaylistResult, check_playlist_request
 from moodtune.text import clean_text
 from moodtune.types import CIRCUMPLEX, LABELS, EmotionEstimate
@@ -49,7 +50,7 @@ LEXICON: dict[str, tuple[str, ...]] = {
     "disgust": ("disgusting", "gross"),
 }
 GENRES = ("edm", "latin", "pop", "r&b", "rap", "rock")
-N_TRACKS = 48
+N_TRACKS = 120
 #: Playlists a listener's memory spans (as the real facade's ``LISTENER_MEMORY``).
 MEMORY = 5
 TRANSCRIPT = "I don't know, everything feels heavy today"
@@ -152,10 +153,19 @@ class FakeMoodtune:
     ----------
     max_voice_seconds : float
         Longest voice message accepted (as the real facade's).
+    broken_catalog : Path, optional
+        Act as a facade whose catalog file is corrupt: everything that reads the catalog
+        raises the real facade's :class:`~moodtune.errors.CatalogError`.
     """
 
-    def __init__(self, *, max_voice_seconds: float = limits().voice_seconds) -> None:
+    def __init__(
+        self,
+        *,
+        max_voice_seconds: float = limits().voice_seconds,
+        broken_catalog: Path | None = None,
+    ) -> None:
         self.max_voice_seconds = max_voice_seconds
+        self.broken_catalog = broken_catalog
         self.tracks = {t["id"]: t for t in (_track(i) for i in range(N_TRACKS))}
         self.liked: dict[str, list[str]] = {}
         self.skipped: dict[str, list[str]] = {}
@@ -240,6 +250,7 @@ class FakeMoodtune:
         only_prefixes: tuple[str, ...] | None = None,
     ) -> PlaylistResult:
         """Nearest unused fake tracks along the strategy's path; memory, likes and skips."""
+        self._catalog()
         self.calls.append("recommend")
         check_playlist_request(strategy=strategy, n=n)
         who = listener or user
@@ -267,7 +278,19 @@ class FakeMoodtune:
                 ids = self._pick(pool, path, seed)
             if who and seed is None:
                 self.history.setdefault(who, []).append(ids)
-        tracks = [self._track_json(tid, path[i], liked) for i, tid in enumerate(ids)]
+        mood = mood_word(float(e.valence), float(e.arousal))
+        moving = path[0] != path[-1]
+        tracks = []
+        for i, tid in enumerate(ids):
+            phrase = strategy_phrase(
+                strategy=strategy,
+                mood=mood,
+                step=i / max(1, len(ids) - 1),
+                first=i == 0,
+                last=i == len(ids) - 1 and len(ids) > 1,
+                moving=moving,
+            )
+            tracks.append(self._track_json(tid, path[i], liked, phrase))
         targets = {"source": "builtin", "note": "the fake facade's mapping", "why": None}
         return PlaylistResult(
             emotion=emotion, strategy=strategy, tracks=tracks, targets=targets, notes=notes
@@ -314,6 +337,7 @@ class FakeMoodtune:
         listener: str | None = None,
     ) -> PlaylistResult:
         """A straight path between two moods, points or tracks (strategy ``journey``)."""
+        self._catalog()
         self.calls.append("journey")
         if not 2 <= n <= 100:
             raise ParameterError(f"n={n} is out of range; ask for 2 to 100 tracks")
@@ -329,12 +353,14 @@ class FakeMoodtune:
             ids = [first, *ids]
         est = EmotionEstimate.from_probabilities(_probs_near(*a), source="given")
         emotion = EmotionResult(emotion=est, language="unknown", parts={"given": est})
-        tracks = [self._track_json(tid, path[i], set()) for i, tid in enumerate(ids)]
+        words = f"from {mood_word(*a)} to {mood_word(*b)}"
+        tracks = [self._track_json(tid, path[i], set(), words) for i, tid in enumerate(ids)]
         return PlaylistResult(emotion=emotion, strategy="journey", tracks=tracks)
 
     # -- feedback -------------------------------------------------------------------
     def add_feedback(self, user: str, track_id: str, kind: str) -> None:
         """Store a like or a skip (a later one of the other kind replaces it)."""
+        self._catalog()
         self.calls.append("add_feedback")
         if kind not in ("like", "skip"):
             raise ParameterError(f"kind={kind!r} must be 'like' or 'skip'")
@@ -356,6 +382,7 @@ class FakeMoodtune:
     # -- tracks ---------------------------------------------------------------------
     def track_row(self, track_id: str) -> dict[str, Any] | None:
         """The fake catalog row (None for an unknown id)."""
+        self._catalog()
         row = self.tracks.get(track_id)
         return None if row is None else dict(row)
 
@@ -401,6 +428,7 @@ class FakeMoodtune:
         self, query: str | Path, *, n: int = 10, genres: list[str] | None = None
     ) -> tuple[dict[str, Any], list[Any]]:
         """The ``n`` fake tracks nearest in valence and energy (``genres`` filter)."""
+        self._catalog()
         self.calls.append("similar")
         row = self.tracks.get(str(query))
         if row is None:
@@ -504,6 +532,14 @@ class FakeMoodtune:
         return buf.getvalue(), FakeMix(info, len(y) / 16000, media, emotion)
 
     # -- helpers --------------------------------------------------------------------
+    def _catalog(self) -> None:
+        if self.broken_catalog is not None:
+            raise CatalogError(
+                f"the catalog {self.broken_catalog} is corrupt (file is not a database); move "
+                "or delete it (the default catalog is rebuilt on next use) or set "
+                "MOODTUNE_CATALOG to another file"
+            )
+
     def _end(self, value: str, name: str) -> tuple[tuple[float, float], str | None]:
         word = value.strip().lower()
         if word in CIRCUMPLEX:
@@ -563,9 +599,12 @@ class FakeMoodtune:
         return ids
 
     def _track_json(
-        self, track_id: str, target: tuple[float, float], liked: set[str]
+        self, track_id: str, target: tuple[float, float], liked: set[str], phrase: str
     ) -> dict[str, Any]:
         t = self.tracks[track_id]
+        sound = describe_track(
+            valence=t["valence"], energy=t["energy"], mode=t["mode"], tempo=t["tempo"]
+        )
         return {
             "id": t["id"],
             "name": t["name"],
@@ -578,7 +617,7 @@ class FakeMoodtune:
             "mode": t["mode"],
             "acousticness": t["acousticness"],
             "url": t["url"],
-            "reason": f"valence {t['valence']:.2f}, energy {t['energy']:.2f} near the target",
+            "reason": f"{sound} — {phrase}",
             "target": {"valence": round(target[0], 4), "arousal": round(target[1], 4)},
             "duration_s": round(t["duration_ms"] / 1000, 1),
             "liked": t["id"] in liked,

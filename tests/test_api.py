@@ -44,14 +44,18 @@ def real_client(real_service: Moodtune) -> Iterator[TestClient]:
         yield c
 
 
-@pytest.fixture
-def service() -> FakeMoodtune:
-    """The fake facade (no model) for the plumbing tests."""
-    return FakeMoodtune()
+@pytest.fixture(params=["fake", pytest.param("real", marks=pytest.mark.slow)])
+def service(request: pytest.FixtureRequest) -> Moodtune | FakeMoodtune:
+    """Plumbing tests run twice: on the fake facade (no model, the fast lane) and on the
+    real one (``slow``), with the same assertions."""
+    if request.param == "fake":
+        return FakeMoodtune()
+    real: Moodtune = request.getfixturevalue("real_service")
+    return real
 
 
 @pytest.fixture
-def client(service: FakeMoodtune) -> Iterator[TestClient]:
+def client(service: Moodtune | FakeMoodtune) -> Iterator[TestClient]:
     with TestClient(create_app(service, warm_up=False, api_key="")) as c:  # type: ignore[arg-type]
         yield c
 
@@ -330,7 +334,7 @@ def test_other_routes_bad_input(client: TestClient) -> None:
     assert_problem(client.get("/v1/nothing"), 404, "")
 
 
-def test_upload_size_limit(service: FakeMoodtune) -> None:
+def test_upload_size_limit(service: Moodtune | FakeMoodtune) -> None:
     with TestClient(create_app(service, warm_up=False, api_key="", max_upload_bytes=2000)) as c:
         big = {"audio": ("a.ogg", b"\x00" * 5000)}
         assert_problem(c.post("/v1/emotion", files=big), 413, "limit")
@@ -345,7 +349,7 @@ def test_upload_size_limit(service: FakeMoodtune) -> None:
         assert_problem(resp, 413, "limit")
 
 
-def test_api_key(service: FakeMoodtune, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_api_key(service: Moodtune | FakeMoodtune, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MOODTUNE_API_KEY", "s3cret")
     with TestClient(create_app(service, warm_up=False)) as c:
         assert_problem(c.post("/v1/emotion", json={"text": "hi"}), 401, "X-API-Key")
