@@ -36,6 +36,7 @@ from moodtune.audio.decode import load_audio
 from moodtune.config import limits
 from moodtune.errors import CatalogError, ParameterError
 from moodtune.recommend.reasons import describe_track, mood_word, strategy_phrase
+from moodtune.recommend.targets import va_to_feature_targets
 from moodtune.service import EmotionResult, Moodtune, PlaylistResult, check_playlist_request
 from moodtune.text import clean_text
 from moodtune.types import CIRCUMPLEX, LABELS, EmotionEstimate
@@ -291,7 +292,20 @@ class FakeMoodtune:
                 moving=moving,
             )
             tracks.append(self._track_json(tid, path[i], liked, phrase))
-        targets = {"source": "builtin", "note": "the fake facade's mapping", "why": None}
+        features = va_to_feature_targets(*path[-1])
+        targets = {
+            "targets": {
+                k: round(float(v), 1 if k in ("tempo", "loudness") else 3)
+                for k, v in features.items()
+            },
+            "source": "builtin",
+            "model": None,
+            "note": "LLM not requested (the fake facade's built-in mapping)",
+            "why": None,
+            "strategy": strategy,
+            "point": {"valence": round(path[-1][0], 4), "arousal": round(path[-1][1], 4)},
+            "elapsed_s": 0.0,
+        }
         return PlaylistResult(
             emotion=emotion, strategy=strategy, tracks=tracks, targets=targets, notes=notes
         )
