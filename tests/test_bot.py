@@ -381,7 +381,7 @@ def test_split_message_keeps_lines_and_limits():
 
 # -- voice -----------------------------------------------------------------------------
 @pytest.mark.slow
-def test_voice_note_reply_has_transcript_and_sadness(service, store):
+def test_voice_note_reply_has_transcript_and_sadness(real_service, store):
     out: dict[str, Any] = {}
     ogg = (SPEECH / "en_sad.ogg").read_bytes()
 
@@ -390,7 +390,7 @@ def test_voice_note_reply_has_transcript_and_sadness(service, store):
             "voice", ogg, user=61, duration=4, mime_type="audio/ogg", file_size=len(ogg)
         )
 
-    tg = drive(service, store, script)
+    tg = drive(real_service, store, script)
     assert [p["file_id"] for p in tg.sent("getFile")] == ["f1"]
     text = out["voice"][0]["text"]
     assert "<b>sadness</b>" in text
@@ -398,11 +398,11 @@ def test_voice_note_reply_has_transcript_and_sadness(service, store):
     assert "sad" in text.lower() and "lonely" in text.lower()  # the transcript
     assert "🗣" in text
     assert "open.spotify.com/track/" in text
-    assert "61" in service._speakers  # per-user voice statistics
+    assert "61" in real_service._speakers  # per-user voice statistics
 
 
 @pytest.mark.slow
-def test_video_note_is_heard(service, store):
+def test_video_note_is_heard(real_service, store):
     from moodtune.audio.decode import load_audio
     from moodtune.audio.encode import encode_audio
 
@@ -413,7 +413,7 @@ def test_video_note_is_heard(service, store):
     async def script(h: Harness) -> None:
         out["note"] = await h.media("video_note", mp4, user=62, duration=4)
 
-    drive(service, store, script)
+    drive(real_service, store, script)
     text = out["note"][0]["text"]
     assert "happy" in text.lower() and "open.spotify.com" in text
 
