@@ -7,6 +7,7 @@ the real facade (``real_client``) and is marked ``slow``.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -641,3 +642,36 @@ def test_recommend_for_a_given_emotion(real_client: TestClient) -> None:
     assert_problem(
         real_client.post("/v1/recommend", json={"emotion": {"valence": 3, "arousal": 0}}), 422, ""
     )
+
+
+def test_every_route_answers_on_the_fake(tmp_path: Path) -> None:
+    """Journey, track view, similar, audio, analyze and mix: shapes and links (fast lane)."""
+    fake = FakeMoodtune()
+    song = tmp_path / "song.ogg"
+    song.write_bytes((SPEECH / "en_sad.ogg").read_bytes())
+    fake.played["fake003"] = str(song)
+    with TestClient(create_app(fake, warm_up=False, api_key="")) as c:  # type: ignore[arg-type]
+        data = c.post("/v1/journey", json={"from": "sad", "to": "happy", "n": 5}).json()
+        assert data["strategy"] == "journey" and len(data["tracks"]) == 5
+        assert all({"id", "reason", "target", "audio_url"} <= set(t) for t in data["tracks"])
+        view = c.get("/v1/tracks/fake003").json()
+        assert "local_path" not in view and view["audio_url"].startswith("/v1/tracks/fake003/")
+        assert c.get(view["audio_url"]).content == song.read_bytes()
+        assert c.get("/v1/tracks/fake004").json()["audio_url"] is None
+        sim = c.get("/v1/tracks/fake004/similar", params={"n": 3, "genre": "rock"}).json()
+        assert sim["query"]["id"] == "fake004" and len(sim["tracks"]) == 3
+        assert all("local_path" not in t and "audio_url" in t for t in sim["tracks"])
+        voice = {"audio": ("take.ogg", (SPEECH / "en_sad.ogg").read_bytes())}
+        report = c.post("/v1/tracks/analyze", files=voice, data={"lyrics": "false"}).json()
+        assert set(report) == {
+            "silent", "features", "curve", "summary", "genre", "lyrics", "emotion_point",
+            "description",
+        }  # fmt: skip
+        mixed = c.post("/v1/mix", files=voice, data={"format": "wav", "user": ""})
+        assert mixed.status_code == 200, mixed.text
+        assert mixed.headers["content-type"] == "audio/wav" and mixed.content[:4] == b"RIFF"
+        summary = json.loads(mixed.headers["x-moodtune-mix"])
+        assert summary["track"]["id"] in fake.tracks and "local_path" not in summary["track"]
+        assert_problem(c.post("/v1/mix", files=voice, data={"loudness": "loud"}), 422, "loudness")
+        assert_problem(c.post("/v1/mix", json={"text": "hi"}), 415, "multipart")
+    assert {"journey", "track_view", "similar", "analyze_track", "mix_upload"} <= set(fake.calls)
