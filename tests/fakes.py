@@ -204,6 +204,7 @@ class FakeMoodtune:
             return EmotionResult(emotion=est, language=lang, parts={"text": est}, message=cleaned)
         if language not in (None, "auto", "ru", "en"):
             raise ParameterError(f"language={language!r} must be auto, ru or en")
+        assert audio is not None
         load_audio(audio, max_seconds=self.max_voice_seconds)  # the real limits and errors
         voice = _estimate("sadness", source="voice", strength=0.55)
         words = _estimate("sadness", source="text")

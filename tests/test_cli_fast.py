@@ -33,7 +33,9 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     return rc, got.out, got.err
 
 
-def test_emotion_json_is_the_facade_json(fake: FakeMoodtune, capsys) -> None:
+def test_emotion_json_is_the_facade_json(
+    fake: FakeMoodtune, capsys: pytest.CaptureFixture[str]
+) -> None:
     rc, out, err = run(capsys, "emotion", "--text", "I feel sad and lonely", "--json")
     assert rc == 0, err
     data = json.loads(out)
@@ -43,21 +45,27 @@ def test_emotion_json_is_the_facade_json(fake: FakeMoodtune, capsys) -> None:
     )
 
 
-def test_emotion_bars_list_every_label(fake: FakeMoodtune, capsys) -> None:
+def test_emotion_bars_list_every_label(
+    fake: FakeMoodtune, capsys: pytest.CaptureFixture[str]
+) -> None:
     rc, out, _ = run(capsys, "emotion", "--text", "Мне страшно")
     assert rc == 0
     assert "Language: ru" in out and "text: fear" in out
     assert all(lab in out for lab in LABELS) and "%" in out
 
 
-def test_voice_file_goes_through_the_decoder(fake: FakeMoodtune, capsys) -> None:
+def test_voice_file_goes_through_the_decoder(
+    fake: FakeMoodtune, capsys: pytest.CaptureFixture[str]
+) -> None:
     rc, out, _ = run(capsys, "emotion", str(SPEECH / "en_sad.ogg"), "--json")
     assert rc == 0
     data = json.loads(out)
     assert set(data["parts"]) == {"voice", "text"} and data["transcript"]
 
 
-def test_recommend_json_table_and_listener(fake: FakeMoodtune, capsys) -> None:
+def test_recommend_json_table_and_listener(
+    fake: FakeMoodtune, capsys: pytest.CaptureFixture[str]
+) -> None:
     rc, out, err = run(
         capsys, "recommend", "--text", "I am furious", "--strategy", "calm", "-n", "5", "--json"
     )
@@ -73,7 +81,9 @@ def test_recommend_json_table_and_listener(fake: FakeMoodtune, capsys) -> None:
     assert "cli:ann" in fake.history
 
 
-def test_recommend_for_a_point_and_filters(fake: FakeMoodtune, capsys) -> None:
+def test_recommend_for_a_point_and_filters(
+    fake: FakeMoodtune, capsys: pytest.CaptureFixture[str]
+) -> None:
     args = ("recommend", "--valence", "0.7", "--arousal", "0.5", "--json", "--genre", "rock")
     rc, out, err = run(capsys, *args, "--year-min", "2000")
     assert rc == 0, err
@@ -97,7 +107,11 @@ def test_recommend_for_a_point_and_filters(fake: FakeMoodtune, capsys) -> None:
     ],
 )
 def test_errors_are_one_line_with_an_exit_code(
-    fake: FakeMoodtune, capsys, args: tuple[str, ...], code: int, pattern: str
+    fake: FakeMoodtune,
+    capsys: pytest.CaptureFixture[str],
+    args: tuple[str, ...],
+    code: int,
+    pattern: str,
 ) -> None:
     rc, out, err = run(capsys, *args)
     assert rc == code, err
@@ -106,7 +120,9 @@ def test_errors_are_one_line_with_an_exit_code(
     assert "Traceback" not in err and not out
 
 
-def test_journey_json_has_the_playlist_shape(fake: FakeMoodtune, capsys) -> None:
+def test_journey_json_has_the_playlist_shape(
+    fake: FakeMoodtune, capsys: pytest.CaptureFixture[str]
+) -> None:
     rc, out, err = run(capsys, "journey", "--from", "sad", "--to", "happy", "--n", "6", "--json")
     assert rc == 0, err
     data = json.loads(out)
