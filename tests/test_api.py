@@ -1,7 +1,13 @@
-"""HTTP API: every route, every error status, load shedding, API key, feedback."""
+"""HTTP API: every route, every error status, load shedding, API key, feedback.
+
+Plumbing (parsing, status codes, problem documents, pools, keys) runs against the fake
+facade (``tests/fakes.py``, no model: the fast lane); what the models conclude runs against
+the real facade (``real_client``) and is marked ``slow``.
+"""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -15,6 +21,7 @@ pytest.importorskip("httpx")
 
 from fastapi.testclient import TestClient  # noqa: E402
 
+from fakes import FakeMoodtune  # noqa: E402
 from moodtune.api.app import create_app  # noqa: E402
 from moodtune.service import Moodtune  # noqa: E402
 
@@ -23,8 +30,8 @@ SR = 16000
 
 
 @pytest.fixture(scope="module")
-def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Moodtune]:
-    """One facade over the default catalog (in its own home) for the module."""
+def real_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Moodtune]:
+    """One real facade over the default catalog (in its own home) for the module."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MOODTUNE_HOME", str(tmp_path_factory.mktemp("api_home")))
         svc = Moodtune()
@@ -33,8 +40,24 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Moodtune]:
 
 
 @pytest.fixture(scope="module")
-def client(service: Moodtune) -> Iterator[TestClient]:
-    with TestClient(create_app(service, warm_up=False, api_key="")) as c:
+def real_client(real_service: Moodtune) -> Iterator[TestClient]:
+    with TestClient(create_app(real_service, warm_up=False, api_key="")) as c:
+        yield c
+
+
+@pytest.fixture(params=["fake", pytest.param("real", marks=pytest.mark.slow)])
+def service(request: pytest.FixtureRequest) -> Moodtune | FakeMoodtune:
+    """Plumbing tests run twice: on the fake facade (no model, the fast lane) and on the
+    real one (``slow``), with the same assertions."""
+    if request.param == "fake":
+        return FakeMoodtune()
+    real: Moodtune = request.getfixturevalue("real_service")
+    return real
+
+
+@pytest.fixture
+def client(service: Moodtune | FakeMoodtune) -> Iterator[TestClient]:
+    with TestClient(create_app(service, warm_up=False, api_key="")) as c:  # type: ignore[arg-type]
         yield c
 
 
@@ -67,24 +90,26 @@ def test_healthz_and_openapi(client: TestClient) -> None:
     assert set(body) == {"application/json", "multipart/form-data"}
 
 
-def test_emotion_text_is_the_cli_json(client: TestClient, service: Moodtune) -> None:
-    resp = client.post("/v1/emotion", json={"text": "I feel so sad and lonely today"})
+@pytest.mark.slow
+def test_emotion_text_is_the_cli_json(real_client: TestClient, real_service: Moodtune) -> None:
+    resp = real_client.post("/v1/emotion", json={"text": "I feel so sad and lonely today"})
     assert resp.status_code == 200, resp.text
-    assert resp.json() == service.emotion_of(text="I feel so sad and lonely today").to_dict()
+    assert resp.json() == real_service.emotion_of(text="I feel so sad and lonely today").to_dict()
     assert resp.json()["emotion"]["label"] == "sadness"
 
 
-def test_recommend_text_filters_and_seed(client: TestClient) -> None:
+@pytest.mark.slow
+def test_recommend_text_filters_and_seed(real_client: TestClient) -> None:
     req = {"text": "I am furious!", "strategy": "calm", "n": 5, "seed": 3, "year_min": 1990}
-    first = client.post("/v1/recommend", json=req)
+    first = real_client.post("/v1/recommend", json=req)
     assert first.status_code == 200, first.text
     data = first.json()
     assert data["strategy"] == "calm" and len(data["tracks"]) == 5
     assert data["emotion"]["label"] == "anger"
     for t in data["tracks"]:
         assert t["reason"] and "audio_url" in t
-    assert client.post("/v1/recommend", json=req).json() == data  # same seed, same playlist
-    uplift = client.post(
+    assert real_client.post("/v1/recommend", json=req).json() == data  # same seed, same playlist
+    uplift = real_client.post(
         "/v1/recommend", json={"text": "I am so sad", "strategy": "uplift", "n": 8}
     ).json()
     vals = [t["target"]["valence"] for t in uplift["tracks"]]
@@ -99,61 +124,66 @@ def session(client: TestClient) -> tuple[str, dict[str, str]]:
     return body["user"], {"Authorization": f"Bearer {body['token']}"}
 
 
-def test_feedback_changes_the_next_playlist(client: TestClient) -> None:
-    user1, auth1 = session(client)
-    _, auth2 = session(client)
+@pytest.mark.slow
+def test_feedback_changes_the_next_playlist(real_client: TestClient) -> None:
+    user1, auth1 = session(real_client)
+    _, auth2 = session(real_client)
     # with a seed the lists are reproducible (listener memory is off), so users compare
     req = {"text": "I feel so sad and lonely", "n": 5, "user": user1, "seed": 5}
     first = [
-        t["id"] for t in client.post("/v1/recommend", json=req, headers=auth1).json()["tracks"]
+        t["id"] for t in real_client.post("/v1/recommend", json=req, headers=auth1).json()["tracks"]
     ]
-    resp = client.post("/v1/feedback", json={"track_id": first[0], "kind": "skip"}, headers=auth1)
+    resp = real_client.post(
+        "/v1/feedback", json={"track_id": first[0], "kind": "skip"}, headers=auth1
+    )
     assert resp.status_code == 201, resp.text
     assert resp.json()["skipped"] == 1 and resp.json()["user"] == user1
-    resp = client.post(
+    resp = real_client.post(
         "/v1/feedback", json={"user": user1, "track_id": first[1], "kind": "like"}, headers=auth1
     )
     assert resp.json()["liked"] == 1
     second = [
-        t["id"] for t in client.post("/v1/recommend", json=req, headers=auth1).json()["tracks"]
+        t["id"] for t in real_client.post("/v1/recommend", json=req, headers=auth1).json()["tracks"]
     ]
     assert first[0] not in second and second != first
-    other = client.post(
+    other = real_client.post(
         "/v1/recommend", json={k: v for k, v in req.items() if k != "user"}, headers=auth2
     ).json()
     assert [t["id"] for t in other["tracks"]] == first  # another user is not affected
     assert not any(t["liked"] for t in other["tracks"])
 
 
-def test_feedback_revises_the_playlist_in_place(client: TestClient) -> None:
-    user, auth = session(client)
+@pytest.mark.slow
+def test_feedback_revises_the_playlist_in_place(real_client: TestClient) -> None:
+    user, auth = session(real_client)
     req = {"text": "I feel so sad and lonely", "n": 8, "user": user}
-    data = client.post("/v1/recommend", json=req, headers=auth).json()
+    data = real_client.post("/v1/recommend", json=req, headers=auth).json()
     first = [t["id"] for t in data["tracks"]]
     emotion = {"probabilities": data["emotion"]["probabilities"]}
-    client.post("/v1/feedback", json={"track_id": first[1], "kind": "like"}, headers=auth)
+    real_client.post("/v1/feedback", json={"track_id": first[1], "kind": "like"}, headers=auth)
     revise = {"emotion": emotion, "n": 8}
-    liked = client.post("/v1/recommend", json=revise | {"current": first}, headers=auth).json()
+    liked = real_client.post("/v1/recommend", json=revise | {"current": first}, headers=auth).json()
     assert [t["id"] for t in liked["tracks"]] == first  # a like keeps the playlist
     assert [t["liked"] for t in liked["tracks"]] == [i == 1 for i in range(8)]
-    client.post("/v1/feedback", json={"track_id": first[3], "kind": "skip"}, headers=auth)
-    skipped = client.post("/v1/recommend", json=revise | {"current": first}, headers=auth).json()[
-        "tracks"
-    ]
+    real_client.post("/v1/feedback", json={"track_id": first[3], "kind": "skip"}, headers=auth)
+    skipped = real_client.post(
+        "/v1/recommend", json=revise | {"current": first}, headers=auth
+    ).json()["tracks"]
     ids = [t["id"] for t in skipped]
     assert first[3] not in ids and len(ids) == 8
     assert [ids[i] for i in range(8) if i != 3] == [first[i] for i in range(8) if i != 3]
     assert skipped[1]["liked"]
-    bad = client.post("/v1/recommend", json={"text": "sad", "current": first}, headers=auth)
+    bad = real_client.post("/v1/recommend", json={"text": "sad", "current": first}, headers=auth)
     assert bad.status_code in (400, 422) and "emotion" in bad.text
 
 
-def test_same_message_same_listener_gets_fresh_tracks(client: TestClient) -> None:
-    _, auth = session(client)
+@pytest.mark.slow
+def test_same_message_same_listener_gets_fresh_tracks(real_client: TestClient) -> None:
+    _, auth = session(real_client)
     req = {"text": "I feel so sad and lonely", "n": 10}
     seen: list[str] = []
     for _ in range(5):
-        data = client.post("/v1/recommend", json=req, headers=auth).json()
+        data = real_client.post("/v1/recommend", json=req, headers=auth).json()
         ids = [t["id"] for t in data["tracks"]]
         assert data["emotion"]["label"] == "sadness" and len(ids) == 10
         seen += ids
@@ -162,42 +192,49 @@ def test_same_message_same_listener_gets_fresh_tracks(client: TestClient) -> Non
     assert len(set(seen)) == len(seen)  # no track twice across five playlists
 
 
-def test_journey_between_two_moods(client: TestClient) -> None:
-    resp = client.post("/v1/journey", json={"from": "sad", "to": "happy", "n": 8, "seed": 1})
+@pytest.mark.slow
+def test_journey_between_two_moods(real_client: TestClient) -> None:
+    resp = real_client.post("/v1/journey", json={"from": "sad", "to": "happy", "n": 8, "seed": 1})
     assert resp.status_code == 200, resp.text
     data = resp.json()
     assert data["strategy"] == "journey" and len(data["tracks"]) == 8
     vals = [t["valence"] for t in data["tracks"]]
     assert sum(vals[-3:]) > sum(vals[:3]) + 0.5  # from sad music to happy music
     assert all({"id", "reason", "target", "audio_url"} <= set(t) for t in data["tracks"])
-    again = client.post("/v1/journey", json={"from": "sad", "to": "happy", "n": 8, "seed": 1})
+    again = real_client.post("/v1/journey", json={"from": "sad", "to": "happy", "n": 8, "seed": 1})
     assert again.json()["tracks"] == data["tracks"]
     tid = data["tracks"][2]["id"]
-    by_track = client.post("/v1/journey", json={"from": tid, "to": "0.8,0.6", "n": 4}).json()
+    by_track = real_client.post("/v1/journey", json={"from": tid, "to": "0.8,0.6", "n": 4}).json()
     assert by_track["tracks"][0]["id"] == tid
-    bad = client.post("/v1/journey", json={"from": "nope", "to": "happy"})
+    bad = real_client.post("/v1/journey", json={"from": "nope", "to": "happy"})
     assert bad.status_code in (400, 422) and "not in the catalog" in bad.text
 
 
-def test_track_and_similar_on_default_catalog(client: TestClient) -> None:
-    tid = client.post("/v1/recommend", json={"text": "happy!", "n": 1}).json()["tracks"][0]["id"]
-    track = client.get(f"/v1/tracks/{tid}").json()
+@pytest.mark.slow
+def test_track_and_similar_on_default_catalog(real_client: TestClient) -> None:
+    tid = real_client.post("/v1/recommend", json={"text": "happy!", "n": 1}).json()["tracks"][0][
+        "id"
+    ]
+    track = real_client.get(f"/v1/tracks/{tid}").json()
     assert track["id"] == tid and "valence" in track and "local_path" not in track
     assert track["curve"] is None and track["audio_url"] is None
-    sim = client.get(f"/v1/tracks/{tid}/similar", params={"n": 3}).json()
+    sim = real_client.get(f"/v1/tracks/{tid}/similar", params={"n": 3}).json()
     assert sim["query"]["id"] == tid and len(sim["tracks"]) == 3
     assert tid not in {t["id"] for t in sim["tracks"]}
-    assert_problem(client.get(f"/v1/tracks/{tid}/audio"), 404, "no local audio")
+    assert_problem(real_client.get(f"/v1/tracks/{tid}/audio"), 404, "no local audio")
 
 
+@pytest.mark.slow
 def test_catalog_track_words_and_the_llm(
-    client: TestClient, monkeypatch: pytest.MonkeyPatch
+    real_client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pytest.importorskip("openai")
     from fake_llm import FakeLLM
 
-    tid = client.post("/v1/recommend", json={"text": "happy!", "n": 1}).json()["tracks"][0]["id"]
-    track = client.get(f"/v1/tracks/{tid}").json()
+    tid = real_client.post("/v1/recommend", json={"text": "happy!", "n": 1}).json()["tracks"][0][
+        "id"
+    ]
+    track = real_client.get(f"/v1/tracks/{tid}").json()
     info = track["genre_info"]
     assert info["source"] == "catalog" and info["label"] == track["genre"]
     assert set(info["probabilities"]) == {"edm", "latin", "pop", "r&b", "rap", "rock"}
@@ -206,20 +243,22 @@ def test_catalog_track_words_and_the_llm(
         monkeypatch.setenv("MOODTUNE_LLM_URL", llm.url)
         monkeypatch.setenv("MOODTUNE_LLM_TIMEOUT", "2")
         llm.script("json", {"valence": 0.9, "energy": 0.9, "tempo": 150, "why": "party"})
-        body = client.post("/v1/recommend", json={"text": "I feel great!", "n": 3}).json()
+        body = real_client.post("/v1/recommend", json={"text": "I feel great!", "n": 3}).json()
         assert body["targets"]["source"] == "llm" and body["targets"]["why"] == "party"
         assert body["targets"]["targets"]["tempo"] == 150.0
-        body = client.post("/v1/recommend", json={"text": "I feel great!", "llm": False}).json()
+        body = real_client.post(
+            "/v1/recommend", json={"text": "I feel great!", "llm": False}
+        ).json()
         assert body["targets"]["source"] == "builtin"
         llm.script("status", None, status=500)
-        body = client.post("/v1/recommend", json={"text": "I feel great!", "n": 3}).json()
+        body = real_client.post("/v1/recommend", json={"text": "I feel great!", "n": 3}).json()
         assert body["targets"]["source"] == "builtin" and "500" in body["targets"]["note"]
         assert len(body["tracks"]) == 3
         text = "Bright and bouncy from start to end. A feel-good tune for a sunny day."
         llm.script("json", {"description": text})
-        desc = client.get(f"/v1/tracks/{tid}").json()["description"]
+        desc = real_client.get(f"/v1/tracks/{tid}").json()["description"]
         assert desc["text"] == text and desc["source"] == "llm"
-        desc = client.get(f"/v1/tracks/{tid}", params={"llm": "false"}).json()["description"]
+        desc = real_client.get(f"/v1/tracks/{tid}", params={"llm": "false"}).json()["description"]
         assert desc["source"] == "template"
 
 
@@ -296,7 +335,7 @@ def test_other_routes_bad_input(client: TestClient) -> None:
     assert_problem(client.get("/v1/nothing"), 404, "")
 
 
-def test_upload_size_limit(service: Moodtune) -> None:
+def test_upload_size_limit(service: Moodtune | FakeMoodtune) -> None:
     with TestClient(create_app(service, warm_up=False, api_key="", max_upload_bytes=2000)) as c:
         big = {"audio": ("a.ogg", b"\x00" * 5000)}
         assert_problem(c.post("/v1/emotion", files=big), 413, "limit")
@@ -311,7 +350,7 @@ def test_upload_size_limit(service: Moodtune) -> None:
         assert_problem(resp, 413, "limit")
 
 
-def test_api_key(service: Moodtune, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_api_key(service: Moodtune | FakeMoodtune, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MOODTUNE_API_KEY", "s3cret")
     with TestClient(create_app(service, warm_up=False)) as c:
         assert_problem(c.post("/v1/emotion", json={"text": "hi"}), 401, "X-API-Key")
@@ -323,12 +362,11 @@ def test_api_key(service: Moodtune, monkeypatch: pytest.MonkeyPatch) -> None:
         assert c.get("/").status_code == 200
 
 
-class _Blocking(Moodtune):
+class _Blocking(FakeMoodtune):
     """A facade whose text emotion waits for a gate: fills the pool on purpose."""
 
-    def __init__(self, inner: Moodtune) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self._catalog = inner.catalog()
         self.gate = threading.Event()
         self.entered = threading.Event()
 
@@ -339,8 +377,8 @@ class _Blocking(Moodtune):
         return super().emotion_of(**kwargs)
 
 
-def test_full_pool_answers_503_and_recovers(service: Moodtune) -> None:
-    svc = _Blocking(service)
+def test_full_pool_answers_503_and_recovers() -> None:
+    svc = _Blocking()
     with TestClient(
         create_app(svc, warm_up=False, api_key="", light_workers=1, light_queue=0)
     ) as c:
@@ -377,18 +415,18 @@ def test_index_page_is_served(client: TestClient) -> None:
 
 
 @pytest.mark.slow
-def test_voice_upload_emotion_and_recommend(client: TestClient) -> None:
+def test_voice_upload_emotion_and_recommend(real_client: TestClient) -> None:
     audio = (SPEECH / "en_sad.ogg").read_bytes()
-    resp = client.post("/v1/emotion", files={"audio": ("en_sad.ogg", audio, "audio/ogg")})
+    resp = real_client.post("/v1/emotion", files={"audio": ("en_sad.ogg", audio, "audio/ogg")})
     assert resp.status_code == 200, resp.text
     data = resp.json()
     assert set(data["parts"]) == {"voice", "text"} and data["transcript"]
     assert data["language"] == "en"
-    resp = client.post(
+    resp = real_client.post(
         "/v1/recommend",
         files={"audio": ("en_sad.ogg", audio, "audio/ogg")},
         data={"strategy": "uplift", "n": "4", "genres": "rock,pop"},
-        headers=session(client)[1],
+        headers=session(real_client)[1],
     )
     assert resp.status_code == 200, resp.text
     assert resp.json()["strategy"] == "uplift" and len(resp.json()["tracks"]) == 4
@@ -514,9 +552,8 @@ def _listening(pid: int) -> list[str]:
     return out
 
 
-def test_voice_duration_limit_is_413(service: Moodtune) -> None:
-    short = Moodtune(max_voice_seconds=1.0)
-    short._catalog = service.catalog()
+def test_voice_duration_limit_is_413() -> None:
+    short = Moodtune(max_voice_seconds=1.0)  # the real facade: refused before any model loads
     with TestClient(create_app(short, warm_up=False, api_key="")) as c:
         audio = (SPEECH / "en_sad.ogg").read_bytes()
         resp = c.post("/v1/emotion", files={"audio": ("en_sad.ogg", audio, "audio/ogg")})
@@ -569,34 +606,72 @@ def test_mix_endpoint_returns_a_measured_mix(tmp_path: Path) -> None:
         assert_problem(c.post("/v1/mix", json={"text": "hi"}), 415, "multipart")
 
 
-def test_recommend_for_a_given_emotion(client: TestClient) -> None:
-    first = client.post("/v1/recommend", json={"text": "I am so sad and lonely", "seed": 1}).json()
+@pytest.mark.slow
+def test_recommend_for_a_given_emotion(real_client: TestClient) -> None:
+    first = real_client.post(
+        "/v1/recommend", json={"text": "I am so sad and lonely", "seed": 1}
+    ).json()
     probs = first["emotion"]["probabilities"]
-    again = client.post("/v1/recommend", json={"emotion": {"probabilities": probs}, "seed": 1})
+    again = real_client.post("/v1/recommend", json={"emotion": {"probabilities": probs}, "seed": 1})
     assert again.status_code == 200, again.text
     data = again.json()
     assert data["emotion"]["label"] == first["emotion"]["label"]
     assert data["emotion"]["valence"] == pytest.approx(first["emotion"]["valence"], abs=1e-3)
     assert [t["id"] for t in data["tracks"]] == [t["id"] for t in first["tracks"]]
-    point = client.post(
+    point = real_client.post(
         "/v1/recommend", json={"emotion": {"valence": 0.7, "arousal": 0.6}, "n": 5}
     ).json()
     assert point["emotion"]["valence"] == pytest.approx(0.7)
     assert point["emotion"]["label"] in ("happiness", "surprise")
     assert sum(t["valence"] for t in point["tracks"]) / 5 > 0.6  # bright music
     assert_problem(
-        client.post("/v1/recommend", json={"text": "hi", "emotion": {"valence": 0, "arousal": 0}}),
+        real_client.post(
+            "/v1/recommend", json={"text": "hi", "emotion": {"valence": 0, "arousal": 0}}
+        ),
         422,
         "not several",
     )
     assert_problem(
-        client.post("/v1/recommend", json={"emotion": {"valence": 0.2}}), 422, "both valence"
+        real_client.post("/v1/recommend", json={"emotion": {"valence": 0.2}}), 422, "both valence"
     )
     assert_problem(
-        client.post("/v1/recommend", json={"emotion": {"probabilities": {"joy": 1}}}),
+        real_client.post("/v1/recommend", json={"emotion": {"probabilities": {"joy": 1}}}),
         422,
         "unknown emotion labels",
     )
     assert_problem(
-        client.post("/v1/recommend", json={"emotion": {"valence": 3, "arousal": 0}}), 422, ""
+        real_client.post("/v1/recommend", json={"emotion": {"valence": 3, "arousal": 0}}), 422, ""
     )
+
+
+def test_every_route_answers_on_the_fake(tmp_path: Path) -> None:
+    """Journey, track view, similar, audio, analyze and mix: shapes and links (fast lane)."""
+    fake = FakeMoodtune()
+    song = tmp_path / "song.ogg"
+    song.write_bytes((SPEECH / "en_sad.ogg").read_bytes())
+    fake.played["fake003"] = str(song)
+    with TestClient(create_app(fake, warm_up=False, api_key="")) as c:  # type: ignore[arg-type]
+        data = c.post("/v1/journey", json={"from": "sad", "to": "happy", "n": 5}).json()
+        assert data["strategy"] == "journey" and len(data["tracks"]) == 5
+        assert all({"id", "reason", "target", "audio_url"} <= set(t) for t in data["tracks"])
+        view = c.get("/v1/tracks/fake003").json()
+        assert "local_path" not in view and view["audio_url"].startswith("/v1/tracks/fake003/")
+        assert c.get(view["audio_url"]).content == song.read_bytes()
+        assert c.get("/v1/tracks/fake004").json()["audio_url"] is None
+        sim = c.get("/v1/tracks/fake004/similar", params={"n": 3, "genre": "rock"}).json()
+        assert sim["query"]["id"] == "fake004" and len(sim["tracks"]) == 3
+        assert all("local_path" not in t and "audio_url" in t for t in sim["tracks"])
+        voice = {"audio": ("take.ogg", (SPEECH / "en_sad.ogg").read_bytes())}
+        report = c.post("/v1/tracks/analyze", files=voice, data={"lyrics": "false"}).json()
+        assert set(report) == {
+            "silent", "features", "curve", "summary", "genre", "lyrics", "emotion_point",
+            "description",
+        }  # fmt: skip
+        mixed = c.post("/v1/mix", files=voice, data={"format": "wav", "user": ""})
+        assert mixed.status_code == 200, mixed.text
+        assert mixed.headers["content-type"] == "audio/wav" and mixed.content[:4] == b"RIFF"
+        summary = json.loads(mixed.headers["x-moodtune-mix"])
+        assert summary["track"]["id"] in fake.tracks and "local_path" not in summary["track"]
+        assert_problem(c.post("/v1/mix", files=voice, data={"loudness": "loud"}), 422, "loudness")
+        assert_problem(c.post("/v1/mix", json={"text": "hi"}), 415, "multipart")
+    assert {"journey", "track_view", "similar", "analyze_track", "mix_upload"} <= set(fake.calls)

@@ -19,6 +19,7 @@ from aiogram import Bot, Dispatcher  # noqa: E402
 from aiogram.types import Update  # noqa: E402
 
 from fake_telegram import FakeTelegram  # noqa: E402
+from fakes import FakeMoodtune  # noqa: E402
 from moodtune.bot.app import build_bot, build_dispatcher, run_bot_async  # noqa: E402
 from moodtune.bot.handlers import ANALYZE_HELP, SORRY, BotSettings  # noqa: E402
 from moodtune.bot.playlist import MESSAGE_LIMIT, split_message  # noqa: E402
@@ -33,9 +34,19 @@ GENRES = ("edm", "latin", "pop", "r&b", "rap", "rock")
 QUADRANTS = ("happy / excited", "tense / angry", "sad / depressed", "calm / relaxed")
 
 
+@pytest.fixture(params=["fake", pytest.param("real", marks=pytest.mark.slow)])
+def service(request: pytest.FixtureRequest) -> Moodtune | FakeMoodtune:
+    """The bot's plumbing runs twice: on the fake facade (no model, the fast lane) and on
+    the real one (``slow``), with the same assertions."""
+    if request.param == "fake":
+        return FakeMoodtune()
+    real: Moodtune = request.getfixturevalue("real_service")
+    return real
+
+
 @pytest.fixture(scope="module")
-def service(tmp_path_factory: pytest.TempPathFactory) -> Moodtune:
-    """One facade for the module (models load once); the default catalog in its own home."""
+def real_service(tmp_path_factory: pytest.TempPathFactory) -> Moodtune:
+    """One real facade for the module (models load once); the default catalog in its own home."""
     from moodtune.catalog.default import open_default_catalog
 
     with pytest.MonkeyPatch.context() as mp:
@@ -242,7 +253,8 @@ def test_skip_and_like_revise_the_playlist_message_in_place(service, store):
     assert answers and "Swapped" in answers[0]["text"]
 
 
-def test_like_and_skip_are_stored_and_change_the_next_playlist(service, store):
+@pytest.mark.slow
+def test_like_and_skip_are_stored_and_change_the_next_playlist(real_service, store):
     out: dict[str, Any] = {}
     message = "I am so happy today, everything is wonderful"
     user = 31
@@ -258,9 +270,9 @@ def test_like_and_skip_are_stored_and_change_the_next_playlist(service, store):
         out["stale"] = await h.press("fb|like|no-such-track", user=user)
         out["other"] = (await h.text(message, user=user + 1))[0]
 
-    drive(service, store, script)
+    drive(real_service, store, script)
     ids = out["ids"]
-    stored = service.catalog().feedback_for(str(user))
+    stored = real_service.catalog().feedback_for(str(user))
     assert [(r["track_id"], r["kind"]) for r in stored] == [(ids[3], "like"), (ids[0], "skip")]
     answers = [p for m, p in out["like"] if m == "answerCallbackQuery"]
     assert answers and "Kept" in answers[0]["text"]
@@ -275,7 +287,7 @@ def test_like_and_skip_are_stored_and_change_the_next_playlist(service, store):
     assert "♥ liked" in out["after_like"]["text"]  # the kept track is marked
     # feedback is per user: someone else's playlist is not steered by it
     assert "♥ liked" not in out["other"]["text"]
-    assert service.catalog().feedback_for(str(user + 1)) == []
+    assert real_service.catalog().feedback_for(str(user + 1)) == []
 
 
 # -- limits and errors -----------------------------------------------------------------
@@ -304,7 +316,11 @@ def test_oversized_and_overlong_files_get_a_polite_refusal(service, store):
 def test_errors_become_friendly_replies_and_the_bot_goes_on(service, store, tmp_path, caplog):
     broken_catalog = tmp_path / "broken.db"
     broken_catalog.write_bytes(b"this is not a sqlite database" * 100)
-    broken = Moodtune(catalog_path=broken_catalog)
+    broken = (
+        FakeMoodtune(broken_catalog=broken_catalog)
+        if isinstance(service, FakeMoodtune)
+        else Moodtune(catalog_path=broken_catalog)
+    )
     out: dict[str, Any] = {}
 
     async def healthy(h: Harness) -> None:
@@ -365,7 +381,7 @@ def test_split_message_keeps_lines_and_limits():
 
 # -- voice -----------------------------------------------------------------------------
 @pytest.mark.slow
-def test_voice_note_reply_has_transcript_and_sadness(service, store):
+def test_voice_note_reply_has_transcript_and_sadness(real_service, store):
     out: dict[str, Any] = {}
     ogg = (SPEECH / "en_sad.ogg").read_bytes()
 
@@ -374,7 +390,7 @@ def test_voice_note_reply_has_transcript_and_sadness(service, store):
             "voice", ogg, user=61, duration=4, mime_type="audio/ogg", file_size=len(ogg)
         )
 
-    tg = drive(service, store, script)
+    tg = drive(real_service, store, script)
     assert [p["file_id"] for p in tg.sent("getFile")] == ["f1"]
     text = out["voice"][0]["text"]
     assert "<b>sadness</b>" in text
@@ -382,11 +398,11 @@ def test_voice_note_reply_has_transcript_and_sadness(service, store):
     assert "sad" in text.lower() and "lonely" in text.lower()  # the transcript
     assert "🗣" in text
     assert "open.spotify.com/track/" in text
-    assert "61" in service._speakers  # per-user voice statistics
+    assert "61" in real_service._speakers  # per-user voice statistics
 
 
 @pytest.mark.slow
-def test_video_note_is_heard(service, store):
+def test_video_note_is_heard(real_service, store):
     from moodtune.audio.decode import load_audio
     from moodtune.audio.encode import encode_audio
 
@@ -397,7 +413,7 @@ def test_video_note_is_heard(service, store):
     async def script(h: Harness) -> None:
         out["note"] = await h.media("video_note", mp4, user=62, duration=4)
 
-    drive(service, store, script)
+    drive(real_service, store, script)
     text = out["note"][0]["text"]
     assert "happy" in text.lower() and "open.spotify.com" in text
 
@@ -556,7 +572,10 @@ def test_info_button_replies_with_genre_and_description(service, store, no_llm):
     assert stale and "not in the catalog" in stale[0]
 
 
-def test_info_button_shows_the_llm_description_when_one_is_configured(service, store, monkeypatch):
+@pytest.mark.slow
+def test_info_button_shows_the_llm_description_when_one_is_configured(
+    real_service, store, monkeypatch
+):
     from fake_llm import FakeLLM
 
     words = (
@@ -574,7 +593,7 @@ def test_info_button_shows_the_llm_description_when_one_is_configured(service, s
             calls = await h.press("ti|0DbRkFE2KAyNXnKzD9inpV", user=84)
             out["text"] = [p["text"] for m, p in calls if m == "sendMessage"]
 
-        drive(service, store, script)
+        drive(real_service, store, script)
         asked = len(llm.chats())
     assert asked == 1
     text = out["text"][0]

@@ -36,6 +36,7 @@ def test_manifest_matches_embedded_file():
     assert "Spotify Developer Terms" in info["terms"]
 
 
+@pytest.mark.slow
 def test_first_use_installs_default(installed):
     cat, home = installed
     assert cat.path == home / "catalog.sqlite"
@@ -49,6 +50,7 @@ def test_first_use_installs_default(installed):
     assert names <= {"catalog.sqlite", "catalog.sqlite-wal", "catalog.sqlite-shm"}  # no temp files
 
 
+@pytest.mark.slow
 def test_default_stats(installed):
     s = installed[0].stats()
     assert s["tracks"] == s["with_features"] == s["with_url"] == N_DEFAULT
@@ -57,6 +59,7 @@ def test_default_stats(installed):
     assert s["year_min"] >= 1950 and s["year_max"] == 2020
 
 
+@pytest.mark.slow
 def test_default_load_table(installed):
     table = installed[0].load_table()
     assert len(table) == N_DEFAULT
@@ -69,6 +72,7 @@ def test_default_load_table(installed):
     assert 0 < len(rap) < N_DEFAULT and set(rap.genre) == {"rap"}
 
 
+@pytest.mark.slow
 def test_second_open_does_not_reinstall(tmp_path, monkeypatch):
     monkeypatch.setenv("MOODTUNE_CATALOG", str(tmp_path / "mine.sqlite"))
     with open_default_catalog() as cat:
@@ -82,6 +86,7 @@ def test_second_open_does_not_reinstall(tmp_path, monkeypatch):
         assert cat.count() == N_DEFAULT + 1
 
 
+@pytest.mark.slow
 def test_interrupted_first_run_leaves_nothing(monkeypatch):
     real = default.fill_from_embedded
 

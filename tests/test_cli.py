@@ -56,6 +56,7 @@ def test_bad_usage_exits_2_with_one_line(args, pattern):
     assert_one_line_error(run(*args), 2, pattern)
 
 
+@pytest.mark.slow
 def test_empty_catalog_exits_1(tmp_path):
     from moodtune.catalog.repository import Catalog
 
@@ -80,6 +81,7 @@ def test_catalog_in_missing_folder_exits_1(tmp_path):
     assert_one_line_error(proc, 1, "")
 
 
+@pytest.mark.slow
 def test_catalog_import_and_stats(tmp_path):
     env = {"MOODTUNE_CATALOG": str(tmp_path / "mine.sqlite")}
     from moodtune.catalog.repository import Catalog
@@ -191,6 +193,7 @@ def test_feedback_steers_the_next_playlist():
         service.add_feedback("u1", "nope", "like")
 
 
+@pytest.mark.slow
 def test_recommend_for_a_valence_arousal_point():
     calm = run("recommend", "--valence", "0.5", "--arousal", "-0.7", "--json", "-n", "8")
     assert calm.returncode == 0, calm.stderr

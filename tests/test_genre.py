@@ -396,6 +396,7 @@ def test_load_refuses_missing_or_wrong_folders(tmp_path: Path) -> None:
 
 
 # ---------------------------------------------------------------------- training and evaluation
+@pytest.mark.slow  # trains the candidates (the `trained` fixture)
 def test_training_on_separable_data_beats_the_baseline(
     trained: tuple[Path, Path, dict[str, object]],
 ) -> None:
@@ -423,6 +424,7 @@ def test_fit_numpy_model_with_missing_genres_keeps_six_columns(rng: np.random.Ge
         assert p[:, [1, 2, 3, 5]].max() < 1e-6
 
 
+@pytest.mark.slow  # trains the candidates (the `trained` fixture)
 def test_evaluate_scores_the_held_out_artists_and_writes_a_png(
     trained: tuple[Path, Path, dict[str, object]], tmp_path: Path
 ) -> None:

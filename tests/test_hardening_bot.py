@@ -11,8 +11,8 @@ import pytest
 pytest.importorskip("aiogram")
 
 from fake_telegram import FakeTelegram  # noqa: E402
+from fakes import FakeMoodtune  # noqa: E402
 from moodtune.bot.app import build_bot, run_bot_async, wait_for_telegram  # noqa: E402
-from moodtune.service import Moodtune  # noqa: E402
 
 TOKEN = "123456:TEST-token_abcdefghijklmnopqrstuvwxyz"
 
@@ -23,14 +23,10 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def service(tmp_path_factory: pytest.TempPathFactory) -> Moodtune:
-    from moodtune.catalog.default import open_default_catalog
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MOODTUNE_HOME", str(tmp_path_factory.mktemp("bot_home")))
-        path = open_default_catalog().path
-    return Moodtune(catalog_path=path)
+@pytest.fixture
+def service() -> FakeMoodtune:
+    """The fake facade: waiting for Telegram is plumbing, no model needed."""
+    return FakeMoodtune()
 
 
 def _capture(caplog: pytest.LogCaptureFixture, main):  # type: ignore[no-untyped-def]

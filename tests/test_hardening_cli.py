@@ -50,6 +50,7 @@ def test_music_errors_speak_of_music_files(
     assert "music file" in err and "voice" not in err and "_pipe" not in err
 
 
+@pytest.mark.slow
 def test_filters_that_leave_nothing_give_advice_without_setting_names(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

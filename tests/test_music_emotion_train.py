@@ -87,7 +87,12 @@ def test_train_and_evaluate_on_tiny_corpus(tmp_path: Path) -> None:
     fq = res["four_q"]
     assert fq["n_clips"] == 24 and fq["n_artists"] == 12
     assert fq["chosen"]["arousal_auc"] > 0.9  # loud bursts against quiet tones
-    assert 0.0 <= fq["chosen"]["quadrant_accuracy"] <= 1.0
+    # arousal splits the quadrants in halves here, so a quadrant is right well above the
+    # 4-way chance of 0.25 even though valence cannot be learnt from these sounds
+    assert fq["chosen"]["quadrant_accuracy"] > 0.25 + 1 / 24
+    keys = ("arousal_auc", "valence_auc", "quadrant_accuracy")
+    variants = [tuple(fq[v][k] for k in keys) for v in ("both", "embedding", "descriptors")]
+    assert tuple(fq["chosen"][k] for k in keys) in variants  # "chosen" is one of them
     assert set(fq) >= {"both", "embedding", "descriptors", "vibenet"}
     assert math.isfinite(fq["vibenet"]["valence_auc"])
     s = res["clips"]["chosen"]["summary"]["arousal"]

@@ -8,6 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+#: Each run starts the console script on the 28,356-track default catalog.
+pytestmark = pytest.mark.slow
+
 SCRIPT = Path(sys.executable).parent / "moodtune"
 
 

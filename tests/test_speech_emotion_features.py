@@ -98,10 +98,30 @@ def test_speaker_stats_shrink_towards_global_when_few():
         stats.update(np.zeros(3))
 
 
-def test_warm_up_runs():
-    from moodtune.speech.prosody import warm_up
+def test_warm_up_computes_prosody_once_on_a_real_tone(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
 
-    warm_up()
+    from moodtune.speech import prosody
+
+    seen: list[np.ndarray] = []
+    real = prosody.prosody_features
+
+    def spy(y: np.ndarray, *, sr: int = 16000) -> np.ndarray:
+        seen.append(y)
+        out = real(y, sr=sr)
+        return out
+
+    monkeypatch.setattr(prosody, "prosody_features", spy)
+    prosody.warm_up()
+    # one call on a voiced 150 Hz tone long enough to be analysed (not the silent shortcut)
+    assert len(seen) == 1
+    y = seen[0]
+    assert y.dtype == np.float32 and y.size >= prosody.FRAME * 4
+    assert 0.05 < float(np.max(np.abs(y))) <= 1.0
+    assert "librosa" in sys.modules  # the import the first request would otherwise pay
+    feats = dict(zip(PROSODY_NAMES, real(y), strict=True))
+    # 150 Hz is 12*log2(1.5) = 7.02 semitones above 100 Hz
+    assert feats["f0_p50"] == pytest.approx(7.02, abs=0.5)
 
 
 def test_feature_options_remove_utterance_offset_and_speaker_pitch(rng):

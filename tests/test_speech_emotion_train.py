@@ -79,6 +79,7 @@ def toy_data(tmp_path_factory):
     return root
 
 
+@pytest.mark.slow
 def test_training_runs_end_to_end_with_loco(tmp_path, toy_data):
     out = tmp_path / "out"
     cfg = SpeechHeadConfig(n_aug=1, aug_sets=TOYS, datasets=TOYS, C=0.1, ood_components=8)

@@ -174,8 +174,8 @@ def test_training_pipeline_end_to_end(tmp_path):
         "ru_izard_emotions",
         "dair_emotion",
     }
-    for metrics in report["datasets"].values():
-        assert 0.0 <= metrics["macro_f1"] <= 1.0
+    for metrics in report["datasets"].values():  # near-copies: far above chance (1/7) too
+        assert metrics["n"] == 28 and metrics["macro_f1"] > 0.5, metrics
     # the held-out fixture sentences are near-copies of the training ones: far above chance
     assert report["languages"]["en"]["accuracy"] > 0.5
     assert (tmp_path / "text_emotion_confusion.png").stat().st_size > 10_000

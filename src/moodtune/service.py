@@ -40,7 +40,7 @@ from moodtune.types import EmotionEstimate
 if TYPE_CHECKING:
     from moodtune.catalog.repository import Catalog
     from moodtune.catalog.table import TrackTable
-    from moodtune.recommend import Recommender
+    from moodtune.recommend import Filters, Recommender
     from moodtune.speech.backends import SpeakerAdaptive
     from moodtune.speech.emotion import SpeakerStats
 
@@ -288,6 +288,66 @@ class Moodtune(MusicFacade, MixFacade, PlaylistFacade, ListeningFacade):
             return self.emotion_from_text(text)
         assert audio is not None
         return self.emotion_from_audio(audio, language=language, user=user)
+
+    # --- facade methods used by the interfaces
+    def track_row(self, track_id: str) -> dict[str, Any] | None:
+        """The catalog row of ``track_id`` (None when the catalog has no such track)."""
+        return self.catalog().get_track(track_id)
+
+    def playable_path(self, track_id: str) -> Path | None:
+        """The scanned audio file a server may send for ``track_id`` (None without one)."""
+        return self.catalog().playable_path(track_id)
+
+    @staticmethod
+    def filters(
+        *,
+        year_min: int | None = None,
+        year_max: int | None = None,
+        genres: frozenset[str] | None = None,
+        explicit: bool = True,
+        max_duration_s: float | None = None,
+        min_duration_s: float | None = None,
+    ) -> Filters:
+        """Playlist filters (:class:`moodtune.recommend.Filters`); None keeps a default."""
+        from moodtune.recommend import Filters
+
+        extra = {} if min_duration_s is None else {"min_duration_s": min_duration_s}
+        return Filters(
+            year_min=year_min,
+            year_max=year_max,
+            genres=genres,
+            explicit=explicit,
+            max_duration_s=max_duration_s,
+            **extra,
+        )
+
+    @staticmethod
+    def strategies() -> tuple[str, ...]:
+        """The playlist strategies (``match``, ``uplift``, ``calm``, ``energize``)."""
+        from moodtune.recommend.strategies import STRATEGIES
+
+        return STRATEGIES
+
+    @staticmethod
+    def is_unsure(estimate: EmotionEstimate) -> bool:
+        """Whether an estimate is shown as "unsure" (:func:`moodtune.fusion.is_unsure`)."""
+        from moodtune.fusion import is_unsure
+
+        return is_unsure(estimate)
+
+    @staticmethod
+    def quadrant(valence: float, arousal: float) -> str:
+        """The name of a point's circumplex quadrant (:func:`moodtune.types.quadrant`)."""
+        from moodtune.types import quadrant
+
+        return quadrant(valence, arousal)
+
+    @staticmethod
+    def format_time(seconds: float) -> str:
+        """``m:ss`` (:func:`moodtune.music.describe.format_time`)."""
+        from moodtune.music.describe import format_time
+
+        return format_time(seconds)
 
 
 _service: Moodtune | None = None

@@ -154,8 +154,7 @@ async def run_bot_async(
         dp = build_dispatcher(service, settings=settings)
         ctx: BotContext = dp["ctx"]
         log.info("loading the catalog and the text model")
-        await asyncio.to_thread(ctx.service.emotion_of, text="hello")
-        await asyncio.to_thread(ctx.service.catalog)
+        await asyncio.to_thread(ctx.service.warm_up, voice=False)
         me = await wait_for_telegram(
             bot, backoff=connect_backoff, where=api_url or "Telegram (api.telegram.org)"
         )

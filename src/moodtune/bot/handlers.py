@@ -32,7 +32,6 @@ from aiogram.types import (
 )
 
 from moodtune import config
-from moodtune.audio.decode import MAX_SECONDS
 from moodtune.bot.playlist import (
     STRATEGY_HELP,
     format_playlist,
@@ -50,10 +49,10 @@ from moodtune.errors import (
     NoSpeechError,
     ParameterError,
 )
-from moodtune.recommend.strategies import STRATEGIES
+from moodtune.service import Moodtune
 
 if TYPE_CHECKING:
-    from moodtune.service import Moodtune, PlaylistResult
+    from moodtune.service import PlaylistResult
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +83,7 @@ HELP = (
     "/analyze — send a music file with the caption /analyze (or reply /analyze to one): "
     "its genre, mood, the emotion of its lyrics and a description\n"
     "/strategy — how the playlist moves: "
-    + ", ".join(f"<b>{s}</b> ({STRATEGY_HELP[s]})" for s in STRATEGIES)
+    + ", ".join(f"<b>{s}</b> ({STRATEGY_HELP[s]})" for s in Moodtune.strategies())
     + "\n/help — this message\n\n"
     "👍 and ⏭ under a playlist steer the next one: liked tracks pull it towards them, "
     "skipped tracks are left out; ℹ️ tells you about a track. Voice messages up to "
@@ -114,7 +113,7 @@ class BotSettings:
 
     n_tracks: int = DEFAULT_TRACKS
     max_file_bytes: int = min(BOT_API_DOWNLOAD_LIMIT, config.limits().upload_bytes)
-    max_seconds: float = MAX_SECONDS
+    max_seconds: float = config.limits().voice_seconds
     max_music_seconds: float = MAX_MUSIC_SECONDS
     max_concurrent: int = 2
 
@@ -220,7 +219,7 @@ def strategy_keyboard(current: str) -> InlineKeyboardMarkup:
                     text=("✅ " if s == current else "") + s,
                     callback_data=f"{STRATEGY_PREFIX}{s}",
                 )
-                for s in STRATEGIES
+                for s in Moodtune.strategies()
             ]
         ]
     )
@@ -515,7 +514,7 @@ async def on_strategy(message: Message, command: CommandObject, ctx: BotContext)
         if not choice:
             current = ctx.store.strategy(user)
             lines = [f"Your strategy is <b>{current}</b>. Pick one:"]
-            lines += [f"• <b>{s}</b> — {STRATEGY_HELP[s]}" for s in STRATEGIES]
+            lines += [f"• <b>{s}</b> — {STRATEGY_HELP[s]}" for s in Moodtune.strategies()]
             await message.answer("\n".join(lines), reply_markup=strategy_keyboard(current))
             return
         await asyncio.to_thread(ctx.store.set_strategy, user, choice)
@@ -650,7 +649,7 @@ async def on_feedback(query: CallbackQuery, ctx: BotContext) -> None:
 def _store_feedback(service: Moodtune, user: str, track_id: str, kind: str) -> str:
     """Store a like/skip in the catalog; return the track's name (blocking)."""
     service.add_feedback(user, track_id, kind)
-    track = service.catalog().get_track(track_id)
+    track = service.track_row(track_id)
     return str(track.get("name") or track_id) if track else track_id
 
 
@@ -689,7 +688,7 @@ async def on_track_info(query: CallbackQuery, ctx: BotContext) -> None:
 async def on_strategy_button(query: CallbackQuery, ctx: BotContext) -> None:
     """A strategy button: store it and confirm."""
     choice = (query.data or "")[len(STRATEGY_PREFIX) :]
-    if choice not in STRATEGIES:
+    if choice not in Moodtune.strategies():
         await query.answer("That button is out of date.")
         return
     await asyncio.to_thread(ctx.store.set_strategy, str(query.from_user.id), choice)

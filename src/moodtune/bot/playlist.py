@@ -12,9 +12,10 @@ import textwrap
 from typing import TYPE_CHECKING
 
 from moodtune.config import DEFAULT_TRACKS
+from moodtune.service import Moodtune
 
 if TYPE_CHECKING:
-    from moodtune.service import EmotionResult, Moodtune, PlaylistResult
+    from moodtune.service import EmotionResult, PlaylistResult
 
 #: Telegram's limit on the text of one message, in characters.
 MESSAGE_LIMIT = 4096
@@ -81,12 +82,10 @@ def format_emotion(result: EmotionResult) -> str:
     if len(parts) > 1:
         parts["fused"] = e
     if parts:
-        from moodtune.fusion import is_unsure
-
         lines.append(
             " · ".join(
                 f"{name}: unsure"
-                if name == "voice" and is_unsure(p)
+                if name == "voice" and Moodtune.is_unsure(p)
                 else f"{name}: {html.escape(p.label)} {_pct(p.confidence)}"
                 for name, p in parts.items()
             )

@@ -15,7 +15,7 @@ from typing import Any
 
 from moodtune.config import home_dir
 from moodtune.errors import ParameterError
-from moodtune.recommend.strategies import STRATEGIES
+from moodtune.service import Moodtune
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ class UserStore:
         """Return ``user``'s strategy (:data:`DEFAULT_STRATEGY` until they choose one)."""
         with self._lock:
             value = self._users.get(user, {}).get("strategy")
-        return value if value in STRATEGIES else DEFAULT_STRATEGY
+        return value if value in Moodtune.strategies() else DEFAULT_STRATEGY
 
     def set_strategy(self, user: str, strategy: str) -> None:
         """Store ``user``'s strategy.
@@ -76,9 +76,10 @@ class UserStore:
             If ``strategy`` is not one of match, uplift, calm, energize.
         """
         strategy = strategy.strip().lower()
-        if strategy not in STRATEGIES:
+        if strategy not in Moodtune.strategies():
             raise ParameterError(
-                f"strategy {strategy!r} is unknown; choose one of {', '.join(STRATEGIES)}"
+                f"strategy {strategy!r} is unknown; choose one of "
+                f"{', '.join(Moodtune.strategies())}"
             )
         with self._lock:
             self._users.setdefault(user, {})["strategy"] = strategy

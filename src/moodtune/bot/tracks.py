@@ -15,13 +15,9 @@ import re
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from moodtune.music.describe import format_time
-from moodtune.music.features import quadrant
-
-if TYPE_CHECKING:
-    from moodtune.service import Moodtune
+from moodtune.service import Moodtune
 
 #: Genres named in a reply, most probable first.
 TOP_GENRES = 3
@@ -111,7 +107,7 @@ def _mood_line(point: Mapping[str, Any] | None) -> list[str]:
     if not point:
         return []
     v, a = float(point["valence"]), float(point["arousal"])
-    return [f"🧭 Mood: <b>{_e(quadrant(v, a))}</b> (valence {v:+.2f}, arousal {a:+.2f})"]
+    return [f"🧭 Mood: <b>{_e(Moodtune.quadrant(v, a))}</b> (valence {v:+.2f}, arousal {a:+.2f})"]
 
 
 def _description_lines(description: Mapping[str, Any] | None, *, curve: bool) -> list[str]:
@@ -141,7 +137,7 @@ def format_track_info(view: Mapping[str, Any]) -> str:
     if view.get("tempo"):
         facts.append(f"{round(float(view['tempo']))} BPM")
     if view.get("duration_ms"):
-        facts.append(format_time(float(view["duration_ms"]) / 1000))
+        facts.append(Moodtune.format_time(float(view["duration_ms"]) / 1000))
     lines += _words_lines(facts, view.get("genre_info"), view, curve=view.get("curve") is not None)
     return "\n".join(lines)
 
@@ -159,7 +155,7 @@ def format_analysis(report: Mapping[str, Any], *, name: str | None = None) -> st
     if features.get("mode") is not None:
         facts.append("major" if int(features["mode"]) == 1 else "minor")
     if features.get("duration_s"):
-        facts.append(format_time(float(features["duration_s"])))
+        facts.append(Moodtune.format_time(float(features["duration_s"])))
     lines += _words_lines(facts, report.get("genre"), report, curve=True)
     return "\n".join(lines)
 
