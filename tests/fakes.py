@@ -465,7 +465,6 @@ class FakeMoodtune:
         self,
         path: Path,
         *,
-        plot: Path | None = None,
         lyrics: bool = True,
         llm: bool | None = None,
     ) -> FakeReport:
@@ -509,6 +508,20 @@ class FakeMoodtune:
         )
 
     # -- mixes ----------------------------------------------------------------------
+    def analyze_upload(
+        self,
+        data: bytes,
+        *,
+        filename: str = "upload.bin",
+        lyrics: bool = True,
+        llm: bool | None = None,
+    ) -> FakeReport:
+        """:meth:`analyze_track` on uploaded bytes through the real upload helper."""
+        from moodtune.audio.upload import upload_as_file
+
+        with upload_as_file(data, filename=filename) as path:
+            return self.analyze_track(path, lyrics=lyrics, llm=llm)
+
     def mix_upload(
         self,
         data: bytes,

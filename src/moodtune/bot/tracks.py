@@ -12,7 +12,6 @@ from __future__ import annotations
 import html
 import mimetypes
 import re
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -190,7 +189,7 @@ def analyze_bytes(
     filename: str | None = None,
     mime: str | None = None,
 ) -> dict[str, Any]:
-    """Analyse a downloaded music file: :meth:`~moodtune.service.Moodtune.analyze_track`.
+    """Analyse a downloaded music file: :meth:`~moodtune.service.Moodtune.analyze_upload`.
 
     Blocking (runs the models): call it off the event loop. The bytes go to a private
     temporary file, removed afterwards.
@@ -200,8 +199,6 @@ def analyze_bytes(
     ParameterError
         Unreadable, corrupt, not audio, too short or too long.
     """
-    with tempfile.TemporaryDirectory(prefix="moodtune-bot-") as tmp:
-        path = Path(tmp) / f"track{upload_suffix(filename, mime)}"
-        path.write_bytes(data)
-        out: dict[str, Any] = service.analyze_track(path).to_dict()
+    report = service.analyze_upload(data, filename=f"track{upload_suffix(filename, mime)}")
+    out: dict[str, Any] = report.to_dict()
     return out

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import mimetypes
-import re
-import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,7 +14,7 @@ from moodtune.api.context import Ctx
 from moodtune.api.models import UPLOAD_DOC, TrackId
 from moodtune.api.parsing import audio_form, form_bool, read_upload
 from moodtune.api.problems import NOT_FOUND
-from moodtune.errors import MoodtuneError, ParameterError
+from moodtune.errors import ParameterError
 from moodtune.service import Moodtune
 
 upload_router = APIRouter(tags=["tracks"])
@@ -105,19 +103,10 @@ async def track_audio(
 def analyze_bytes(
     svc: Moodtune, data: bytes, *, suffix: str, lyrics: bool = True, llm: bool | None = None
 ) -> dict[str, Any]:
-    """Analyse an uploaded music file (``data``) through a temporary file.
+    """Analyse an uploaded music file (``data``): :meth:`Moodtune.analyze_upload`.
 
     Errors name "the uploaded file", never the server's temporary path.
     """
-    safe = suffix if re.fullmatch(r"\.[A-Za-z0-9]{1,9}", suffix or "") else ".bin"
-    with tempfile.TemporaryDirectory(prefix="moodtune-upload-") as tmp:
-        path = Path(tmp) / f"upload{safe}"
-        path.write_bytes(data)
-        try:
-            out: dict[str, Any] = svc.analyze_track(path, lyrics=lyrics, llm=llm).to_dict()
-        except MoodtuneError as exc:  # name the upload, not the server's temporary file
-            message = str(exc).replace(str(path), "the uploaded file")
-            if message == str(exc):
-                raise
-            raise type(exc)(message) from exc
+    report = svc.analyze_upload(data, filename=f"upload{suffix}", lyrics=lyrics, llm=llm)
+    out: dict[str, Any] = report.to_dict()
     return out
