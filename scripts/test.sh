@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Run every check moodtune has: setup (venv with the dev and hf extras), ruff, mypy, pytest.
+# Run every check moodtune has: setup (venv with the dev and hf extras), ruff, mypy,
+# import-linter (the layers in pyproject.toml), pytest.
 # The hf extra's torch comes from the CPU wheel of torch 2.13.0 (`pip install torch==2.13.0`;
 # any other torch spec would pull a multi-GB CUDA build).
 set -euo pipefail
@@ -24,4 +25,5 @@ fi
 .venv/bin/ruff check src tests bench scripts
 .venv/bin/ruff format --check src tests bench scripts
 .venv/bin/mypy
+.venv/bin/lint-imports
 .venv/bin/python -m pytest -q "$@"
