@@ -163,7 +163,7 @@ def test_flat_excerpt_names_its_length_once() -> None:
 
 
 def test_only_a_sure_genre_is_named_in_descriptions() -> None:
-    from moodtune.service import _sure_genre
+    from moodtune.music.report import sure_genre as _sure_genre
 
     probs = {"rap": 0.31, "pop": 0.29, "edm": 0.2, "latin": 0.1, "r&b": 0.05, "rock": 0.05}
     guess = {"label": "rap", "source": "classifier", "probabilities": probs}
@@ -174,7 +174,7 @@ def test_only_a_sure_genre_is_named_in_descriptions() -> None:
 
 
 def test_an_abstaining_classifier_is_never_named_but_a_file_tag_is() -> None:
-    from moodtune.service import _sure_genre
+    from moodtune.music.report import sure_genre as _sure_genre
 
     probs = {"rap": 0.9, "pop": 0.04, "edm": 0.02, "latin": 0.02, "r&b": 0.01, "rock": 0.01}
     other = {"label": "other", "source": "classifier", "guess": "other", "probabilities": probs}

@@ -26,12 +26,11 @@ from moodtune.facade.mixing import MixFacade
 from moodtune.facade.music import MusicFacade
 from moodtune.facade.playlists import PlaylistFacade
 
-# "noqa: F401" below: names interfaces and tests still import from here (re-exported)
-from moodtune.music.report import SURE_GENRE, TrackReport  # noqa: F401
-from moodtune.music.report import sure_genre as _sure_genre  # noqa: F401
-from moodtune.recommend.playlists import LISTENER_MEMORY  # noqa: F401
+# The facade's public types and request check, importable from here by the interfaces
+# (re-exported: "noqa: F401").
+from moodtune.music.report import TrackReport  # noqa: F401
 from moodtune.recommend.pool import RecommenderPool
-from moodtune.recommend.requests import JOURNEY_WORDS, check_playlist_request, journey_end  # noqa: F401
+from moodtune.recommend.requests import check_playlist_request  # noqa: F401
 from moodtune.recommend.results import EmotionResult, PlaylistResult  # noqa: F401
 from moodtune.text import carry_mixed, clean_text, get_backend
 from moodtune.text.lang import LANGUAGES, detect_language
