@@ -82,10 +82,9 @@ def main() -> int:
     }
     print(json.dumps({"single_track": single}))
 
-    with tempfile.TemporaryDirectory() as tmp:
-        with Catalog.open(Path(tmp) / "bench.sqlite") as cat:
-            rep = scan_library(cat, args.dir, workers=args.workers, engine=args.engine)
-            rerun = scan_library(cat, args.dir, workers=args.workers, engine=args.engine)
+    with tempfile.TemporaryDirectory() as tmp, Catalog.open(Path(tmp) / "bench.sqlite") as cat:
+        rep = scan_library(cat, args.dir, workers=args.workers, engine=args.engine)
+        rerun = scan_library(cat, args.dir, workers=args.workers, engine=args.engine)
     scan = {
         "files": rep.found,
         "analysed": rep.analysed,

@@ -10,10 +10,9 @@ import jiwer
 import numpy as np
 import pytest
 
-import moodtune.speech.whisper as whisper
 from moodtune.audio.decode import load_audio
 from moodtune.errors import ModelError, NoSpeechError, ParameterError
-from moodtune.speech import get_whisper
+from moodtune.speech import get_whisper, whisper
 
 SPEECH = Path(__file__).parent / "data" / "speech"
 MANIFEST = [

@@ -34,7 +34,7 @@ def _accounted(rep) -> int:
     return rep.analysed + rep.unchanged + rep.reused + len(rep.failed) + rep.pending
 
 
-@pytest.fixture()
+@pytest.fixture
 def library(tmp_path: Path) -> Path:
     lib = tmp_path / "lib"
     (lib / "copies").mkdir(parents=True)

@@ -26,7 +26,7 @@ from tiny_hf import tiny_hubert as _tiny_hubert
 from tiny_hf import tiny_whisper as _tiny_whisper
 
 
-@pytest.fixture()
+@pytest.fixture
 def hf() -> tuple[Any, Any]:
     torch = pytest.importorskip("torch", reason="needs the hf extra (torch)")
     transformers = pytest.importorskip("transformers", reason="needs the hf extra (transformers)")
@@ -34,7 +34,7 @@ def hf() -> tuple[Any, Any]:
     return torch, transformers
 
 
-@pytest.fixture()
+@pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(0)
 

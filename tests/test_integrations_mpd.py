@@ -118,7 +118,7 @@ def test_queue_then_replace(mpd_server) -> None:
 
 
 def test_cli_recommend_to_mpd(mpd_server, tmp_path: Path, monkeypatch, capsys) -> None:
-    import moodtune.service as service
+    from moodtune import service
 
     port, music, db = mpd_server
     monkeypatch.setenv("MOODTUNE_CATALOG", str(db))

@@ -150,7 +150,7 @@ def test_bad_playlist_paths(tmp_path: Path) -> None:
 def test_cli_recommend_and_similar_write_playlists(
     tmp_path: Path, library, monkeypatch, capsys
 ) -> None:
-    import moodtune.service as service
+    from moodtune import service
 
     db, lib = library
     monkeypatch.setenv("MOODTUNE_CATALOG", str(db))

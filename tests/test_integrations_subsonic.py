@@ -236,7 +236,7 @@ def test_scan_incremental_then_push_playlist(server: Supysonic, tmp_path: Path, 
 def test_cli_subsonic_scan_and_recommend_to_subsonic(
     server: Supysonic, tmp_path: Path, monkeypatch, capsys
 ) -> None:
-    import moodtune.service as service
+    from moodtune import service
 
     for k, v in server.env_vars().items():
         monkeypatch.setenv(k, v)

@@ -135,7 +135,7 @@ def test_scan_write_tags_dry_run_then_write_then_rescan_unchanged(tmp_path: Path
 
 @pytest.mark.slow
 def test_cli_scan_write_tags(tmp_path: Path, monkeypatch, capsys) -> None:
-    import moodtune.service as service
+    from moodtune import service
 
     lib = tmp_path / "lib"
     song = write_song(lib / "one.flac", title="One", artist="Band")

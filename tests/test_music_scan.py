@@ -27,7 +27,7 @@ def _clip(seconds: float, bpm: float, seed: int) -> np.ndarray:
     return y.astype(np.float32)
 
 
-@pytest.fixture()
+@pytest.fixture
 def library(tmp_path: Path) -> Path:
     lib = tmp_path / "lib"
     (lib / "album").mkdir(parents=True)

@@ -231,7 +231,7 @@ def test_memory_also_covers_other_versions_of_a_song(table):
 
 
 def test_recent_share_lets_only_the_best_fitting_recent_tracks_back(rec, monkeypatch):
-    import moodtune.recommend.ranking as ranking
+    from moodtune.recommend import ranking
 
     first = rec.recommend(*SAD, n=10, variety=0)
     monkeypatch.setattr(ranking, "RECENT_SHARE", 0.2)  # at most 2 of 10 may be recent

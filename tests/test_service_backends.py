@@ -19,7 +19,7 @@ from moodtune.service import Moodtune
 SPEECH = Path(__file__).parent / "data" / "speech"
 
 
-@pytest.fixture()
+@pytest.fixture
 def hf() -> tuple[Any, Any]:
     torch = pytest.importorskip("torch", reason="needs the hf extra (torch)")
     transformers = pytest.importorskip("transformers", reason="needs the hf extra (transformers)")
@@ -27,7 +27,7 @@ def hf() -> tuple[Any, Any]:
     return torch, transformers
 
 
-@pytest.fixture()
+@pytest.fixture
 def fresh_registries(monkeypatch: pytest.MonkeyPatch) -> None:
     """Backends load anew in this test (the registries cache them per process)."""
     from moodtune.speech import asr_backends, backends

@@ -492,7 +492,7 @@ class Recommender:
         kwargs.setdefault("mood", MOOD_WORDS.get(estimate.label))
         return self.recommend(estimate.valence, estimate.arousal, **kwargs)
 
-    def recommend(
+    def recommend(  # noqa: PLR0913 (the public request: every option keyword-only)
         self,
         valence: float,
         arousal: float,
@@ -966,155 +966,223 @@ class Recommender:
         them are taken. Returns the picks as (sorted position, distance) and whether any
         position had to relax the no-artist-twice rule.
         """
-        t = self.table
-        x = self.index.features(pool)
+        fill = _Fill(
+            self,
+            pool,
+            targets,
+            seed,
+            variety=variety,
+            penalised=penalised,
+            favoured=favoured,
+            banned_titles=banned_titles,
+            repeat_cap=repeat_cap,
+        )
+        kept = {i: int(np.searchsorted(pool, q)) for i, q in (fixed or {}).items()}
+        for p in kept.values():
+            fill.take(p)
+        picks: list[tuple[int, float]] = []
+        relaxed = False
+        for i in range(targets.shape[0]):
+            if i in kept:
+                p = kept[i]
+                fill.previous = fill.artists_of(p)
+                picks.append((int(pool[p]), float(fill.dist[p, i])))
+                continue
+            col = fill.column(i)
+            free = int(pool.size - fill.used.sum())
+            if free == 0:
+                break
+            choice, level = fill.choose(col, free)
+            if choice >= 0:
+                relaxed = relaxed or level > 0
+            fill.take(choice)
+            fill.liked_left -= int(fill.liked_mask[choice])
+            fill.previous = fill.artists_of(choice)
+            picks.append((int(pool[choice]), float(fill.dist[choice, i])))
+        return picks, relaxed
+
+
+class _Fill:
+    """The state of one diverse fill (:meth:`Recommender._select`) over a candidate pool.
+
+    Positions index ``pool``; ``dist`` (pool, n targets) is the distance of each candidate
+    to each target and ``score`` adds the popularity bonus, jitter and repeat penalties.
+    Rules relax by level: 0 no artist twice, 1 not the previous track's artist (both with
+    no title twice and no near-duplicate), 2 not the previous artist, 3 anything unused.
+    """
+
+    def __init__(
+        self,
+        rec: Recommender,
+        pool: np.ndarray,
+        targets: np.ndarray,
+        seed: int | None,
+        *,
+        variety: float,
+        penalised: np.ndarray | None,
+        favoured: np.ndarray | None,
+        banned_titles: set[tuple[str, tuple[str, ...]]] | None,
+        repeat_cap: int | None,
+    ) -> None:
+        t = self.table = rec.table
+        self.variety = variety
+        x = rec.index.features(pool)
         d2 = (x * x).sum(1)[:, None] - 2.0 * x @ targets.T + (targets * targets).sum(1)[None, :]
-        dist = np.sqrt(np.maximum(d2, 0.0))
-        rows = self.index.order[pool]
+        self.dist = np.sqrt(np.maximum(d2, 0.0))
+        self.rows = rows = rec.index.order[pool]
         pop = np.asarray(t.popularity, dtype=np.float64)[rows]
         pop = np.where(np.isfinite(pop), np.clip(pop, 0.0, 100.0), 50.0)
         bonus = POPULARITY_WEIGHT * (1.0 - pop / 100.0)
-        rng = np.random.default_rng(0 if seed is None else int(seed))
+        self.rng = np.random.default_rng(0 if seed is None else int(seed))
         if seed is not None and variety == 0:
-            bonus = bonus + rng.uniform(0.0, JITTER, pool.size)
-        recent = np.zeros(pool.size, dtype=bool)
+            bonus = bonus + self.rng.uniform(0.0, JITTER, pool.size)
+        self.recent = np.zeros(pool.size, dtype=bool)
         if penalised is not None and penalised.size:
-            recent = np.isin(pool, penalised)
-            bonus = bonus + (REPEAT_PENALTY if repeat_cap is None else RECENT_PENALTY) * recent
-        repeats_left = repeat_cap
-        score = dist + bonus[:, None]
-        liked_mask = np.zeros(pool.size, dtype=bool)
+            self.recent = np.isin(pool, penalised)
+            penalty = REPEAT_PENALTY if repeat_cap is None else RECENT_PENALTY
+            bonus = bonus + penalty * self.recent
+        self.repeats_left = repeat_cap
+        self.score = self.dist + bonus[:, None]
+        self.liked_mask = np.zeros(pool.size, dtype=bool)
         if favoured is not None and favoured.size:
-            liked_mask = np.isin(pool, favoured)
-        liked_left = max(1, targets.shape[0] // 3)
-        tempo = np.asarray(t.tempo, dtype=np.float64)[rows]
-        dup_features = np.column_stack(
+            self.liked_mask = np.isin(pool, favoured)
+        self.liked_left = max(1, targets.shape[0] // 3)
+        self.tempo = np.asarray(t.tempo, dtype=np.float64)[rows]
+        self.dup_features = np.column_stack(
             [
                 np.asarray(t.valence, dtype=np.float64)[rows],
                 np.asarray(t.energy, dtype=np.float64)[rows],
                 np.asarray(t.danceability, dtype=np.float64)[rows],
                 np.asarray(t.acousticness, dtype=np.float64)[rows],
-                tempo,
+                self.tempo,
                 np.asarray(t.duration_ms, dtype=np.float64)[rows] / 1000.0,
             ]
         )
-        artists_cache: dict[int, frozenset[str]] = {}
-        title_cache: dict[int, tuple[str, tuple[str, ...]]] = {}
+        self._artists: dict[int, frozenset[str]] = {}
+        self._titles: dict[int, tuple[str, tuple[str, ...]]] = {}
+        self.used = np.zeros(pool.size, dtype=bool)
+        self.used_artists: set[str] = set()
+        self.used_titles: set[tuple[str, tuple[str, ...]]] = set(banned_titles or ())
+        self.picked_features = np.empty((targets.shape[0], self.dup_features.shape[1]))
+        self.n_picked = 0
+        self.clash = np.zeros(pool.size, dtype=bool)  # tempo within TEMPO_CLASH_BPM of a pick
+        self.previous: frozenset[str] = frozenset()
+        self.dup_known: dict[int, bool] = {}  # near-duplicate flags of this position's head
 
-        def artists_of(p: int) -> frozenset[str]:
-            if p not in artists_cache:
-                artists_cache[p] = split_artists(t.artists[rows[p]])
-            return artists_cache[p]
+    def artists_of(self, p: int) -> frozenset[str]:
+        """The artists of candidate ``p`` (cached)."""
+        if p not in self._artists:
+            self._artists[p] = split_artists(self.table.artists[self.rows[p]])
+        return self._artists[p]
 
-        def title_of(p: int) -> tuple[str, tuple[str, ...]]:
-            if p not in title_cache:
-                title_cache[p] = (normalise_title(t.name[rows[p]]), tuple(sorted(artists_of(p))))
-            return title_cache[p]
+    def title_of(self, p: int) -> tuple[str, tuple[str, ...]]:
+        """The normalised title and sorted artists of candidate ``p`` (cached)."""
+        if p not in self._titles:
+            name = self.table.name[self.rows[p]]
+            self._titles[p] = (normalise_title(name), tuple(sorted(self.artists_of(p))))
+        return self._titles[p]
 
-        used = np.zeros(pool.size, dtype=bool)
-        used_artists: set[str] = set()
-        used_titles: set[tuple[str, tuple[str, ...]]] = set(banned_titles or ())
-        picked_features = np.empty((targets.shape[0], dup_features.shape[1]))
-        n_picked = 0
-        clash = np.zeros(pool.size, dtype=bool)  # tempo within TEMPO_CLASH_BPM of a pick
-        previous: frozenset[str] = frozenset()
-        picks: list[tuple[int, float]] = []
-        relaxed = False
+    def near_duplicate(self, p: int) -> bool:
+        """Whether ``p`` is within :data:`DUPLICATE_TOLERANCE` of a pick in every feature."""
+        if self.n_picked == 0:
+            return False
+        if p in self.dup_known:
+            return self.dup_known[p]
+        diff = np.abs(self.picked_features[: self.n_picked] - self.dup_features[p])
+        return bool((diff <= DUPLICATE_TOLERANCE).all(axis=1).any())
 
-        dup_known: dict[int, bool] = {}  # near-duplicate flags of this position's head
-
-        def near_duplicate(p: int) -> bool:
-            if n_picked == 0:
+    def allowed(self, p: int, level: int) -> bool:
+        """Whether ``p`` passes the diversity rules of relaxation ``level`` (0 to 3)."""
+        if level <= 1:
+            if self.title_of(p) in self.used_titles or self.near_duplicate(p):
                 return False
-            if p in dup_known:
-                return dup_known[p]
-            diff = np.abs(picked_features[:n_picked] - dup_features[p])
-            return bool((diff <= DUPLICATE_TOLERANCE).all(axis=1).any())
+            banned = self.used_artists if level == 0 else self.previous
+            return not (self.artists_of(p) & banned)
+        if level == 2:
+            return not (self.artists_of(p) & self.previous)
+        return True
 
-        def allowed(p: int, level: int) -> bool:
-            if level <= 1:
-                if title_of(p) in used_titles or near_duplicate(p):
-                    return False
-                banned = used_artists if level == 0 else previous
-                return not (artists_of(p) & banned)
-            if level == 2:
-                return not (artists_of(p) & previous)
-            return True
+    def take(self, p: int) -> None:
+        """Mark ``p`` picked: its artists, title, features and tempo count from now on."""
+        self.used[p] = True
+        if self.repeats_left is not None and self.recent[p]:
+            self.repeats_left -= 1
+            if self.repeats_left <= 0:  # the cap is reached: no more recent tracks
+                self.used[self.recent] = True
+        self.used_artists.update(self.artists_of(p))
+        self.used_titles.add(self.title_of(p))
+        self.picked_features[self.n_picked] = self.dup_features[p]
+        self.n_picked += 1
+        if self.variety > 0 and self.tempo[p] > 0:
+            with np.errstate(invalid="ignore"):
+                clashes = np.abs(self.tempo - self.tempo[p]) < TEMPO_CLASH_BPM
+                np.logical_or(self.clash, clashes, out=self.clash)
 
-        def take(p: int) -> None:
-            nonlocal n_picked, repeats_left
-            used[p] = True
-            if repeats_left is not None and recent[p]:
-                repeats_left -= 1
-                if repeats_left <= 0:  # the cap is reached: no more recent tracks
-                    used[recent] = True
-            used_artists.update(artists_of(p))
-            used_titles.add(title_of(p))
-            picked_features[n_picked] = dup_features[p]
-            n_picked += 1
-            if variety > 0 and tempo[p] > 0:
-                with np.errstate(invalid="ignore"):
-                    np.logical_or(clash, np.abs(tempo - tempo[p]) < TEMPO_CLASH_BPM, out=clash)
+    def column(self, i: int) -> np.ndarray:
+        """Scores of every candidate for target ``i``; used candidates score infinity."""
+        col = np.where(self.used, np.inf, self.score[:, i])
+        if self.liked_left > 0:
+            col = col - LIKED_BONUS * self.liked_mask
+        if self.variety > 0:
+            col = col + TEMPO_CLASH * self.clash
+        return col
 
-        kept = {i: int(np.searchsorted(pool, q)) for i, q in (fixed or {}).items()}
-        for p in kept.values():
-            take(p)
+    def _head(self, col: np.ndarray, free: int) -> np.ndarray:
+        """The best (at most 48) candidates by ``col``, sorted; flags their near-duplicates."""
+        head = min(free, 48)
+        best = np.argpartition(col, head - 1)[:head] if head < col.size else np.arange(col.size)
+        best = best[np.argsort(col[best], kind="stable")]
+        self.dup_known.clear()
+        if self.n_picked:  # one vectorised test for the front of the head
+            front = best[: 2 * MAX_DRAW]
+            picked = self.picked_features[None, : self.n_picked]
+            diff = np.abs(self.dup_features[front][:, None, :] - picked)
+            flags = np.any(np.all(diff <= DUPLICATE_TOLERANCE, axis=2), axis=1)
+            self.dup_known.update(zip(front.tolist(), flags.tolist(), strict=True))
+        return best
 
-        for i in range(targets.shape[0]):
-            if i in kept:
-                p = kept[i]
-                previous = artists_of(p)
-                picks.append((int(pool[p]), float(dist[p, i])))
-                continue
-            col = np.where(used, np.inf, score[:, i])
-            if liked_left > 0:
-                col = col - LIKED_BONUS * liked_mask
-            if variety > 0:
-                col = col + TEMPO_CLASH * clash
-            free = int(pool.size - used.sum())
-            if free == 0:
+    def _fits(self, best: np.ndarray, col: np.ndarray, level: int) -> list[int]:
+        """Allowed candidates of the head, in score order, within the draw window."""
+        fits: list[int] = []
+        for q in best.tolist():  # sorted by score: stop past the window
+            if fits and (
+                self.variety == 0 or len(fits) >= MAX_DRAW or col[q] > col[fits[0]] + FIT_WINDOW
+            ):
                 break
-            head = min(free, 48)
-            if head < pool.size:
-                best = np.argpartition(col, head - 1)[:head]
-            else:
-                best = np.arange(pool.size)
-            best = best[np.argsort(col[best], kind="stable")]
-            dup_known.clear()
-            if n_picked:  # one vectorised test for the front of the head
-                front = best[: 2 * MAX_DRAW]
-                diff = np.abs(dup_features[front][:, None, :] - picked_features[None, :n_picked])
-                flags = np.any(np.all(diff <= DUPLICATE_TOLERANCE, axis=2), axis=1)
-                dup_known.update(zip(front.tolist(), flags.tolist(), strict=True))
-            full: np.ndarray | None = None
-            choice = -1
-            for level in range(4):
-                fits: list[int] = []
-                for q in best.tolist():  # sorted by score: stop past the window
-                    if fits and (
-                        variety == 0 or len(fits) >= MAX_DRAW or col[q] > col[fits[0]] + FIT_WINDOW
-                    ):
-                        break
-                    if not used[q] and allowed(q, level):
-                        fits.append(q)
-                if fits and variety > 0:
-                    c = col[fits]
-                    near = np.flatnonzero(c <= c[0] + FIT_WINDOW)
-                    w = np.exp(-(c[near] - c[0]) / variety)
-                    cum = np.cumsum(w)
-                    j = int(np.searchsorted(cum, rng.random() * cum[-1], side="right"))
-                    choice = fits[int(near[min(j, near.size - 1)])]
-                elif fits:
-                    choice = fits[0]
-                if choice < 0 and head < free:
-                    if full is None:
-                        full = np.argsort(col, kind="stable")[:free]
-                    choice = next((int(p) for p in full if allowed(int(p), level)), -1)
-                if choice >= 0:
-                    relaxed = relaxed or level > 0
-                    break
-            take(choice)
-            liked_left -= int(liked_mask[choice])
-            previous = artists_of(choice)
-            picks.append((int(pool[choice]), float(dist[choice, i])))
-        return picks, relaxed
+            if not self.used[q] and self.allowed(q, level):
+                fits.append(q)
+        return fits
+
+    def _draw(self, fits: list[int], col: np.ndarray) -> int:
+        """One of ``fits``: the best, or with variety a tempered draw near the best."""
+        if self.variety <= 0:
+            return fits[0]
+        c = col[fits]
+        near = np.flatnonzero(c <= c[0] + FIT_WINDOW)
+        w = np.exp(-(c[near] - c[0]) / self.variety)
+        cum = np.cumsum(w)
+        j = int(np.searchsorted(cum, self.rng.random() * cum[-1], side="right"))
+        return fits[int(near[min(j, near.size - 1)])]
+
+    def choose(self, col: np.ndarray, free: int) -> tuple[int, int]:
+        """The candidate for one position and the relaxation level it needed.
+
+        The head of the ranking is tried first; when nothing there passes a level, the
+        whole free pool is searched at that level before relaxing further. The choice is
+        -1 when nothing passes even level 3.
+        """
+        best = self._head(col, free)
+        full: np.ndarray | None = None
+        choice = -1
+        level = 0
+        for level in range(4):
+            fits = self._fits(best, col, level)
+            if fits:
+                choice = self._draw(fits, col)
+            if choice < 0 and best.size < free:
+                if full is None:
+                    full = np.argsort(col, kind="stable")[:free]
+                choice = next((int(p) for p in full if self.allowed(int(p), level)), -1)
+            if choice >= 0:
+                break
+        return choice, level
