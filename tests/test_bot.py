@@ -15,6 +15,8 @@ import pytest
 
 pytest.importorskip("aiogram")
 
+import contextlib
+
 from aiogram import Bot, Dispatcher  # noqa: E402
 from aiogram.types import Update  # noqa: E402
 
@@ -442,10 +444,8 @@ def test_run_bot_polls_the_api_and_never_logs_the_token(service, caplog):
                     break
                 await asyncio.sleep(0.1)
             task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await task
-            except asyncio.CancelledError:
-                pass
             return tg
 
     logging.getLogger().addHandler(caplog.handler)

@@ -62,7 +62,9 @@ def _called_on_service(tree: ast.AST) -> set[str]:
         if not isinstance(node, ast.Attribute):
             continue
         base = node.value
-        if isinstance(base, ast.Name) and base.id in SERVICE_NAMES or isinstance(base, ast.Attribute) and base.attr == "service":
+        if (isinstance(base, ast.Name) and base.id in SERVICE_NAMES) or (
+            isinstance(base, ast.Attribute) and base.attr == "service"
+        ):
             found.add(node.attr)
     return found
 

@@ -10,6 +10,8 @@ import pytest
 
 pytest.importorskip("aiogram")
 
+import contextlib
+
 from fake_telegram import FakeTelegram  # noqa: E402
 from fakes import FakeMoodtune  # noqa: E402
 from moodtune.bot.app import build_bot, run_bot_async, wait_for_telegram  # noqa: E402
@@ -75,10 +77,8 @@ def test_the_bot_waits_for_a_telegram_that_comes_up_late(service, caplog):
                     break
                 await asyncio.sleep(0.1)
             task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await task
-            except asyncio.CancelledError:
-                pass
         return tg, alive_while_down
 
     tg, alive_while_down = _capture(caplog, main)

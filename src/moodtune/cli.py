@@ -289,7 +289,7 @@ def recommend(
 
 def _check_delivery(to: str | None, replace: bool) -> None:
     """Validate ``--to``/``--replace`` before any model runs."""
-    if to is not None and not (to == "subsonic" or to == "mpd" or to.startswith("mpd://")):
+    if to is not None and not (to in {"subsonic", "mpd"} or to.startswith("mpd://")):
         raise ParameterError(f"--to {to!r}: use mpd, mpd://host:port or subsonic")
     if replace and (to is None or to == "subsonic"):
         raise ParameterError("--replace goes with --to/--player mpd (it replaces MPD's queue)")

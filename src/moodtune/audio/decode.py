@@ -245,6 +245,55 @@ def _check_format(label: str, sample_rate: int, channels: int) -> None:
         )
 
 
+def _check_whole_file(handle: Any, head: bytes, label: str) -> None:
+    """Refuse an Ogg or WAV file whose own structure says it is cut short."""
+    if head[:4] == b"OggS" or head[:4] == b"RIFF":
+        data = handle.getvalue() if isinstance(handle, io.BytesIO) else Path(handle).read_bytes()
+        problem = _ogg_truncation(data) if head[:4] == b"OggS" else _wav_truncation(data)
+        del data
+        if problem:
+            raise CorruptMediaError(
+                f"{label} is truncated or damaged: {problem}; send the whole file again"
+            )
+
+
+def _audio_stream(container: Any, *, label: str, head: bytes, what_to_give: str) -> Any:
+    """The first audio stream of an open container, or the error that says why there is none."""
+    fmt_name = container.format.name
+    kinds = sorted({s.type for s in container.streams if s.type})
+    if fmt_name in _NOT_MEDIA_FORMATS or fmt_name.endswith("_pipe"):
+        seen = "text" if fmt_name == "tty" else "a picture"
+        raise UnsupportedMediaError(
+            f"{label} is not an audio or video file (it is {seen}); give {what_to_give}"
+        )
+    if not container.streams.audio:
+        if not kinds and _looks_like_media(head):
+            raise CorruptMediaError(
+                f"{label} is a damaged {fmt_name} file: no stream could be read; "
+                "send the file again"
+            )
+        what = "only " + " and ".join(kinds) if kinds else "no streams at all"
+        raise UnsupportedMediaError(
+            f"{label} has no audio stream ({fmt_name} with {what}); send a file with sound"
+        )
+    stream = container.streams.audio[0]
+    if stream.codec_context is None:
+        raise CorruptMediaError(
+            f"{label} has an audio stream whose codec cannot be decoded (damaged header "
+            f"or unknown codec in {fmt_name}); send the file again or convert it"
+        )
+    return stream
+
+
+def _declared_seconds(container: Any, stream: Any) -> float | None:
+    """The duration the stream (or else the container) declares, in seconds, if any."""
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None:
+        return float(container.duration / 1_000_000)
+    return None
+
+
 def decode(
     source: str | Path | bytes,
     *,
@@ -283,14 +332,7 @@ def decode(
     _check_params(sr, max_seconds, max_bytes, kind)
     what_to_give = KINDS[kind][1]
     handle, label, head = _open_source(source, max_bytes, kind)
-    if head[:4] == b"OggS" or head[:4] == b"RIFF":
-        data = handle.getvalue() if isinstance(handle, io.BytesIO) else Path(handle).read_bytes()
-        problem = _ogg_truncation(data) if head[:4] == b"OggS" else _wav_truncation(data)
-        del data
-        if problem:
-            raise CorruptMediaError(
-                f"{label} is truncated or damaged: {problem}; send the whole file again"
-            )
+    _check_whole_file(handle, head, label)
     try:
         container = av.open(handle, mode="r", metadata_errors="ignore")
     except av.FFmpegError as exc:
@@ -304,38 +346,13 @@ def decode(
         ) from exc
     with container:
         fmt_name = container.format.name
-        kinds = sorted({s.type for s in container.streams if s.type})
         has_video = bool(container.streams.video)
-        if fmt_name in _NOT_MEDIA_FORMATS or fmt_name.endswith("_pipe"):
-            seen = "text" if fmt_name == "tty" else "a picture"
-            raise UnsupportedMediaError(
-                f"{label} is not an audio or video file (it is {seen}); give {what_to_give}"
-            )
-        if not container.streams.audio:
-            if not kinds and _looks_like_media(head):
-                raise CorruptMediaError(
-                    f"{label} is a damaged {fmt_name} file: no stream could be read; "
-                    "send the file again"
-                )
-            what = "only " + " and ".join(kinds) if kinds else "no streams at all"
-            raise UnsupportedMediaError(
-                f"{label} has no audio stream ({fmt_name} with {what}); send a file with sound"
-            )
-        stream = container.streams.audio[0]
-        if stream.codec_context is None:
-            raise CorruptMediaError(
-                f"{label} has an audio stream whose codec cannot be decoded (damaged header "
-                f"or unknown codec in {fmt_name}); send the file again or convert it"
-            )
+        stream = _audio_stream(container, label=label, head=head, what_to_give=what_to_give)
         codec_name = stream.codec_context.name
         source_sr = stream.codec_context.sample_rate or 0
         channels = stream.codec_context.channels or 0
         _check_format(label, source_sr, channels)  # before a single packet is decoded
-        declared: float | None = None
-        if stream.duration is not None and stream.time_base is not None:
-            declared = float(stream.duration * stream.time_base)
-        elif container.duration is not None:
-            declared = container.duration / 1_000_000
+        declared = _declared_seconds(container, stream)
         if declared is not None and declared > max_seconds + 0.5:
             raise _too_long(label, declared, max_seconds, kind)
         blocks, n_in, errors, source_sr, channels = _decode_blocks(
@@ -393,31 +410,8 @@ def _decode_blocks(
     source_sr = stream.codec_context.sample_rate or 0
     channels = stream.codec_context.channels or 0
     downmix: Any = None
-    rate: Any = None  # soxr.ResampleStream, or None when the source is already at ``sr``
-    blocks: list[np.ndarray] = []
-    n_in = 0
-    n_out = 0
-    max_out = int(max_seconds * sr) + sr // 2
+    out = _BlockSink(label=label, sr=sr, max_seconds=max_seconds, kind=kind)
     errors: list[str] = []
-
-    def take(frames: list[Any], *, last: bool = False) -> None:
-        nonlocal n_in, n_out
-        for out in frames:
-            block = out.to_ndarray().reshape(-1).astype(np.float32, copy=False)
-            n_in += block.shape[0]
-            if rate is not None:
-                block = rate.resample_chunk(block)
-            if block.shape[0]:
-                blocks.append(block)
-                n_out += block.shape[0]
-        if last and rate is not None:
-            tail = rate.resample_chunk(np.zeros(0, dtype=np.float32), last=True)
-            if tail.shape[0]:
-                blocks.append(tail)
-                n_out += tail.shape[0]
-        if n_out > max_out:
-            raise _too_long(label, n_out / sr, max_seconds, kind)
-
     try:
         for packet in container.demux(stream):
             try:
@@ -434,18 +428,50 @@ def _decode_blocks(
                     channels = len(frame.layout.channels)
                     downmix = av.AudioResampler(format="flt", layout="mono", rate=source_sr)
                     if source_sr != sr:
-                        rate = soxr.ResampleStream(source_sr, sr, 1, dtype="float32", quality="HQ")
+                        out.rate = soxr.ResampleStream(
+                            source_sr, sr, 1, dtype="float32", quality="HQ"
+                        )
                 try:
                     converted = downmix.resample(frame)
                 except (ValueError, av.FFmpegError) as exc:
                     errors.append(f"frame format changed mid-stream: {exc}")
                     continue
-                take(converted)
+                out.take(converted)
         if downmix is not None:
-            take(downmix.resample(None), last=True)
+            out.take(downmix.resample(None), last=True)
     except av.FFmpegError as exc:  # demuxing failed: the container is damaged
         errors.append(str(exc))
-    return blocks, n_in, errors, source_sr, channels
+    return out.blocks, out.n_in, errors, source_sr, channels
+
+
+class _BlockSink:
+    """Mono float32 blocks at ``sr`` from decoded frames; too long past ``max_seconds``."""
+
+    def __init__(self, *, label: str, sr: int, max_seconds: float, kind: str) -> None:
+        self.label, self.sr, self.max_seconds, self.kind = label, sr, max_seconds, kind
+        self.rate: Any = None  # soxr.ResampleStream, or None when the source is already at sr
+        self.blocks: list[np.ndarray] = []
+        self.n_in = 0  # samples at the source rate
+        self.n_out = 0  # samples at sr
+        self.max_out = int(max_seconds * sr) + sr // 2
+
+    def _keep(self, block: np.ndarray) -> None:
+        if block.shape[0]:
+            self.blocks.append(block)
+            self.n_out += block.shape[0]
+
+    def take(self, frames: list[Any], *, last: bool = False) -> None:
+        """Add mono frames (resampled to ``sr``); ``last`` flushes the resampler."""
+        for frame in frames:
+            block = frame.to_ndarray().reshape(-1).astype(np.float32, copy=False)
+            self.n_in += block.shape[0]
+            if self.rate is not None:
+                block = self.rate.resample_chunk(block)
+            self._keep(block)
+        if last and self.rate is not None:
+            self._keep(self.rate.resample_chunk(np.zeros(0, dtype=np.float32), last=True))
+        if self.n_out > self.max_out:
+            raise _too_long(self.label, self.n_out / self.sr, self.max_seconds, self.kind)
 
 
 def load_audio(

@@ -45,9 +45,12 @@ def _malloc_trim() -> Any:
                 libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
                 _trim = getattr(libc, "malloc_trim", None)
                 mallopt = getattr(libc, "mallopt", None)
-                if _trim is not None and mallopt is not None:
-                    if not mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD):
-                        log.debug("mallopt(M_MMAP_THRESHOLD) refused")
+                if (
+                    _trim is not None
+                    and mallopt is not None
+                    and not mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
+                ):
+                    log.debug("mallopt(M_MMAP_THRESHOLD) refused")
             except OSError:  # pragma: no cover - no C library to load
                 _trim = None
     return _trim

@@ -177,7 +177,7 @@ def upload_suffix(filename: str | None, mime: str | None) -> str:
     suffix = Path(filename or "").suffix
     if not _SUFFIX.fullmatch(suffix):
         suffix = mimetypes.guess_extension(mime or "") or ""
-        if mime == "audio/ogg" or mime == "application/ogg":
+        if mime in {"audio/ogg", "application/ogg"}:
             suffix = ".ogg"
     return suffix if _SUFFIX.fullmatch(suffix) else ".bin"
 

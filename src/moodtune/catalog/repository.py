@@ -129,7 +129,18 @@ def validate_track(row: Mapping[str, Any]) -> dict[str, Any]:
     if unknown:
         raise ValueError(f"unknown column(s) {sorted(unknown)}; known: {', '.join(TRACK_COLUMNS)}")
     out: dict[str, Any] = dict.fromkeys(TRACK_COLUMNS)
-    track_id = row.get("id")
+    out["id"] = _valid_id(row.get("id"))
+    for col in _TEXT_NOT_ID:
+        out[col] = _valid_text(col, row.get(col))
+    out["name"] = out["name"] or ""
+    out["artists"] = json.dumps(_valid_artists(row.get("artists")), ensure_ascii=False)
+    for col in _NUMBER_COLUMNS:
+        out[col] = _valid_number(col, row.get(col))
+    return out
+
+
+def _valid_id(track_id: Any) -> str:
+    """A track id: non-empty text without NUL, stripped."""
     if not isinstance(track_id, str) or not track_id.strip():
         raise ValueError(
             "missing id"
@@ -138,18 +149,22 @@ def validate_track(row: Mapping[str, Any]) -> dict[str, Any]:
         )
     if "\x00" in track_id:
         raise ValueError(f"id={track_id!r} holds a NUL character")
-    out["id"] = track_id.strip()
-    for col in _TEXT_NOT_ID:
-        value = row.get(col)
-        if value is None or value == "":
-            continue
-        if not isinstance(value, str):
-            raise ValueError(f"{col}={value!r} is not text")
-        if "\x00" in value:
-            raise ValueError(f"{col}={value[:80]!r} holds a NUL character")
-        out[col] = value
-    out["name"] = out["name"] or ""
-    artists = row.get("artists")
+    return track_id.strip()
+
+
+def _valid_text(col: str, value: Any) -> str | None:
+    """A text column's value (``None`` for missing or empty) without NUL characters."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"{col}={value!r} is not text")
+    if "\x00" in value:
+        raise ValueError(f"{col}={value[:80]!r} holds a NUL character")
+    return value
+
+
+def _valid_artists(artists: Any) -> list[str]:
+    """Artist names from a list of names or one name (blank names dropped)."""
     if artists is None:
         names: list[str] = []
     elif isinstance(artists, str):
@@ -160,26 +175,27 @@ def validate_track(row: Mapping[str, Any]) -> dict[str, Any]:
         raise ValueError(f"artists={artists!r} must be a list of names")
     if any("\x00" in a for a in names):
         raise ValueError(f"artists={artists!r} holds a NUL character")
-    out["artists"] = json.dumps(names, ensure_ascii=False)
-    for col in _NUMBER_COLUMNS:
-        value = row.get(col)
-        if value is None:
-            continue
-        if isinstance(value, bool):
-            value = int(value)
-        if not isinstance(value, _NUMBER_TYPES) or not math.isfinite(value):
-            raise ValueError(f"{col}={value!r} is not a finite number")
-        if col in INT_COLUMNS:
-            if value != int(value):
-                raise ValueError(f"{col}={value!r} is not a whole number")
-            value = int(value)
-        else:
-            value = float(value)
-        low, high = RANGES[col]
-        if not low <= value <= high:
-            raise ValueError(f"{col}={value!r} is out of range [{low:g}, {high:g}]")
-        out[col] = value
-    return out
+    return names
+
+
+def _valid_number(col: str, value: Any) -> int | float | None:
+    """A numeric column's value: finite, whole for integer columns, inside :data:`RANGES`."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        value = int(value)
+    if not isinstance(value, _NUMBER_TYPES) or not math.isfinite(value):
+        raise ValueError(f"{col}={value!r} is not a finite number")
+    if col in INT_COLUMNS:
+        if value != int(value):
+            raise ValueError(f"{col}={value!r} is not a whole number")
+        value = int(value)
+    else:
+        value = float(value)
+    low, high = RANGES[col]
+    if not low <= value <= high:
+        raise ValueError(f"{col}={value!r} is out of range [{low:g}, {high:g}]")
+    return value
 
 
 class Catalog:

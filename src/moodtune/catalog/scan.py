@@ -35,6 +35,9 @@ from moodtune.errors import MissingDependencyError, MoodtuneError, ParameterErro
 from moodtune.music.files import file_sha256, read_tags
 
 if TYPE_CHECKING:
+    from collections import deque
+    from concurrent.futures import Executor, Future
+
     from moodtune.catalog.repository import Catalog
 
 log = logging.getLogger(__name__)
@@ -207,6 +210,57 @@ def worker_init() -> None:
         pass
 
 
+Job = tuple[str, str, bool]  # (path, sha256, lyrics)
+
+
+def _submit_jobs(
+    pool: Executor,
+    run_job: Callable[..., dict[str, Any]],
+    todo: deque[Job],
+    suspects: deque[Job],
+    running: dict[Future[dict[str, Any]], Job],
+    *,
+    workers: int,
+    isolating: bool,
+) -> tuple[bool, bool]:
+    """Submit the next jobs: a suspect alone, or fresh jobs up to two per worker.
+
+    Returns whether a suspect runs alone now and whether the pool was found broken (the
+    job that could not be submitted goes back to the front of its queue).
+    """
+    from concurrent.futures.process import BrokenProcessPool
+
+    job: Job | None = None
+    try:
+        if suspects:
+            if not running:
+                job = suspects.popleft()
+                isolating = True
+                running[pool.submit(run_job, *job)] = job
+        else:
+            isolating = False
+            while todo and len(running) < 2 * workers:
+                job = todo.popleft()
+                running[pool.submit(run_job, *job)] = job
+    except BrokenProcessPool:  # it broke since we last looked
+        if job is not None:
+            (suspects if isolating else todo).appendleft(job)
+        return isolating, True
+    return isolating, False
+
+
+def _job_result(fut: Future[dict[str, Any]], job: Job) -> dict[str, Any] | None:
+    """A finished job's result; ``None`` when its worker died and broke the pool."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    try:
+        return fut.result()
+    except BrokenProcessPool:
+        return None
+    except Exception as exc:  # the job raised in the worker
+        return {"path": job[0], "ok": False, "error": f"worker failed: {exc}"}
+
+
 def _run_local(
     jobs: list[tuple[str, str, bool]],
     workers: int,
@@ -226,8 +280,7 @@ def _run_local(
         return
     import multiprocessing as mp
     from collections import deque
-    from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-    from concurrent.futures.process import BrokenProcessPool
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     def new_pool() -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
@@ -241,28 +294,15 @@ def _run_local(
     isolating = False  # one suspect runs alone, so a crash now is its own
     try:
         while todo or suspects or running:
-            broken = False
-            try:
-                if suspects:
-                    if not running:
-                        job = suspects.popleft()
-                        isolating = True
-                        running[pool.submit(run_job, *job)] = job
-                else:
-                    isolating = False
-                    while todo and len(running) < 2 * workers:
-                        job = todo.popleft()
-                        running[pool.submit(run_job, *job)] = job
-            except BrokenProcessPool:  # it broke since we last looked
-                (suspects if isolating else todo).appendleft(job)
-                broken = True
+            isolating, broken = _submit_jobs(
+                pool, run_job, todo, suspects, running, workers=workers, isolating=isolating
+            )
             if running and not broken:
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for fut in done:
                     job = running.pop(fut)
-                    try:
-                        result = fut.result()
-                    except BrokenProcessPool:
+                    result = _job_result(fut, job)
+                    if result is None:  # its worker died and broke the pool
                         broken = True
                         if not isolating:
                             suspects.append(job)
@@ -273,8 +313,6 @@ def _run_local(
                             "error": "its analysis killed the worker process (out of memory, "
                             "or a crash while decoding)",
                         }
-                    except Exception as exc:  # the job raised in the worker
-                        result = {"path": job[0], "ok": False, "error": f"worker failed: {exc}"}
                     yield result
             if broken:
                 log.warning("a scan worker died; restarting the pool and retrying its files")
@@ -391,6 +429,35 @@ def scan_library(
         ``engine="ray"`` without Ray installed.
     """
     t0 = time.perf_counter()
+    root, workers = _check_scan(directory, engine, workers)
+    catalog.add_library_root(root)  # only files under a scanned root are ever served
+    report = ScanReport(directory=str(root), engine=engine, workers=workers)
+    files = find_audio_files(root)
+    report.found = len(files)
+    by_path, by_sha = _forget_gone(catalog, root, files, report)
+    plan = _plan_scan(catalog, files, by_path, by_sha, report, lyrics=lyrics)
+    log.info(
+        "scan %s: %d files, %d unchanged, %d reused, %d to analyse",
+        root, report.found, report.unchanged, report.reused, len(plan.jobs),
+    )  # fmt: skip
+
+    results: Iterable[dict[str, Any]] = (
+        _run_ray(plan.jobs, workers, ray_address)
+        if engine == "ray"
+        else _run_local(plan.jobs, workers)
+    )
+    _settle(catalog, results, plan, report, progress=progress)
+    catalog.backfill_local_genres()
+    settled = report.analysed + report.unchanged + report.reused + len(report.failed)
+    report.pending = report.found - settled
+    if report.pending and not report.interrupted:  # pragma: no cover - a bug, say so
+        log.error("scan %s: %d found files were not accounted for", root, report.pending)
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+def _check_scan(directory: Path | str, engine: str, workers: int | None) -> tuple[Path, int]:
+    """The resolved folder to scan and the number of workers, checked."""
     root = Path(directory).expanduser()
     if not root.is_dir():
         raise ParameterError(f"{root}: no such folder; give a folder of music files")
@@ -400,11 +467,13 @@ def scan_library(
         workers = os.cpu_count() or 1
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ParameterError(f"workers={workers!r} must be a positive integer")
-    root = root.resolve()
-    catalog.add_library_root(root)  # only files under a scanned root are ever served
-    report = ScanReport(directory=str(root), engine=engine, workers=workers)
-    files = find_audio_files(root)
-    report.found = len(files)
+    return root.resolve(), workers
+
+
+def _forget_gone(
+    catalog: Catalog, root: Path, files: Sequence[Path], report: ScanReport
+) -> tuple[dict[str, tuple[int, int, str]], dict[str, str]]:
+    """Forget the files under ``root`` that are gone; the known files by path and by hash."""
     by_path, by_sha = _known_files(catalog)
     present = {str(p) for p in files}
     prefix = str(root) + os.sep
@@ -414,13 +483,32 @@ def scan_library(
         catalog.forget_files(gone)
         log.info("forgot %d files that are gone from the library", len(gone))
         by_path, by_sha = _known_files(catalog)
+    return by_path, by_sha
 
-    jobs: list[tuple[str, str, bool]] = []
-    stats: dict[str, os.stat_result] = {}
-    queued: dict[str, str] = {}  # sha256 -> the path analysed for it
+
+@dataclass
+class _ScanPlan:
+    """The files a scan analyses, their stat results, and the copies each one stands for."""
+
+    jobs: list[Job] = field(default_factory=list)
+    stats: dict[str, os.stat_result] = field(default_factory=dict)
     # byte-identical copies found in this scan, by the path analysed for them: analysed
     # once, every path recorded
-    copies: dict[str, list[tuple[str, os.stat_result]]] = {}
+    copies: dict[str, list[tuple[str, os.stat_result]]] = field(default_factory=dict)
+
+
+def _plan_scan(
+    catalog: Catalog,
+    files: Sequence[Path],
+    by_path: dict[str, tuple[int, int, str]],
+    by_sha: dict[str, str],
+    report: ScanReport,
+    *,
+    lyrics: bool,
+) -> _ScanPlan:
+    """Sort the files: unchanged, unreadable, known content at a new path, or to analyse."""
+    plan = _ScanPlan()
+    queued: dict[str, str] = {}  # sha256 -> the path analysed for it
     for p in files:
         path = str(p)
         try:
@@ -444,26 +532,30 @@ def scan_library(
             report.reused += 1
             continue
         if sha in queued:  # a second copy in this scan: analysed once, recorded with it
-            copies.setdefault(queued[sha], []).append((path, st))
+            plan.copies.setdefault(queued[sha], []).append((path, st))
             continue
         queued[sha] = path
-        stats[path] = st
-        jobs.append((path, sha, bool(lyrics)))
-    log.info(
-        "scan %s: %d files, %d unchanged, %d reused, %d to analyse",
-        root, report.found, report.unchanged, report.reused, len(jobs),
-    )  # fmt: skip
+        plan.stats[path] = st
+        plan.jobs.append((path, sha, bool(lyrics)))
+    return plan
 
-    results: Iterable[dict[str, Any]] = (
-        _run_ray(jobs, workers, ray_address) if engine == "ray" else _run_local(jobs, workers)
-    )
+
+def _settle(
+    catalog: Catalog,
+    results: Iterable[dict[str, Any]],
+    plan: _ScanPlan,
+    report: ScanReport,
+    *,
+    progress: ProgressCallback | None,
+) -> None:
+    """Write each analysed file (and its copies) as its result comes; Ctrl-C stops cleanly."""
     done = 0
     try:
         for res in results:
             done += 1
-            same = copies.get(res["path"], [])
+            same = plan.copies.get(res["path"], [])
             if res["ok"]:
-                _write_result(catalog, res, stats[res["path"]], copies=same)
+                _write_result(catalog, res, plan.stats[res["path"]], copies=same)
                 report.analysed += 1
                 report.reused += len(same)
                 report.audio_seconds += res["duration_s"]
@@ -473,21 +565,16 @@ def scan_library(
                 for path, _ in same:
                     report.failed.append((path, f"same content as {res['path']}: {res['error']}"))
             if progress is not None:
-                progress(done, len(jobs), res["path"])
+                progress(done, len(plan.jobs), res["path"])
     except KeyboardInterrupt:
         report.interrupted = True
-        log.warning("scan %s interrupted after %d of %d files", root, done, len(jobs))
+        log.warning(
+            "scan %s interrupted after %d of %d files", report.directory, done, len(plan.jobs)
+        )
     finally:
         close = getattr(results, "close", None)
         if close is not None:
             close()
-    catalog.backfill_local_genres()
-    settled = report.analysed + report.unchanged + report.reused + len(report.failed)
-    report.pending = report.found - settled
-    if report.pending and not report.interrupted:  # pragma: no cover - a bug, say so
-        log.error("scan %s: %d found files were not accounted for", root, report.pending)
-    report.seconds = time.perf_counter() - t0
-    return report
 
 
 def _write_result(

@@ -109,9 +109,12 @@ def curve_summary(
     feats: dict[str, Any] = {}
     for name in _FEATURES_SENT:
         value = features.get(name)
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            if math.isfinite(float(value)):
-                feats[name] = round(float(value), 1 if name in ("tempo", "loudness") else 2)
+        if (
+            isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and math.isfinite(float(value))
+        ):
+            feats[name] = round(float(value), 1 if name in ("tempo", "loudness") else 2)
     if feats.get("mode") in (0, 1):
         feats["mode"] = "major" if feats["mode"] == 1 else "minor"
     out["features"] = feats

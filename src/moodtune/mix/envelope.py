@@ -131,19 +131,13 @@ def ducking_gain_db(active: np.ndarray, params: DuckingParams) -> np.ndarray:
     # Release: after a held run, fall linearly (in dB) from 1 to 0 over `release` frames.
     level = 0.0
     for i in range(n):
-        if held[i]:
-            level = 1.0
-        else:
-            level = max(0.0, level - 1.0 / release)
+        level = 1.0 if held[i] else max(0.0, level - 1.0 / release)
         duck[i] = level
     # Attack with look-ahead: reach 1 at the first speech frame, starting `attack` earlier.
     ahead = np.zeros(n, dtype=np.float64)
     level = 0.0
     for i in range(n - 1, -1, -1):
-        if held[i]:
-            level = 1.0
-        else:
-            level = max(0.0, level - 1.0 / attack)
+        level = 1.0 if held[i] else max(0.0, level - 1.0 / attack)
         ahead[i] = level
     duck = np.maximum(duck, ahead)
     duck[duck < 1e-9] = 0.0  # rounding residue of the ramps

@@ -252,10 +252,8 @@ class GridIndex:
         radius2 = np.full(targets.shape[0], np.inf)
         if m == 0:
             return radius2
-        if m >= n_eligible:  # the sample is every eligible row: exact
-            j = int(k.max())
-        else:
-            j = int(np.ceil(2.0 * k.max() * m / n_eligible)) + 2
+        # j-th nearest of the sample bounds the k-th of all; exact when it is every row
+        j = int(k.max()) if m >= n_eligible else int(np.ceil(2.0 * k.max() * m / n_eligible)) + 2
         if j <= m:
             d2 = sq_distances(x, sqnorm, targets)
             radius2[:] = np.partition(d2, j - 1, axis=1)[:, j - 1] * (1 + 1e-4) + 1e-5
