@@ -227,6 +227,7 @@ async def client_loop(
     client: httpx.AsyncClient,
     stop_at: float,
     voices: list[bytes],
+    *,
     voice_share: float,
     backoff: float,
     rng: random.Random,
@@ -308,10 +309,10 @@ async def run_load(args: argparse.Namespace, base: str, pid: int) -> dict[str, A
                 client,
                 stop_at,
                 voices,
-                args.voice_share,
-                args.backoff,
-                random.Random(args.seed + i),
-                records,
+                voice_share=args.voice_share,
+                backoff=args.backoff,
+                rng=random.Random(args.seed + i),
+                out=records,
             )
             for i in range(args.clients)
         ]

@@ -437,34 +437,8 @@ def analyze(
         text = f"{value:+.3f}" if isinstance(value, float) else str(value)
         summary.add_row(key, text)
     out.print(summary)
-    genre = data["genre"]
-    guess = genre.get("guess", genre["label"])
-    if guess == "other":
-        said = f"the classifier abstains: {genre.get('abstained') or 'no genre likely'}"
-    else:
-        unsure = genre["probabilities"].get(guess, 0.0) < 0.5
-        said = f"classifier: {guess}" + (", an uncertain guess" if unsure else "")
-    if genre["source"] == "tag":
-        out.print(f"\ngenre: [bold]{genre['label']}[/bold] (the file's tag; {said})")
-    else:
-        out.print(f"\ngenre: [bold]{genre['label']}[/bold]  ({genre['model']}; {said})")
-    for name, p in sorted(genre["probabilities"].items(), key=lambda kv: -kv[1]):
-        out.print(f"  {name:<6} {_bar(p)} {p:6.1%}", highlight=False)
-    lyr = data["lyrics"]
-    if lyr is None:
-        out.print("\nlyrics: none (no vocals heard and no .lrc/.txt next to the file)")
-    else:
-        where = {"lrc": "from the .lrc file", "txt": "from the .txt file"}.get(
-            lyr["source"], "heard by Whisper"
-        )
-        out.print(
-            f"\nlyrics ({where}, {lyr['language'] or 'language unknown'}): "
-            f"[bold]{lyr['label']}[/bold]  valence {lyr['valence']:+.2f}  "
-            f"arousal {lyr['arousal']:+.2f}  confidence {lyr['confidence']:.2f}",
-            highlight=False,
-        )
-        words = lyr["text"] if len(lyr["text"]) <= 200 else lyr["text"][:197] + "..."
-        out.print(f"  “{words}”", style="dim", highlight=False)
+    _print_genre(data["genre"])
+    _print_lyrics(data["lyrics"])
     point = data["emotion_point"]
     spans = data["curve"].get("silent_spans") or []
     if spans:
@@ -487,6 +461,40 @@ def analyze(
         out.print(f"  ({desc['note']})", style="yellow", highlight=False)
     if plot:
         out.print(f"plot: {plot}")
+
+
+def _print_genre(genre: dict[str, Any]) -> None:
+    """The genre lines of ``analyze``: label, where it comes from, and the probabilities."""
+    guess = genre.get("guess", genre["label"])
+    if guess == "other":
+        said = f"the classifier abstains: {genre.get('abstained') or 'no genre likely'}"
+    else:
+        unsure = genre["probabilities"].get(guess, 0.0) < 0.5
+        said = f"classifier: {guess}" + (", an uncertain guess" if unsure else "")
+    if genre["source"] == "tag":
+        out.print(f"\ngenre: [bold]{genre['label']}[/bold] (the file's tag; {said})")
+    else:
+        out.print(f"\ngenre: [bold]{genre['label']}[/bold]  ({genre['model']}; {said})")
+    for name, p in sorted(genre["probabilities"].items(), key=lambda kv: -kv[1]):
+        out.print(f"  {name:<6} {_bar(p)} {p:6.1%}", highlight=False)
+
+
+def _print_lyrics(lyr: dict[str, Any] | None) -> None:
+    """The lyrics lines of ``analyze``: where the words come from and their emotion."""
+    if lyr is None:
+        out.print("\nlyrics: none (no vocals heard and no .lrc/.txt next to the file)")
+    else:
+        where = {"lrc": "from the .lrc file", "txt": "from the .txt file"}.get(
+            lyr["source"], "heard by Whisper"
+        )
+        out.print(
+            f"\nlyrics ({where}, {lyr['language'] or 'language unknown'}): "
+            f"[bold]{lyr['label']}[/bold]  valence {lyr['valence']:+.2f}  "
+            f"arousal {lyr['arousal']:+.2f}  confidence {lyr['confidence']:.2f}",
+            highlight=False,
+        )
+        words = lyr["text"] if len(lyr["text"]) <= 200 else lyr["text"][:197] + "..."
+        out.print(f"  “{words}”", style="dim", highlight=False)
 
 
 @app.command()

@@ -21,7 +21,7 @@ class PlaylistFacade(FacadeBase):
     """Playlists through the facade (:class:`moodtune.service.Moodtune`)."""
 
     # -- recommendation ------------------------------------------------------
-    def recommend_for(
+    def recommend_for(  # noqa: PLR0913 (a public request: every option keyword-only)
         self,
         *,
         text: str | None = None,

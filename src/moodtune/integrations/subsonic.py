@@ -431,11 +431,15 @@ def scan_subsonic(
                     report.reused += 1
                 else:
                     report.unchanged += 1
-                _record_song(catalog, server, sid, size, created, sha, track_id)
+                _record_song(
+                    catalog, server, sid, size=size, created=created, sha=sha, track_id=track_id
+                )
             else:
                 assert sha is not None
                 _write_song(catalog, res, song, track_id)
-                _record_song(catalog, server, sid, size, created, sha, track_id)
+                _record_song(
+                    catalog, server, sid, size=size, created=created, sha=sha, track_id=track_id
+                )
                 by_sha[sha] = track_id
                 report.analysed += 1
             if progress is not None:
@@ -576,6 +580,7 @@ def _record_song(
     catalog: Catalog,
     server: str,
     song_id: str,
+    *,
     size: Any,
     created: str | None,
     sha: str,

@@ -154,6 +154,30 @@ def _best_match(seq: np.ndarray, probe: np.ndarray, *, exclude: int | None) -> f
     return float(np.sqrt(max(float(np.min(d2)), 0.0)))
 
 
+def _level_check(y: np.ndarray, sr: int) -> tuple[str | None, dict[str, float]]:
+    """Why the levels rule a loop out (mostly silent, a fade), or ``None``; and the levels.
+
+    The levels are ``head_db``, ``tail_db`` and ``body_db`` (the median of the loud 0.1 s
+    blocks), none when the track is mostly silent.
+    """
+    block = int(0.1 * sr)
+    levels = 10.0 * np.log10(
+        np.mean(np.square(y[: y.size // block * block].reshape(-1, block)), axis=1) + 1e-12
+    )
+    loud = levels[levels > SILENCE_DB]
+    if loud.size < levels.size // 2:
+        return "it is mostly silent", {}
+    edge = int(EDGE_S * sr)
+    body, head, tail = float(np.median(loud)), _db(y[:edge]), _db(y[-edge:])
+    before = _db(y[-4 * edge : -edge])
+    parts = {"head_db": head, "tail_db": tail, "body_db": body}
+    if head < body - FADE_DB:
+        return "it fades in (or starts on silence)", parts
+    if tail < body - FADE_DB or tail < before - FADE_DB:
+        return "it fades out (or ends on silence)", parts
+    return None, parts
+
+
 def loop_check(y: np.ndarray, *, sr: int) -> LoopCheck:
     """Decide from the audio whether a track is made to loop (see the module docstring).
 
@@ -200,21 +224,10 @@ def loop_check(y: np.ndarray, *, sr: int) -> LoopCheck:
 
     if y.size < MIN_LOOP_S * sr:
         return no(f"it is shorter than {MIN_LOOP_S:g} s")
-    block = int(0.1 * sr)
-    levels = 10.0 * np.log10(
-        np.mean(np.square(y[: y.size // block * block].reshape(-1, block)), axis=1) + 1e-12
-    )
-    loud = levels[levels > SILENCE_DB]
-    if loud.size < levels.size // 2:
-        return no("it is mostly silent")
-    edge = int(EDGE_S * sr)
-    body, head, tail = float(np.median(loud)), _db(y[:edge]), _db(y[-edge:])
-    before = _db(y[-4 * edge : -edge])
-    parts = {"head_db": head, "tail_db": tail, "body_db": body}
-    if head < body - FADE_DB:
-        return no("it fades in (or starts on silence)", **parts)
-    if tail < body - FADE_DB or tail < before - FADE_DB:
-        return no("it fades out (or ends on silence)", **parts)
+    reason, parts = _level_check(y, sr)
+    if reason is not None:
+        return no(reason, **parts)
+    head, tail, body = parts["head_db"], parts["tail_db"], parts["body_db"]
 
     n_fft = 1 << int(np.round(np.log2(0.046 * sr)))
     hop = n_fft // 2

@@ -46,7 +46,7 @@ def latest_feedback(catalog: Catalog, user: str) -> tuple[list[str], list[str]]:
     return liked, skipped
 
 
-def playlist(
+def playlist(  # noqa: PLR0913 (the facade's request passed on, options keyword-only)
     catalog: Catalog,
     table: TrackTable,
     rec: Recommender,

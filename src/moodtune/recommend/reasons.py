@@ -102,13 +102,7 @@ def strategy_phrase(
     if strategy == "match":
         return f"mirrors your {mood} mood"
     if strategy == "uplift":
-        if not moving:
-            return f"keeps your {mood} mood going"
-        if first:
-            return f"meets your {mood} mood where it is"
-        if last:
-            return f"arrives somewhere brighter than your {mood} mood"
-        return f"a gentle step up from your {mood} mood"
+        return _uplift_phrase(mood, first=first, last=last, moving=moving)
     if strategy == "calm":
         if step < 1.0 and moving:
             return f"a step down towards calm from your {mood} mood"
@@ -116,3 +110,14 @@ def strategy_phrase(
     if step < 1.0 and moving:
         return f"a step up in energy from your {mood} mood"
     return "full of energy to lift you up"
+
+
+def _uplift_phrase(mood: str, *, first: bool, last: bool, moving: bool) -> str:
+    """:func:`strategy_phrase` for ``uplift``: where the track is on the way up."""
+    if not moving:
+        return f"keeps your {mood} mood going"
+    if first:
+        return f"meets your {mood} mood where it is"
+    if last:
+        return f"arrives somewhere brighter than your {mood} mood"
+    return f"a gentle step up from your {mood} mood"

@@ -283,7 +283,7 @@ def similar_tracks(
     short = order[: max(SHORTLIST, n)]
     short = short[np.isfinite(d_feat[short])]
 
-    return info, _rerank(catalog, table, short, d_feat[short], q_curve, qid, n)
+    return info, _rerank(catalog, table, short, d_feat[short], q_curve=q_curve, qid=qid, n=n)
 
 
 def _query_file(path: Path) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
@@ -336,7 +336,7 @@ def _similar_indexed(
     keep = rows >= 0
     if qid is not None:
         keep &= rows != index.row_of(qid)
-    return info, _rerank(catalog, table, rows[keep], dist[keep], q_curve, qid, n)
+    return info, _rerank(catalog, table, rows[keep], dist[keep], q_curve=q_curve, qid=qid, n=n)
 
 
 def _rerank(
@@ -344,6 +344,7 @@ def _rerank(
     table: TrackTable,
     short: np.ndarray,
     d_short: np.ndarray,
+    *,
     q_curve: tuple[np.ndarray, np.ndarray] | None,
     qid: str | None,
     n: int,
