@@ -35,101 +35,8 @@ class FakeLLM:
         self._steps: list[tuple[str, Any, dict[str, Any]]] = [("json", {}, {})]
         self._stop = threading.Event()
         self._lock = threading.Lock()
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:  # keep test output quiet
-                pass
-
-            def _record(self, body: Any) -> None:
-                with fake._lock:
-                    fake.requests.append(
-                        {
-                            "method": self.command,
-                            "path": self.path,
-                            "headers": {k.lower(): v for k, v in self.headers.items()},
-                            "json": body,
-                        }
-                    )
-
-            def _send(self, status: int, payload: Any, *, raw: bytes | None = None) -> None:
-                data = raw if raw is not None else json.dumps(payload).encode()
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):  # the client gave up
-                    pass
-
-            def do_GET(self) -> None:
-                self._record(None)
-                if self.path.rstrip("/") == "/v1/models":
-                    data = [{"id": m, "object": "model", "owned_by": "fake"} for m in fake.models]
-                    self._send(200, {"object": "list", "data": data})
-                else:
-                    self._send(404, {"error": {"message": "not found"}})
-
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length)
-                try:
-                    body = json.loads(raw)
-                except ValueError:
-                    body = None
-                self._record(body)
-                if self.path.rstrip("/") != "/v1/chat/completions":
-                    self._send(404, {"error": {"message": "not found"}})
-                    return
-                kind, payload, opts = fake._next()
-                if kind == "slow":
-                    fake._stop.wait(float(opts.get("delay", 2.0)))
-                    kind = "json"
-                if kind == "status":
-                    status = int(opts.get("status", 500))
-                    self._send(status, {"error": {"message": f"fake error {status}"}})
-                    return
-                if kind == "no_json_mode":
-                    if body and "response_format" in body:
-                        self._send(400, {"error": {"message": "response_format is not supported"}})
-                        return
-                    kind = "json"
-                if kind == "garbage":
-                    self._send(200, None, raw=b"<html>proxy error</html>")
-                    return
-                if kind == "json":
-                    content = json.dumps(payload)
-                elif kind == "fenced":
-                    content = f"Here you go:\n```json\n{json.dumps(payload, indent=2)}\n```\nEnjoy!"
-                elif kind == "text":
-                    content = str(payload)
-                elif kind == "empty":
-                    content = ""
-                else:
-                    raise AssertionError(f"unknown behaviour {kind}")
-                model = (body or {}).get("model", "?")
-                self._send(
-                    200,
-                    {
-                        "id": "chatcmpl-fake",
-                        "object": "chat.completion",
-                        "created": int(time.time()),
-                        "model": model,
-                        "choices": [
-                            {
-                                "index": 0,
-                                "message": {"role": "assistant", "content": content},
-                                "finish_reason": "stop",
-                            }
-                        ],
-                        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-                    },
-                )
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        handler = type("Handler", (_Handler,), {"fake": self})
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
@@ -170,6 +77,108 @@ class FakeLLM:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Answers for one :class:`FakeLLM` (set as ``fake`` on a subclass per server)."""
+
+    fake: FakeLLM
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args: Any) -> None:  # keep test output quiet
+        pass
+
+    def _record(self, body: Any) -> None:
+        with self.fake._lock:
+            self.fake.requests.append(
+                {
+                    "method": self.command,
+                    "path": self.path,
+                    "headers": {k.lower(): v for k, v in self.headers.items()},
+                    "json": body,
+                }
+            )
+
+    def _send(self, status: int, payload: Any, *, raw: bytes | None = None) -> None:
+        data = raw if raw is not None else json.dumps(payload).encode()
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up
+            pass
+
+    def do_GET(self) -> None:
+        self._record(None)
+        if self.path.rstrip("/") == "/v1/models":
+            data = [{"id": m, "object": "model", "owned_by": "fake"} for m in self.fake.models]
+            self._send(200, {"object": "list", "data": data})
+        else:
+            self._send(404, {"error": {"message": "not found"}})
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length)
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            body = None
+        self._record(body)
+        if self.path.rstrip("/") != "/v1/chat/completions":
+            self._send(404, {"error": {"message": "not found"}})
+            return
+        kind, payload, opts = self.fake._next()
+        if kind == "slow":
+            self.fake._stop.wait(float(opts.get("delay", 2.0)))
+            kind = "json"
+        if kind == "status":
+            status = int(opts.get("status", 500))
+            self._send(status, {"error": {"message": f"fake error {status}"}})
+            return
+        if kind == "no_json_mode":
+            if body and "response_format" in body:
+                self._send(400, {"error": {"message": "response_format is not supported"}})
+                return
+            kind = "json"
+        if kind == "garbage":
+            self._send(200, None, raw=b"<html>proxy error</html>")
+            return
+        model = (body or {}).get("model", "?")
+        self._send(200, _completion(model, _content(kind, payload)))
+
+
+def _content(kind: str, payload: Any) -> str:
+    """The assistant message of a scripted behaviour that answers 200."""
+    if kind == "json":
+        return json.dumps(payload)
+    if kind == "fenced":
+        return f"Here you go:\n```json\n{json.dumps(payload, indent=2)}\n```\nEnjoy!"
+    if kind == "text":
+        return str(payload)
+    if kind == "empty":
+        return ""
+    raise AssertionError(f"unknown behaviour {kind}")
+
+
+def _completion(model: str, content: str) -> dict[str, Any]:
+    """An OpenAI chat completion holding ``content``."""
+    return {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": content},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+    }
 
 
 def closed_port_url() -> str:

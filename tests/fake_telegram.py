@@ -111,51 +111,51 @@ class FakeTelegram:
             for value in list(params.values()):
                 if hasattr(value, "file"):  # keep the uploaded bytes for the test
                     params["_bytes"] = value.file.read()
-            self._message_id += 1
-            return self._ok(
-                {
-                    "message_id": self._message_id,
-                    "date": int(time.time()),
-                    "chat": {"id": int(params["chat_id"]), "type": "private"},
-                    "caption": params.get("caption", ""),
-                }
-            )
+            return self._ok(self._message(params, "caption"))
         if method in ("sendMessage", "editMessageText"):
-            self._message_id += 1
-            return self._ok(
-                {
-                    "message_id": self._message_id,
-                    "date": int(time.time()),
-                    "chat": {"id": int(params["chat_id"]), "type": "private"},
-                    "text": params.get("text", ""),
-                }
-            )
+            return self._ok(self._message(params, "text"))
         if method == "getFile":
-            file_id = str(params["file_id"])
-            if file_id not in self.files:
-                return web.json_response(
-                    {"ok": False, "error_code": 400, "description": "Bad Request: invalid file_id"},
-                    status=400,
-                )
-            return self._ok(
-                {
-                    "file_id": file_id,
-                    "file_unique_id": f"u{file_id}",
-                    "file_size": self.file_sizes.get(file_id, len(self.files[file_id])),
-                    "file_path": f"media/{file_id}",
-                }
-            )
+            return self._get_file(params)
         if method == "getUpdates":
-            timeout = float(params.get("timeout", 0) or 0)
-            try:
-                first = await asyncio.wait_for(self.updates.get(), timeout=min(timeout, 1.0))
-            except TimeoutError:
-                return self._ok([])
-            batch = [first]
-            while not self.updates.empty():
-                batch.append(self.updates.get_nowait())
-            return self._ok(batch)
+            return await self._get_updates(params)
         return self._ok(True)
+
+    def _message(self, params: dict[str, Any], field: str) -> dict[str, Any]:
+        """A new message sent to the chat, its ``field`` (caption or text) from ``params``."""
+        self._message_id += 1
+        return {
+            "message_id": self._message_id,
+            "date": int(time.time()),
+            "chat": {"id": int(params["chat_id"]), "type": "private"},
+            field: params.get(field, ""),
+        }
+
+    def _get_file(self, params: dict[str, Any]) -> web.Response:
+        file_id = str(params["file_id"])
+        if file_id not in self.files:
+            return web.json_response(
+                {"ok": False, "error_code": 400, "description": "Bad Request: invalid file_id"},
+                status=400,
+            )
+        return self._ok(
+            {
+                "file_id": file_id,
+                "file_unique_id": f"u{file_id}",
+                "file_size": self.file_sizes.get(file_id, len(self.files[file_id])),
+                "file_path": f"media/{file_id}",
+            }
+        )
+
+    async def _get_updates(self, params: dict[str, Any]) -> web.Response:
+        timeout = float(params.get("timeout", 0) or 0)
+        try:
+            first = await asyncio.wait_for(self.updates.get(), timeout=min(timeout, 1.0))
+        except TimeoutError:
+            return self._ok([])
+        batch = [first]
+        while not self.updates.empty():
+            batch.append(self.updates.get_nowait())
+        return self._ok(batch)
 
     async def _file(self, request: web.Request) -> web.Response:
         path = request.match_info["path"]

@@ -311,7 +311,7 @@ class FakeMoodtune:
             emotion=emotion, strategy=strategy, tracks=tracks, targets=targets, notes=notes
         )
 
-    def recommend_for(
+    def recommend_for(  # noqa: PLR0913 (the facade's signature, every option keyword-only)
         self,
         *,
         text: str | None = None,

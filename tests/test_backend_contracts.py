@@ -106,7 +106,9 @@ def _cases(kind: str) -> list[Any]:
 
 
 @pytest.fixture(scope="module")
-def _options(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], dict[str, Any]]:
+def backend_options(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[tuple[str, str], dict[str, Any]]:
     """Load options per backend, built once per module (tiny models are written once)."""
     return {}
 
@@ -194,8 +196,8 @@ def test_asr_default_is_registered_and_configurable(monkeypatch: pytest.MonkeyPa
 
 # ------------------------------------------------------------------ text emotion
 @pytest.mark.parametrize("name", _cases("text"))
-def test_text_backend_contract(name: str, _options: Any, tmp_path_factory: Any) -> None:
-    backend = _load("text", name, _options, tmp_path_factory)
+def test_text_backend_contract(name: str, backend_options: Any, tmp_path_factory: Any) -> None:
+    backend = _load("text", name, backend_options, tmp_path_factory)
     assert backend.name == name
     batch = backend.predict_batch(TEXTS)
     assert isinstance(batch, list) and len(batch) == len(TEXTS)
@@ -210,8 +212,8 @@ def test_text_backend_contract(name: str, _options: Any, tmp_path_factory: Any) 
 
 
 @pytest.mark.parametrize("name", _cases("text"))
-def test_text_backend_bad_input(name: str, _options: Any, tmp_path_factory: Any) -> None:
-    backend = _load("text", name, _options, tmp_path_factory)
+def test_text_backend_bad_input(name: str, backend_options: Any, tmp_path_factory: Any) -> None:
+    backend = _load("text", name, backend_options, tmp_path_factory)
     with pytest.raises(ParameterError, match="list of strings"):
         backend.predict_batch("one string, not a list")
     with pytest.raises(ParameterError, match=r"texts\[1\]"):
@@ -223,11 +225,11 @@ def test_text_backend_bad_input(name: str, _options: Any, tmp_path_factory: Any)
 # ------------------------------------------------------------------ speech emotion
 @pytest.mark.parametrize("name", _cases("speech"))
 def test_speech_backend_contract(
-    name: str, _options: Any, tmp_path_factory: Any, voice: np.ndarray
+    name: str, backend_options: Any, tmp_path_factory: Any, voice: np.ndarray
 ) -> None:
     from moodtune.speech.whisper import get_whisper
 
-    backend = _load("speech", name, _options, tmp_path_factory)
+    backend = _load("speech", name, backend_options, tmp_path_factory)
     assert backend.name == name
     est = backend.predict(voice)
     _check_estimate(est, source="voice")
@@ -244,12 +246,12 @@ def test_speech_backend_contract(
 
 @pytest.mark.parametrize("name", _cases("speech"))
 def test_speech_backend_speaker_adaptation(
-    name: str, _options: Any, tmp_path_factory: Any, voice: np.ndarray
+    name: str, backend_options: Any, tmp_path_factory: Any, voice: np.ndarray
 ) -> None:
     from moodtune.speech.backends import SpeakerAdaptive
     from moodtune.speech.emotion import SpeakerStats
 
-    backend = _load("speech", name, _options, tmp_path_factory)
+    backend = _load("speech", name, backend_options, tmp_path_factory)
     if not isinstance(backend, SpeakerAdaptive):
         params = inspect.signature(backend.predict).parameters
         assert "speaker_stats" not in params, "takes speaker_stats but is not SpeakerAdaptive"
@@ -264,8 +266,8 @@ def test_speech_backend_speaker_adaptation(
 
 
 @pytest.mark.parametrize("name", _cases("speech"))
-def test_speech_backend_bad_audio(name: str, _options: Any, tmp_path_factory: Any) -> None:
-    backend = _load("speech", name, _options, tmp_path_factory)
+def test_speech_backend_bad_audio(name: str, backend_options: Any, tmp_path_factory: Any) -> None:
+    backend = _load("speech", name, backend_options, tmp_path_factory)
     for bad, match in [
         (np.zeros(0, dtype=np.float32), "empty"),
         (np.zeros((2, SR), dtype=np.float32), "mono"),
@@ -279,11 +281,11 @@ def test_speech_backend_bad_audio(name: str, _options: Any, tmp_path_factory: An
 # ------------------------------------------------------------------ ASR
 @pytest.mark.parametrize("name", _cases("asr"))
 def test_asr_backend_contract(
-    name: str, _options: Any, tmp_path_factory: Any, voice: np.ndarray
+    name: str, backend_options: Any, tmp_path_factory: Any, voice: np.ndarray
 ) -> None:
     from moodtune.speech.asr_backends import Transcript
 
-    backend = _load("asr", name, _options, tmp_path_factory)
+    backend = _load("asr", name, backend_options, tmp_path_factory)
     assert backend.name == name
     heard = backend.transcribe(voice)
     assert isinstance(heard, Transcript)
@@ -307,9 +309,9 @@ def test_asr_backend_contract(
 
 @pytest.mark.parametrize("name", _cases("asr"))
 def test_asr_backend_bad_input(
-    name: str, _options: Any, tmp_path_factory: Any, voice: np.ndarray
+    name: str, backend_options: Any, tmp_path_factory: Any, voice: np.ndarray
 ) -> None:
-    backend = _load("asr", name, _options, tmp_path_factory)
+    backend = _load("asr", name, backend_options, tmp_path_factory)
     with pytest.raises(ParameterError, match="floating point"):
         backend.transcribe(np.zeros(SR, dtype=np.int16))
     with pytest.raises(ParameterError, match="mono"):
@@ -378,13 +380,13 @@ def _resave(kind: str, name: str, backend: Any, options: dict[str, Any], tmp: Pa
 def test_saved_form_round_trip(
     kind: str,
     name: str,
-    _options: Any,
+    backend_options: Any,
     tmp_path_factory: Any,
     tmp_path: Path,
     voice: np.ndarray,
 ) -> None:
-    backend = _load(kind, name, _options, tmp_path_factory)
-    options = _load_options(kind, name, _options, tmp_path_factory)
+    backend = _load(kind, name, backend_options, tmp_path_factory)
+    options = _load_options(kind, name, backend_options, tmp_path_factory)
     again = _resave(kind, name, backend, options, tmp_path)
     assert again is not backend and again.name == backend.name
     before, after = _answer(kind, backend, voice), _answer(kind, again, voice)

@@ -98,19 +98,28 @@ def test_numpy_values_accepted(catalog):
 
 def test_transaction_rolls_back(catalog):
     catalog.upsert_tracks([_track(0)])
-    with pytest.raises(RuntimeError), catalog.transaction():
-        catalog.upsert_tracks([_track(1), _track(2)])
-        assert catalog.count() == 3
-        raise RuntimeError("stop")
+
+    def write_then_fail():
+        with catalog.transaction():
+            catalog.upsert_tracks([_track(1), _track(2)])
+            assert catalog.count() == 3
+            raise RuntimeError("stop")
+
+    with pytest.raises(RuntimeError):
+        write_then_fail()
     assert catalog.count() == 1
 
 
 def test_nested_transaction_savepoint(catalog):
-    with catalog.transaction():
-        catalog.upsert_tracks([_track(0)])
-        with pytest.raises(KeyError), catalog.transaction():
+    def write_then_fail():
+        with catalog.transaction():
             catalog.upsert_tracks([_track(1)])
             raise KeyError("inner")
+
+    with catalog.transaction():
+        catalog.upsert_tracks([_track(0)])
+        with pytest.raises(KeyError):
+            write_then_fail()
         assert catalog.count() == 1
     assert catalog.count() == 1
     assert catalog.get_track("t0") is not None and catalog.get_track("t1") is None

@@ -14,10 +14,14 @@ from moodtune.types import LABELS, EmotionEstimate
 
 def test_upload_errors_name_the_upload_not_server_paths() -> None:
     seen: list[Path] = []
-    with pytest.raises(ParameterError) as info, upload_as_file(b"abc", filename="clip.OGG") as p:
+
+    def fail_reading(p: Path) -> None:
         seen.append(p)
         assert p.suffix == ".ogg" and p.read_bytes() == b"abc"
         raise ParameterError(f"{p}: cannot read; the music /home/me/Music/x.ogg is fine")
+
+    with pytest.raises(ParameterError) as info, upload_as_file(b"abc", filename="clip.OGG") as p:
+        fail_reading(p)
     message = str(info.value)
     assert message.startswith("the uploaded file: cannot read")
     assert "a file on the server" in message and "/home" not in message

@@ -28,7 +28,7 @@ def test_feature_targets_known_values():
     sad = va_to_feature_targets(*CIRCUMPLEX["sadness"])
     happy = va_to_feature_targets(*CIRCUMPLEX["happiness"])
     angry = va_to_feature_targets(*CIRCUMPLEX["anger"])
-    assert sad["valence"] < 0.2 < 0.8 < happy["valence"]
+    assert sad["valence"] < 0.2 and happy["valence"] > 0.8
     assert sad["mode"] < 0.5 < happy["mode"]
     assert angry["energy"] > 0.85 and angry["tempo"] > 140 and angry["loudness"] > -6
     assert sad["energy"] < 0.35 and sad["tempo"] < 110 and sad["acousticness"] > 0.4
