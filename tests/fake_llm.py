@@ -46,6 +46,7 @@ class FakeLLM:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
+        assert isinstance(host, str)
         return f"http://{host}:{port}/v1"
 
     def script(self, kind: str, payload: Any = None, **opts: Any) -> FakeLLM:

@@ -336,7 +336,8 @@ def test_other_routes_bad_input(client: TestClient) -> None:
 
 
 def test_upload_size_limit(service: Moodtune | FakeMoodtune) -> None:
-    with TestClient(create_app(service, warm_up=False, api_key="", max_upload_bytes=2000)) as c:
+    app = create_app(service, warm_up=False, api_key="", max_upload_bytes=2000)  # type: ignore[arg-type]
+    with TestClient(app) as c:
         big = {"audio": ("a.ogg", b"\x00" * 5000)}
         assert_problem(c.post("/v1/emotion", files=big), 413, "limit")
 
@@ -352,7 +353,7 @@ def test_upload_size_limit(service: Moodtune | FakeMoodtune) -> None:
 
 def test_api_key(service: Moodtune | FakeMoodtune, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MOODTUNE_API_KEY", "s3cret")
-    with TestClient(create_app(service, warm_up=False)) as c:
+    with TestClient(create_app(service, warm_up=False)) as c:  # type: ignore[arg-type]
         assert_problem(c.post("/v1/emotion", json={"text": "hi"}), 401, "X-API-Key")
         resp = c.post("/v1/emotion", json={"text": "hi"}, headers={"X-API-Key": "wrong"})
         assert_problem(resp, 401, "")
@@ -370,7 +371,7 @@ class _Blocking(FakeMoodtune):
         self.gate = threading.Event()
         self.entered = threading.Event()
 
-    def emotion_of(self, **kwargs):  # type: ignore[no-untyped-def]
+    def emotion_of(self, **kwargs):
         if kwargs.get("text") == "block":
             self.entered.set()
             assert self.gate.wait(30)
@@ -380,7 +381,7 @@ class _Blocking(FakeMoodtune):
 def test_full_pool_answers_503_and_recovers() -> None:
     svc = _Blocking()
     with TestClient(
-        create_app(svc, warm_up=False, api_key="", light_workers=1, light_queue=0)
+        create_app(svc, warm_up=False, api_key="", light_workers=1, light_queue=0)  # type: ignore[arg-type]
     ) as c:
         results: dict[str, int] = {}
         worker = threading.Thread(
@@ -483,7 +484,8 @@ def test_scanned_library_track_curve_audio_and_analyze(tmp_path: Path) -> None:
         # similar with a genre filter: only that genre, or a 422 naming the known ones
         g = track["genre"]
         only = c.get(f"/v1/tracks/{tid}/similar", params={"n": 5, "genre": g}).json()
-        assert all(svc.catalog().get_track(t["id"])["genre"] == g for t in only["tracks"])
+        rows = [svc.catalog().get_track(t["id"]) for t in only["tracks"]]
+        assert all(row is not None and row["genre"] == g for row in rows)
         bad = c.get(f"/v1/tracks/{tid}/similar", params={"genre": "polka"})
         assert bad.status_code == 422 and "known genres" in bad.json()["detail"]
         bad = c.post(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -116,7 +117,7 @@ def test_schemathesis_no_server_errors_no_schema_violations(app: object) -> None
             return
         statuses.setdefault(label, set()).add(resp.status_code)
 
-    def check(label: str, strategy: object) -> None:
+    def check(label: str, strategy: Any) -> None:
         @settings(
             max_examples=25,
             deadline=None,

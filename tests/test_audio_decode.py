@@ -248,6 +248,7 @@ def test_live_webm_without_duration_decodes():
         for packet in stream.encode(None):
             out.mux(packet)
     with av.open(io.BytesIO(buf.getvalue())) as probe:
+        assert isinstance(probe, av.container.InputContainer)
         assert probe.duration is None
     audio = decode(buf.getvalue())
     assert audio.duration_s == pytest.approx(SECONDS, rel=0.02)

@@ -338,7 +338,7 @@ def test_errors_become_friendly_replies_and_the_bot_goes_on(service, store, tmp_
 
     with caplog.at_level(logging.INFO, logger="moodtune.bot"):
         drive(service, store, healthy)
-        drive(broken, store, sick)
+        drive(broken, store, sick)  # type: ignore[arg-type]
     assert out["corrupt"][0]["text"].startswith("🤔 I couldn't use that:")
     assert out["api_down"][0]["text"] == SORRY
     assert "open.spotify.com" in out["after"][0]["text"]  # still running

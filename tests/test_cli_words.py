@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -114,11 +115,12 @@ def test_recommend_with_an_llm_and_every_fallback(env: dict[str, str]) -> None:
         assert json.loads(res.stdout)["targets"]["source"] == "builtin"
         assert len(llm.chats()) == before
         # a 500, bad JSON and a slow reply fall back to the built-in mapping, and say so
-        for kind, payload, opts, said in [
+        cases: list[tuple[str, Any, dict[str, Any], str]] = [
             ("status", None, {"status": 500}, "HTTP 500"),
             ("text", "maybe 80 BPM, something gentle", {}, "not JSON"),
             ("slow", answer, {"delay": 5.0}, "timed out"),
-        ]:
+        ]
+        for kind, payload, opts, said in cases:
             llm.script(kind, payload, **opts)
             res = run(
                 "recommend", "--text", TEXT, "--json", env=llm_env | {"MOODTUNE_LLM_TIMEOUT": "1"}

@@ -13,6 +13,13 @@ from moodtune.music.describe import describe_arc, format_time, mood_phrase
 TIME = re.compile(r"\b\d+:\d\d\b")
 
 
+def _search(pattern: str | re.Pattern[str], text: str) -> re.Match[str]:
+    """The first match of ``pattern`` in ``text``, which must be there."""
+    found = re.search(pattern, text)
+    assert found is not None, f"{pattern!r} not in {text!r}"
+    return found
+
+
 def sentences(text: str) -> int:
     return len(re.findall(r"[.!?](?:\s|$)", text))
 
@@ -39,14 +46,14 @@ def test_arch_names_the_peak_time():
     v = np.concatenate([np.linspace(-0.6, 0.6, 100), np.full(60, 0.6)])
     text = describe_arc({"tempo": 128, "mode": 1}, a, v)
     assert text.startswith("Starts sad, builds to a euphoric peak at ")
-    peak = TIME.search(text).group()
+    peak = _search(TIME, text).group()
     m, s = map(int, peak.split(":"))
     assert 90 <= 60 * m + s <= 105  # the raw peak is at 99 s
     assert "ends quietly" in text
     assert "brightens" in text
     # hop_s scales the times: the same curve at 2 s per point peaks twice as late
     slow = describe_arc({"tempo": 128, "mode": 1}, a, v, hop_s=2.0)
-    m2, s2 = map(int, TIME.search(slow).group().split(":"))
+    m2, s2 = map(int, _search(TIME, slow).group().split(":"))
     assert abs((60 * m2 + s2) - 2 * (60 * m + s)) <= 2
 
 
@@ -64,14 +71,14 @@ def test_dip_names_the_quiet_passage():
     a = np.concatenate([np.full(60, 0.5), np.full(40, -0.6), np.full(60, 0.6)])
     text = describe_arc({}, a, np.full(160, 0.3))
     assert "drops to a very calm" in text and "comes back" in text
-    m, s = map(int, TIME.search(text).group().split(":"))
+    m, s = map(int, _search(TIME, text).group().split(":"))
     assert 60 <= 60 * m + s < 100
 
 
 def test_waves_count_the_swells():
     t = np.arange(300)
     text = describe_arc({}, 0.6 * np.sin(t / 12), np.full(300, 0.3))
-    n = int(re.search(r"Swells and drops (\d+) times", text).group(1))
+    n = int(_search(r"Swells and drops (\d+) times", text).group(1))
     # sin(t/12) has extremes at 18.8 + 37.7 k s: 8 of them before 300 s, each followed by a
     # swing of more than TURN_MOVE before the end
     assert n == 8

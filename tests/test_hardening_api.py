@@ -105,7 +105,8 @@ def test_import_of_a_local_path_never_reaches_the_audio_route(tmp_path: Path) ->
     svc = Moodtune(catalog_path=tmp_path / "c.sqlite")
     report = svc.catalog_import(csv)
     assert report.added == 2 and "local_path" in report.ignored_columns
-    assert svc.catalog().get_track("evil1")["local_path"] is None
+    evil = svc.catalog().get_track("evil1")
+    assert evil is not None and evil["local_path"] is None
     with TestClient(create_app(svc, warm_up=False, api_key="", secret=SECRET)) as c:
         _problem(c.get("/v1/tracks/evil1/audio"), 404)
         data = c.post(

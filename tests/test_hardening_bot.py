@@ -31,7 +31,7 @@ def service() -> FakeMoodtune:
     return FakeMoodtune()
 
 
-def _capture(caplog: pytest.LogCaptureFixture, main):  # type: ignore[no-untyped-def]
+def _capture(caplog: pytest.LogCaptureFixture, main):
     logging.getLogger().addHandler(caplog.handler)
     try:
         with caplog.at_level(logging.INFO):

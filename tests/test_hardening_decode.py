@@ -147,12 +147,12 @@ def test_messages_name_no_setting_and_no_ffmpeg_jargon():
     with pytest.raises(UnsupportedMediaError) as info:
         decode(png)
     assert "picture" in str(info.value) and "_pipe" not in str(info.value)
-    with pytest.raises(InputTooLargeError) as info:
+    with pytest.raises(InputTooLargeError) as too_big:
         decode(silent_flac(30.0, 8000), max_seconds=20.0)
-    assert "max_seconds" not in str(info.value)
-    with pytest.raises(InputTooLargeError) as info:
+    assert "max_seconds" not in str(too_big.value)
+    with pytest.raises(InputTooLargeError) as too_big:
         decode(silent_flac(1.0, 8000), max_bytes=100)
-    assert "max_bytes" not in str(info.value) and "100 bytes" in str(info.value)
+    assert "max_bytes" not in str(too_big.value) and "100 bytes" in str(too_big.value)
 
 
 def test_the_api_refuses_a_hostile_upload_with_415_naming_the_limit(tmp_path, monkeypatch):

@@ -55,6 +55,7 @@ def mpd_server(tmp_path_factory):
         'zeroconf_enabled "no"\n'
         'audio_output {\n  type "null"\n  name "null"\n}\n'
     )
+    assert MPD is not None
     proc = subprocess.Popen(
         [MPD, "--no-daemon", "--stderr", str(conf)],
         stdout=subprocess.DEVNULL,

@@ -186,11 +186,13 @@ def test_scan_incremental_then_push_playlist(server: Supysonic, tmp_path: Path, 
         assert (rep.analysed, rep.reused, rep.unchanged, rep.failed) == (2, 1, 0, [])
         ids = {s["title"]: track_id_for(client.config, str(s["id"])) for s in client.songs()}
         drive = cat.get_track(ids["Drive"])
+        assert drive is not None
         assert drive["artists"] == ["Loud"] and drive["album"] == "Fast"
         assert drive["source"] == "subsonic" and drive["local_path"] is None
         assert drive["url"] is None and 0 <= drive["energy"] <= 1 and drive["tempo"] > 0
         assert 3.5 < drive["duration_ms"] / 1000 < 4.5
         walk = cat.get_track(ids["Walk"])
+        assert walk is not None
         assert walk["artists"] == ["Mid"] and walk["valence"] is not None
         again = scan_subsonic(cat, client)
         assert (again.analysed, again.reused, again.unchanged) == (0, 0, 3)

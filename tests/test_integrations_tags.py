@@ -125,7 +125,9 @@ def test_scan_write_tags_dry_run_then_write_then_rescan_unchanged(tmp_path: Path
                 (tid,) = conn.execute(
                     "SELECT track_id FROM music_files WHERE path = ?", (str(p.resolve()),)
                 ).fetchone()
-            expected = mood_tags(cat.get_track(tid), load_curve(cat, tid))
+            row = cat.get_track(tid)
+            assert row is not None
+            expected = mood_tags(row, load_curve(cat, tid))
             assert read_mood_tags(p) == expected
 
         again = scan_library(cat, lib, workers=1, lyrics=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import numpy as np
 import pytest
@@ -29,7 +30,7 @@ from moodtune.recommend.targets import FEATURE_RANGES  # noqa: E402
 TIMEOUT = 0.6
 SAD = (-0.71, -0.37)
 TRANSCRIPT = "I failed my exam today and I just want to lie in bed with the lights off."
-GOOD = {
+GOOD: dict[str, Any] = {
     "valence": 0.25,
     "energy": 0.3,
     "tempo": 78,
@@ -51,9 +52,9 @@ def llm():
         yield server
 
 
-def client_for(url: str, **kw) -> LLMClient:
-    kw = {"model": "fake-1", "key": "sk-test-123", "timeout": TIMEOUT} | kw
-    return LLMClient(LLMConfig(url=url, **kw))
+def client_for(url: str, **kw: Any) -> LLMClient:
+    opts: dict[str, Any] = {"model": "fake-1", "key": "sk-test-123", "timeout": TIMEOUT} | kw
+    return LLMClient(LLMConfig(url=url, **opts))
 
 
 def arch_curve():
@@ -81,9 +82,11 @@ def test_config_from_env():
     )
     assert "secret" not in cfg.describe()
     default = LLMConfig.from_env({"MOODTUNE_LLM_URL": "http://x/v1", "MOODTUNE_LLM_KEY": ""})
+    assert default is not None
     assert default.timeout == 8.0 and default.key is None and default.model is None
     assert default.json_mode is True and default.max_retries == 0
     off = LLMConfig.from_env({"MOODTUNE_LLM_URL": "http://x/v1", "MOODTUNE_LLM_JSON_MODE": "0"})
+    assert off is not None
     assert off.json_mode is False
 
 
@@ -106,6 +109,7 @@ def test_bad_env_falls_back_with_a_note(monkeypatch):
     monkeypatch.setenv("MOODTUNE_LLM_URL", "http://127.0.0.1:9/v1")
     monkeypatch.setenv("MOODTUNE_LLM_TIMEOUT", "soon")
     p = propose_targets(*SAD, "sadness")
+    assert p.note is not None
     assert p.source == "builtin" and "MOODTUNE_LLM_TIMEOUT" in p.note
 
 
@@ -113,9 +117,11 @@ def test_no_llm_configured(monkeypatch):
     monkeypatch.delenv("MOODTUNE_LLM_URL", raising=False)
     p = propose_targets(*SAD, "sadness", transcript=TRANSCRIPT)
     assert p.source == "builtin" and p.model is None
+    assert p.note is not None
     assert p.note.startswith("no LLM configured")
     assert p.targets == va_to_feature_targets(*SAD)
     d = describe_with_llm(*arch_curve())
+    assert d.note is not None
     assert d.source == "template" and d.note.startswith("no LLM configured")
     assert d.text == describe_arc(*arch_curve())
 
@@ -164,6 +170,7 @@ def test_valid_reply_is_used_and_the_prompt_carries_the_emotion(llm):
     assert isinstance(p, TargetProposal)
     assert p.source == "llm" and p.model == "fake-1" and p.note is None
     assert p.targets == {k: float(GOOD[k]) for k in TARGET_FEATURES}
+    assert p.why is not None
     assert p.why.startswith("Soft, slow")
     (req,) = llm.chats()
     assert req["path"] == "/v1/chat/completions"
@@ -213,6 +220,7 @@ def test_out_of_range_values_are_clamped(llm):
     assert p.targets["tempo"] == 220.0 and p.targets["loudness"] == 0.0 and p.targets["mode"] == 0
     for k, (lo, hi) in FEATURE_RANGES.items():
         assert lo <= p.targets[k] <= hi
+    assert p.note is not None
     assert "clamped" in p.note and "tempo 300 -> 220" in p.note
     # what it left out comes from the built-in mapping, and the note says so
     builtin = va_to_feature_targets(*SAD)
@@ -249,6 +257,7 @@ def test_failures_fall_back_to_the_builtin_mapping(llm, kind, payload, opts, rea
     p = propose_targets(*SAD, "sadness", transcript=TRANSCRIPT, client=client_for(llm.url))
     elapsed = time.monotonic() - started
     assert p.source == "builtin" and p.model is None
+    assert p.note is not None
     assert reason in p.note and p.note.endswith("built-in mapping used")
     assert p.targets == va_to_feature_targets(*SAD)
     assert elapsed < TIMEOUT + 0.5  # bounded by the timeout, whatever happens
@@ -259,6 +268,7 @@ def test_unreachable_falls_back_fast():
     started = time.monotonic()
     p = propose_targets(*SAD, "sadness", client=client_for(url))
     assert time.monotonic() - started < TIMEOUT + 0.5
+    assert p.note is not None
     assert p.source == "builtin" and "cannot connect to" in p.note
 
 
@@ -377,6 +387,7 @@ def test_description_failures_use_the_template(llm, kind, payload, opts, reason)
     if reason is None:  # fenced JSON is fine
         assert d.source == "llm" and d.text == DESCRIPTION
         return
+    assert d.note is not None
     assert d.source == "template" and reason in d.note and d.note.endswith("template used")
     assert d.text == describe_arc(features, a, v)
 
@@ -384,6 +395,7 @@ def test_description_failures_use_the_template(llm, kind, payload, opts, reason)
 def test_description_unreachable():
     features, a, v = arch_curve()
     d = describe_with_llm(features, a, v, client=client_for(closed_port_url()))
+    assert d.note is not None
     assert d.source == "template" and "cannot connect" in d.note
 
 

@@ -6,6 +6,7 @@ import csv
 import re
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import pytest
@@ -13,6 +14,9 @@ import pytest
 from moodtune.errors import InputTooLargeError, ParameterError
 from moodtune.music import lyrics as L
 from moodtune.types import LABELS, LYRICS_WEIGHT, EmotionEstimate
+
+if TYPE_CHECKING:
+    from moodtune.speech.whisper import WhisperASR
 
 DATA = Path(__file__).parent / "data" / "lyrics"
 #: Pooled word error rate over the four sung/spoken clips must stay below this. Measured
@@ -41,6 +45,9 @@ class _NoASR:
 
     def analyze(self, *args: object, **kwargs: object) -> None:
         raise AssertionError("Whisper must not be called")
+
+
+NO_ASR = cast("WhisperASR", _NoASR())
 
 
 class _FixedText:
@@ -177,7 +184,7 @@ def test_voice_found_only_in_vocal_fixtures():
 
 def test_instrumental_gives_none_without_whisper():
     result = L.lyrics_emotion(
-        DATA / "instrumental.ogg", INSTRUMENTAL_FEATURES, asr=_NoASR(), text_backend=_FixedText()
+        DATA / "instrumental.ogg", INSTRUMENTAL_FEATURES, asr=NO_ASR, text_backend=_FixedText()
     )
     assert result is None
 
@@ -186,14 +193,14 @@ def test_features_saying_vocals_still_need_voice_for_whisper():
     # vibenet may call a track vocal; Whisper still only runs on voice the VAD found
     features = {"instrumentalness": 0.1, "speechiness": 0.05}
     assert L.has_vocals(features)
-    assert L.lyrics_emotion(DATA / "instrumental.ogg", features, asr=_NoASR()) is None
+    assert L.lyrics_emotion(DATA / "instrumental.ogg", features, asr=NO_ASR) is None
 
 
 def test_sidecar_wins_over_whisper(tmp_path):
     backend = _FixedText("happiness")
     # judged instrumental, yet the sidecar says there are words: they are read
     result = L.lyrics_emotion(
-        DATA / "sidecar_song.ogg", INSTRUMENTAL_FEATURES, asr=_NoASR(), text_backend=backend
+        DATA / "sidecar_song.ogg", INSTRUMENTAL_FEATURES, asr=NO_ASR, text_backend=backend
     )
     assert result is not None
     assert result.source == "lrc"
@@ -212,9 +219,9 @@ def test_empty_sidecar_falls_back_and_short_text_is_none(tmp_path):
     audio = tmp_path / "x.ogg"
     shutil.copy(DATA / "instrumental.ogg", audio)
     (tmp_path / "x.lrc").write_text("[ar:nobody]\n[00:01.00]\n", encoding="utf-8")
-    assert L.lyrics_emotion(audio, INSTRUMENTAL_FEATURES, asr=_NoASR()) is None
+    assert L.lyrics_emotion(audio, INSTRUMENTAL_FEATURES, asr=NO_ASR) is None
     (tmp_path / "x.lrc").write_text("[00:01.00]Oh yeah", encoding="utf-8")
-    assert L.lyrics_emotion(audio, INSTRUMENTAL_FEATURES, asr=_NoASR()) is None  # 2 words
+    assert L.lyrics_emotion(audio, INSTRUMENTAL_FEATURES, asr=NO_ASR) is None  # 2 words
 
 
 def test_bad_sidecars_are_ignored_not_fatal(tmp_path, caplog):
@@ -225,11 +232,11 @@ def test_bad_sidecars_are_ignored_not_fatal(tmp_path, caplog):
     with pytest.raises(ParameterError, match="not a text file"):
         L.read_lyrics_file(tmp_path / "x.lrc")
     with caplog.at_level("WARNING"):
-        assert L.lyrics_emotion(audio, INSTRUMENTAL_FEATURES, asr=_NoASR()) is None
+        assert L.lyrics_emotion(audio, INSTRUMENTAL_FEATURES, asr=NO_ASR) is None
     assert "not a text file" in caplog.text
     (tmp_path / "x.lrc").unlink()
     (tmp_path / "x.txt").write_text("la " * 100_000, encoding="utf-8")  # 300 kB
-    assert L.lyrics_emotion(audio, INSTRUMENTAL_FEATURES, asr=_NoASR()) is None
+    assert L.lyrics_emotion(audio, INSTRUMENTAL_FEATURES, asr=NO_ASR) is None
     (tmp_path / "x.txt").write_bytes("Грустно мне\tодной\r\nсовсем".encode("cp1251"))
     assert L.read_lyrics_file(tmp_path / "x.txt") == "Грустно мне одной\nсовсем"
 

@@ -206,6 +206,7 @@ def _tiny_video(path: Path, *, seconds: float = 4.0, codec: str = "libx264") -> 
     n_frames = int(seconds * 25)
     with av.open(str(path), mode="w") as out:
         v = out.add_stream(codec, rate=25)
+        assert isinstance(v, av.VideoStream)
         v.width, v.height, v.pix_fmt = 160, 120, "yuv420p"
         a = out.add_stream("aac", rate=SR, layout="mono")
         rng = np.random.default_rng(1)
@@ -227,6 +228,7 @@ def _tiny_video(path: Path, *, seconds: float = 4.0, codec: str = "libx264") -> 
 def _video_facts(path: Path) -> tuple[str, int, float, list[bytes]]:
     with av.open(str(path)) as c:
         s = c.streams.video[0]
+        assert s.time_base is not None
         packets = [bytes(p) for p in c.demux(s) if p.size]
         dur = float(s.duration * s.time_base) if s.duration else float("nan")
         return s.codec_context.name, len(packets), dur, packets

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -29,7 +30,10 @@ def clicks(bpm: float, seconds: float, *, sr: int = SR, amp: float = 0.8) -> np.
 
 def chord(freqs: list[float], seconds: float, *, amp: float = 0.2) -> np.ndarray:
     t = np.arange(int(seconds * SR)) / SR
-    y = sum(np.sin(2 * np.pi * f * t) + 0.3 * np.sin(4 * np.pi * f * t) for f in freqs)
+    y = sum(
+        (np.sin(2 * np.pi * f * t) + 0.3 * np.sin(4 * np.pi * f * t) for f in freqs),
+        start=np.zeros_like(t),
+    )
     return (amp * y / len(freqs)).astype(np.float32)
 
 
@@ -192,7 +196,7 @@ def test_stereo_loudness_is_bs1770_over_both_channels(tmp_path: Path) -> None:
     assert file_loudness(long_path, y16=y16) == pytest.approx(want, abs=0.2)
     # the mono downmix this replaces read about 3 dB low
     mono = analyze_signal(stereo.mean(axis=1).astype(np.float32), sr=sr)
-    assert mono.features["loudness"] < want - 2.5  # type: ignore[operator]
+    assert mono.features["loudness"] < want - 2.5
 
 
 def test_digital_silence_is_silent(tmp_path: Path) -> None:
@@ -243,13 +247,13 @@ def test_plot_marks_the_lyrics_and_blended_points(
     legends: list[list[str]] = []
     save = Figure.savefig
 
-    def spy(self: Figure, *args: object, **kwargs: object) -> None:
+    def spy(self: Figure, *args: Any, **kwargs: Any) -> None:
         legends.append(
             [
                 t.get_text()
                 for ax in self.axes
-                if ax.get_legend()
-                for t in ax.get_legend().get_texts()
+                if (legend := ax.get_legend()) is not None
+                for t in legend.get_texts()
             ]
         )
         save(self, *args, **kwargs)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -13,6 +14,21 @@ from moodtune.audio.encode import encode_audio
 from moodtune.catalog.repository import Catalog
 from moodtune.catalog.scan import load_curve, load_curves, read_tags, scan_library
 from moodtune.errors import ParameterError
+
+
+def _row(cat: Catalog, track_id: str) -> dict[str, Any]:
+    """The stored track, which must be there."""
+    row = cat.get_track(track_id)
+    assert row is not None, f"{track_id} is not in the catalog"
+    return row
+
+
+def _genres(cat: Catalog, track_id: str) -> dict[str, Any]:
+    """The stored genre probabilities of a track, which must be there."""
+    genres = cat.get_genres(track_id)
+    assert genres is not None, f"{track_id} has no genres stored"
+    return genres
+
 
 SR = 16000
 
@@ -155,7 +171,7 @@ def test_scan_stores_genres_tag_genre_and_sidecar_lyrics(tmp_path: Path) -> None
             stored = cat.get_genres(row["id"])
             assert stored is not None and set(stored["probabilities"]) == six
             assert sum(stored["probabilities"].values()) == pytest.approx(1.0, abs=1e-3)
-        probs = cat.get_genres(other["id"])["probabilities"]
+        probs = _genres(cat, other["id"])["probabilities"]
         assert other["genre"] in (max(probs, key=probs.get), "other")
         lyr = cat.get_lyrics(rows["with_lyrics"]["id"])
         assert lyr is not None and lyr["source"] == "lrc" and "sun is shining" in lyr["text"]
@@ -178,9 +194,9 @@ def test_scan_stores_genres_tag_genre_and_sidecar_lyrics(tmp_path: Path) -> None
         rep2 = scan_library(cat, lib, workers=1)
         assert rep2.unchanged == 3 and rep2.analysed == 0
         assert cat.get_genres(other["id"]) is not None
-        again = cat.get_track(other["id"])
+        again = _row(cat, other["id"])
         assert again["genre"] == other["genre"] and again["subgenre"] == "Soundtrack"
-        assert cat.get_track(rock["id"])["genre"] == "rock"
+        assert _row(cat, rock["id"])["genre"] == "rock"
 
 
 def crashy_job(path: str, sha: str, lyrics: bool) -> dict:
@@ -218,7 +234,7 @@ def test_gone_files_are_not_offered_and_come_back(tmp_path: Path) -> None:
     svc = Moodtune(catalog_path=tmp_path / "c.sqlite")
     assert svc.scan(lib, workers=1, lyrics=False).analysed == 3
     cat = svc.catalog()
-    ids = {cat.get_track(str(t))["name"]: str(t) for t in cat.load_table().id}
+    ids = {_row(cat, str(t))["name"]: str(t) for t in cat.load_table().id}
     svc.scan(lib, workers=1)  # the copy is recorded as a second file of s2
     (lib / "s0.flac").unlink()
     (lib / "s2.flac").unlink()
@@ -226,7 +242,7 @@ def test_gone_files_are_not_offered_and_come_back(tmp_path: Path) -> None:
     assert rep.missing == 2 and rep.analysed == 0
     gone = cat.get_track(ids["s0"])
     assert gone is not None and gone["local_path"] is None  # the analysis stays
-    assert cat.get_track(ids["s2"])["local_path"] == str((lib / "s2_copy.flac").resolve())
+    assert _row(cat, ids["s2"])["local_path"] == str((lib / "s2_copy.flac").resolve())
     offered = {t["id"] for t in svc.recommend_for(text="happy", n=10, filters=short).tracks}
     assert ids["s0"] not in offered and ids["s1"] in offered and ids["s2"] in offered
     _, similar = svc.similar(ids["s1"], n=5)
@@ -234,7 +250,7 @@ def test_gone_files_are_not_offered_and_come_back(tmp_path: Path) -> None:
     # s0 comes back under a new name
     (lib / "back.flac").write_bytes(encode_audio(_clip(4.0, 90, 0), sr=SR, fmt="flac"))
     rep = svc.scan(lib, workers=1)
-    assert cat.get_track(ids["s0"])["local_path"] == str((lib / "back.flac").resolve())
+    assert _row(cat, ids["s0"])["local_path"] == str((lib / "back.flac").resolve())
     assert ids["s0"] in {
         t["id"] for t in svc.recommend_for(text="happy", n=10, filters=short).tracks
     }

@@ -17,9 +17,9 @@ def grid_table(steps: int = 13, per_cell: int = 2, seed: int = 3) -> TrackTable:
     """A valence x energy grid whose other features follow energy and valence like real music."""
     rng = np.random.default_rng(seed)
     axis = np.linspace(0.02, 0.98, steps)
-    v, e = np.meshgrid(axis, axis, indexing="ij")
-    v = np.repeat(v.ravel(), per_cell)
-    e = np.repeat(e.ravel(), per_cell)
+    v_grid, e_grid = np.meshgrid(axis, axis, indexing="ij")
+    v = np.repeat(v_grid.ravel(), per_cell)
+    e = np.repeat(e_grid.ravel(), per_cell)
     n = v.size
     return TrackTable(
         id=np.array([f"t{i:05d}" for i in range(n)], dtype=object),

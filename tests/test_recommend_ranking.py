@@ -55,9 +55,9 @@ def make_table(valence, energy, *, artists=None, seed=0, **columns) -> TrackTabl
 def grid_table(per_cell: int = 2, steps: int = 11) -> TrackTable:
     """A valence x energy grid, ``per_cell`` tracks per point, every track its own artist."""
     axis = np.linspace(0.02, 0.98, steps)
-    v, e = np.meshgrid(axis, axis, indexing="ij")
-    v = np.repeat(v.ravel(), per_cell)
-    e = np.repeat(e.ravel(), per_cell)
+    v_grid, e_grid = np.meshgrid(axis, axis, indexing="ij")
+    v = np.repeat(v_grid.ravel(), per_cell)
+    e = np.repeat(e_grid.ravel(), per_cell)
     return make_table(v, e)
 
 

@@ -115,7 +115,9 @@ def test_trajectory_n_out_of_range(n):
 
 
 def test_trajectory_accepts_numpy_integers():
-    assert trajectory(0.0, 0.0, strategy="match", n=np.int64(3)).shape == (3, 2)
+    # numpy integers are accepted at run time, though the signature says int
+    n = np.int64(3)
+    assert trajectory(0.0, 0.0, strategy="match", n=n).shape == (3, 2)  # type: ignore[arg-type]
 
 
 # --------------------------------------------------------------------------- reasons

@@ -4,6 +4,7 @@ journeys of the :class:`~moodtune.recommend.Recommender` on synthetic catalogs."
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import numpy as np
 import pytest
@@ -77,7 +78,7 @@ def test_seeds_reproduce_and_differ(rec):
 
 
 def test_one_track_per_artist_and_a_spread_of_tempi(table, rec):
-    spread, nearest_spread = [], []
+    spread: list[Any] = []
     for seed in range(8):
         p = rec.recommend(0.2, 0.5, n=10, seed=seed)
         artists = [table.artists[r.index] for r in p]

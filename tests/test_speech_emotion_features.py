@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import numpy as np
 import pytest
@@ -15,7 +16,7 @@ SR = 16000
 def _voiced(f0: float, seconds: float = 1.5) -> np.ndarray:
     """A harmonic tone (5 partials) at ``f0`` Hz: a crude sustained vowel."""
     t = np.arange(int(seconds * SR)) / SR
-    y = sum(np.sin(2 * np.pi * f0 * k * t) / k for k in range(1, 6))
+    y = sum((np.sin(2 * np.pi * f0 * k * t) / k for k in range(1, 6)), start=np.zeros_like(t))
     return (0.2 * y).astype(np.float32)
 
 
@@ -71,6 +72,7 @@ def test_speaker_stats_match_numpy_and_round_trip(rng):
         stats.update(row)
     stats.update(x[10:])
     assert stats.count == 40
+    assert stats.mean is not None and stats.m2 is not None
     np.testing.assert_allclose(stats.mean, x.mean(axis=0))
     np.testing.assert_allclose(stats.m2 / stats.count, x.var(axis=0))
     # With no shrinkage, normalising gives the speaker's own z-scores.
@@ -79,6 +81,7 @@ def test_speaker_stats_match_numpy_and_round_trip(rng):
     np.testing.assert_allclose(z.std(axis=0), 1.0, atol=1e-6)
     back = SpeakerStats.from_dict(json.loads(json.dumps(stats.to_dict())))
     assert back.count == 40
+    assert back.mean is not None
     np.testing.assert_allclose(back.mean, stats.mean)
 
 
@@ -136,7 +139,7 @@ def test_feature_options_remove_utterance_offset_and_speaker_pitch(rng):
     higher = pros.copy()
     pitch = [PROSODY_NAMES.index(n) for n in ("f0_mean", "f0_p10", "f0_p50", "f0_p90")]
     higher[:, pitch] += 7.0  # the same intonation, seven semitones higher
-    kw = {"log_std": False, "prosody_keep": keep}
+    kw: dict[str, Any] = {"log_std": False, "prosody_keep": keep}
     a = transform_features(pooled, pros, instance_norm=True, relative_pitch=True, **kw)
     b = transform_features(shifted, higher, instance_norm=True, relative_pitch=True, **kw)
     median = 1024 + PROSODY_NAMES.index("f0_p50")

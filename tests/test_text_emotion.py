@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -72,7 +73,7 @@ def test_head_with_an_e5_part_is_refused():
         StackedTextEmotion.from_arrays(arrays)
 
 
-def _linear_head(d: int = 4) -> dict[str, np.ndarray]:
+def _linear_head(d: int = 4) -> dict[str, Any]:
     W2 = np.zeros((d, 7), dtype=np.float32)
     for i in range(d):
         W2[i, i] = 5.0

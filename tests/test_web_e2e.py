@@ -16,6 +16,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
@@ -23,6 +24,9 @@ import pytest
 pytest.importorskip("fastapi")
 uvicorn = pytest.importorskip("uvicorn")
 sync_api = pytest.importorskip("playwright.sync_api")
+
+if TYPE_CHECKING:
+    from moodtune.service import Moodtune
 
 CHROMIUM = os.environ.get("MOODTUNE_CHROMIUM", "/usr/bin/chromium")
 if not Path(CHROMIUM).exists():
@@ -49,7 +53,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Moodtune]:
     """The facade the server uses (its own home; no API key, no LLM)."""
     from moodtune.service import Moodtune
 
@@ -63,7 +67,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
 
 
 @pytest.fixture(scope="module")
-def server(service: object) -> Iterator[str]:
+def server(service: Moodtune) -> Iterator[str]:
     """The real app under uvicorn on a free loopback port, in a thread."""
     from moodtune.api.app import create_app
 
