@@ -12,16 +12,17 @@ from moodtune.audio.encode import encode_audio
 SR = 16000
 
 
-def clip(seconds: float, bpm: float, seed: int) -> np.ndarray:
-    """Clicks at ``bpm`` over quiet noise, mono float32 at :data:`SR`."""
+def clip(seconds: float, bpm: float, seed: int, *, tone: bool = True) -> np.ndarray:
+    """Clicks at ``bpm`` over quiet noise (and a steady tone), mono float32 at :data:`SR`."""
     rng = np.random.default_rng(seed)
     y = 0.02 * rng.standard_normal(int(seconds * SR))
     n = int(0.01 * SR)
     for start in np.arange(0.0, seconds - 0.02, 60.0 / bpm):
         i = int(start * SR)
         y[i : i + n] += 0.6 * np.hanning(n)
-    t = np.arange(y.size) / SR
-    y += 0.1 * np.sin(2 * np.pi * (220 + 40 * seed) * t)
+    if tone:
+        t = np.arange(y.size) / SR
+        y += 0.1 * np.sin(2 * np.pi * (220 + 40 * seed) * t)
     return y.astype(np.float32)
 
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +23,7 @@ pytest.importorskip("httpx")
 
 from fastapi.testclient import TestClient  # noqa: E402
 
+from local_servers import uvicorn_server  # noqa: E402
 from moodtune.api.app import create_app  # noqa: E402
 from moodtune.api.security import Signer  # noqa: E402
 from moodtune.audio.encode import encode_audio  # noqa: E402
@@ -256,31 +255,13 @@ def test_lone_surrogate_in_the_service_is_a_parameter_error(tmp_path: Path) -> N
         Moodtune(catalog_path=tmp_path / "c.sqlite").emotion_from_text("\ud800 sad")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_keep_alive_connection_survives_bad_requests(tmp_path: Path) -> None:
     """Against a real uvicorn on 127.0.0.1: after each bad request, the same connection works."""
-    uvicorn = pytest.importorskip("uvicorn")
+    pytest.importorskip("uvicorn")
     svc = Moodtune(catalog_path=tmp_path / "c.sqlite")
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(svc, warm_up=False, api_key="", secret=SECRET),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        deadline = time.time() + 20
-        while not server.started and time.time() < deadline:
-            time.sleep(0.05)
+    app = create_app(svc, warm_up=False, api_key="", secret=SECRET)
+    with uvicorn_server(app, start_timeout_s=20) as url:
+        port = int(url.rsplit(":", 1)[1])
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
         bad = [
             '{"text": "\\ud800 sad"}',
@@ -298,9 +279,6 @@ def test_keep_alive_connection_survives_bad_requests(tmp_path: Path) -> None:
             ok = conn.getresponse()
             assert ok.status == 200 and json.loads(ok.read())["status"] == "ok"
         conn.close()
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def test_openapi_references_resolve_and_404_is_documented(text_client: TestClient) -> None:

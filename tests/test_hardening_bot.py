@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 
 import pytest
 
@@ -14,15 +13,10 @@ import contextlib
 
 from fake_telegram import FakeTelegram  # noqa: E402
 from fakes import FakeMoodtune  # noqa: E402
+from local_servers import free_port  # noqa: E402
 from moodtune.bot.app import build_bot, run_bot_async, wait_for_telegram  # noqa: E402
 
 TOKEN = "123456:TEST-token_abcdefghijklmnopqrstuvwxyz"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -42,7 +36,7 @@ def _capture(caplog: pytest.LogCaptureFixture, main):
 
 def test_the_bot_waits_for_a_telegram_that_comes_up_late(service, caplog):
     """Nothing listens on the API port at start; the fake server starts 2 s later."""
-    port = _free_port()
+    port = free_port()
 
     async def main() -> tuple[FakeTelegram, bool]:
         task = asyncio.create_task(

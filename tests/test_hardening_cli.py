@@ -101,7 +101,7 @@ def test_mix_caption_never_says_nan() -> None:
 
     assert "ducked 9 dB" in mix_caption(_mix_result(9.2))
     caption = mix_caption(_mix_result(math.nan))
-    assert "nan" not in caption.lower() and "no pauses" in caption
+    assert "nan" not in caption.lower() and "no pause of 2 s or more" in caption
 
 
 def test_bot_mix_of_a_voice_without_pauses_says_so(tmp_path: Path) -> None:
@@ -152,4 +152,6 @@ def test_bot_mix_of_a_voice_without_pauses_says_so(tmp_path: Path) -> None:
     sent = asyncio.run(script())
     assert len(sent) == 1
     caption = sent[0]["caption"]
-    assert "nan" not in caption.lower() and "no pauses" in caption and "Song" in caption
+    assert (
+        "nan" not in caption.lower() and "no pause of 2 s or more" in caption and "Song" in caption
+    )

@@ -8,21 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from integration_media import SR, clip
 from moodtune.audio.encode import encode_audio
 from moodtune.catalog.repository import Catalog
 from moodtune.catalog.scan import scan_library
 
-SR = 16000
-
 
 def _clip(seconds: float, bpm: float, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    y = 0.02 * rng.standard_normal(int(seconds * SR))
-    n = int(0.01 * SR)
-    for start in np.arange(0.0, seconds - 0.02, 60.0 / bpm):
-        i = int(start * SR)
-        y[i : i + n] += 0.6 * np.hanning(n)
-    return y.astype(np.float32)
+    return clip(seconds, bpm, seed, tone=False)
 
 
 def _files(cat: Catalog) -> dict[str, str]:

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,13 +16,9 @@ CHROMIUM = os.environ.get("MOODTUNE_CHROMIUM", "/usr/bin/chromium")
 if not Path(CHROMIUM).exists():
     pytest.skip(f"no Chromium at {CHROMIUM}: apt-get install chromium", allow_module_level=True)
 
+from local_servers import uvicorn_server  # noqa: E402
+
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -39,20 +32,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         mp.delenv("MOODTUNE_LLM_URL", raising=False)
         svc = Moodtune()
         svc.catalog()
-        port = _free_port()
-        config = uvicorn.Config(
-            create_app(svc, warm_up=False), host="127.0.0.1", port=port, log_level="warning"
-        )
-        srv = uvicorn.Server(config)
-        thread = threading.Thread(target=srv.run, daemon=True)
-        thread.start()
-        deadline = time.time() + 30
-        while not srv.started and time.time() < deadline:
-            time.sleep(0.05)
-        assert srv.started, "uvicorn did not start"
-        yield f"http://127.0.0.1:{port}"
-        srv.should_exit = True
-        thread.join(10)
+        with uvicorn_server(create_app(svc, warm_up=False)) as url:
+            yield url
 
 
 @pytest.mark.slow

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from integration_media import write_song
+from local_servers import free_port
 from moodtune.catalog.repository import Catalog
 from moodtune.catalog.scan import scan_library
 from moodtune.cli import main
@@ -26,12 +27,6 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def mpd_server(tmp_path_factory):
     """A real mpd over a music folder of 3 test files; yields (port, music dir, catalog)."""
@@ -44,7 +39,7 @@ def mpd_server(tmp_path_factory):
     write_song(music / "Mid" / "walk.ogg", title="Walk", artist="Mid", bpm=100, seed=3)
     outside = root / "elsewhere"
     write_song(outside / "stray.flac", title="Stray", artist="Nobody", bpm=90, seed=4)
-    port = _free_port()
+    port = free_port()
     conf = root / "mpd.conf"
     conf.write_text(
         f'music_directory "{music}"\n'
@@ -143,7 +138,7 @@ def test_cli_recommend_to_mpd(mpd_server, tmp_path: Path, monkeypatch, capsys) -
     assert trip == ["Calm", "Drive"]
     assert queue_uris("127.0.0.1", port) == ["Quiet/calm.flac", "Loud/drive.mp3"]
     # unreachable server: a runtime error, exit 1, one line
-    assert main([*args, "--player", f"mpd://127.0.0.1:{_free_port()}"]) == 1
+    assert main([*args, "--player", f"mpd://127.0.0.1:{free_port()}"]) == 1
     assert "cannot reach MPD" in capsys.readouterr().err
     # a catalog without local files: nothing MPD could play is a usage error (exit 2)
     monkeypatch.setenv("MOODTUNE_CATALOG", str(tmp_path / "empty.sqlite"))
@@ -179,7 +174,7 @@ def mopidy_server(mpd_server, tmp_path_factory):
         )
     _, music, db = mpd_server
     root = tmp_path_factory.mktemp("mopidy")
-    port = _free_port()
+    port = free_port()
     conf = root / "mopidy.conf"
     conf.write_text(
         f"[core]\ncache_dir = {root / 'cache'}\nconfig_dir = {root / 'config'}\n"

@@ -6,7 +6,6 @@ import json
 import logging
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from integration_media import write_song
+from local_servers import free_port
 from moodtune.catalog.repository import Catalog
 from moodtune.catalog.scan import scan_library
 from moodtune.cli import main
@@ -37,19 +37,13 @@ pytest.importorskip("waitress", reason="waitress is in the test extra: pip insta
 PASSWORD = "pa55-w0rd-never-logged"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class Supysonic:
     """A supysonic instance in its own folder: config, database, music, server process."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self.music = root / "music"
-        self.port = _free_port()
+        self.port = free_port()
         (root / "cache").mkdir(parents=True)
         (root / "supysonic.conf").write_text(
             "[base]\n"
@@ -313,7 +307,7 @@ def test_auth_modes_and_configuration(server: Supysonic, tmp_path: Path, caplog)
     with pytest.raises(ParameterError, match="http"):
         SubsonicConfig.from_env(env | {"MOODTUNE_SUBSONIC_URL": "ftp://x"})
     down = SubsonicConfig.from_env(
-        env | {"MOODTUNE_SUBSONIC_URL": f"http://127.0.0.1:{_free_port()}"}
+        env | {"MOODTUNE_SUBSONIC_URL": f"http://127.0.0.1:{free_port()}"}
     )
     with pytest.raises(SubsonicError, match="cannot reach") as info:
         SubsonicClient(down, timeout=2).ping()

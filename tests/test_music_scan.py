@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from integration_media import SR, clip
 from moodtune.audio.encode import encode_audio
 from moodtune.catalog.repository import Catalog
 from moodtune.catalog.scan import load_curve, load_curves, read_tags, scan_library
@@ -30,17 +31,8 @@ def _genres(cat: Catalog, track_id: str) -> dict[str, Any]:
     return genres
 
 
-SR = 16000
-
-
 def _clip(seconds: float, bpm: float, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    y = 0.02 * rng.standard_normal(int(seconds * SR))
-    n = int(0.01 * SR)
-    for start in np.arange(0.0, seconds - 0.02, 60.0 / bpm):
-        i = int(start * SR)
-        y[i : i + n] += 0.6 * np.hanning(n)
-    return y.astype(np.float32)
+    return clip(seconds, bpm, seed, tone=False)
 
 
 @pytest.fixture

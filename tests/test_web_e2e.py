@@ -10,9 +10,6 @@ import hashlib
 import json
 import os
 import shutil
-import socket
-import threading
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,6 +29,8 @@ CHROMIUM = os.environ.get("MOODTUNE_CHROMIUM", "/usr/bin/chromium")
 if not Path(CHROMIUM).exists():
     pytest.skip(f"no Chromium at {CHROMIUM}: apt-get install chromium", allow_module_level=True)
 
+from local_servers import uvicorn_server  # noqa: E402
+
 SPEECH = Path(__file__).parent / "data" / "speech"
 LYRICS = Path(__file__).parent / "data" / "lyrics"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
@@ -44,12 +43,6 @@ ARGS = [
     "--disable-component-update",
     "--no-first-run",
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -71,21 +64,8 @@ def server(service: Moodtune) -> Iterator[str]:
     """The real app under uvicorn on a free loopback port, in a thread."""
     from moodtune.api.app import create_app
 
-    svc = service
-    port = _free_port()
-    config = uvicorn.Config(
-        create_app(svc, warm_up=False), host="127.0.0.1", port=port, log_level="warning"
-    )
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 30
-    while not srv.started and time.time() < deadline:
-        time.sleep(0.05)
-    assert srv.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(10)
+    with uvicorn_server(create_app(service, warm_up=False)) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -842,7 +842,11 @@ def mix(
         typer.echo(json.dumps(data, ensure_ascii=False))
         return
     depth = result.duck_depth_db
-    depth_txt = f"{depth:.1f} dB" if math.isfinite(depth) else "n/a (no pauses)"
+    depth_txt = (
+        f"{depth:.1f} dB"
+        if math.isfinite(depth)
+        else "n/a (no pause of 2 s or more to measure it in)"
+    )
     name = result.track.get("name") or result.track.get("local_path")
     typer.echo(
         f"{result.output}: {result.duration_s:.2f} s{' video' if result.video else ''}, "

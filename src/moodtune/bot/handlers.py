@@ -745,15 +745,16 @@ def build_router() -> Router:
 def mix_caption(result: Any) -> str:
     """The caption of a mix: the track, its loudness and how far the music was ducked.
 
-    ``result`` is a :class:`moodtune.mix.pipeline.MixResult`; a voice that never pauses
-    has no measurable duck depth (NaN), which the caption says in words.
+    ``result`` is a :class:`moodtune.mix.pipeline.MixResult`; a voice without a pause
+    of about 2 s (1.8 s, so the envelope has settled) has no measured duck depth (NaN),
+    which the caption says in words.
     """
     name = result.track.get("name") or result.track.get("id") or "music"
     depth = result.duck_depth_db
     ducked = (
         f"music ducked {depth:.0f} dB under your voice"
         if math.isfinite(depth)
-        else "music ducked under your voice (depth n/a: no pauses)"
+        else "music ducked under your voice (depth not measured: no pause of 2 s or more)"
     )
     note = result.track.get("note")  # e.g. no song as long as the voice: it loops
     return f"🎵 {name} · {result.loudness_lufs:.1f} LUFS · {ducked}" + (f"\n{note}" if note else "")
