@@ -129,3 +129,36 @@ def test_journey_json_has_the_playlist_shape(
     assert data["strategy"] == "journey" and len(data["tracks"]) == 6
     vals = [t["target"]["valence"] for t in data["tracks"]]
     assert vals[-1] > vals[0]
+
+
+def _commands_with_arguments() -> list[tuple[list[str], str]]:
+    """(command path, first words of its argument's help) for every command with one."""
+    import click
+    import typer
+
+    from moodtune.cli import app
+
+    found: list[tuple[list[str], str]] = []
+
+    def walk(cmd: click.Command, path: list[str]) -> None:
+        if isinstance(cmd, click.Group):
+            for name, sub in cmd.commands.items():
+                walk(sub, [*path, name])
+            return
+        for param in cmd.params:
+            help_text = getattr(param, "help", None)  # typer's arguments carry help
+            if isinstance(param, click.Argument) and help_text:
+                found.append((path, " ".join(str(help_text).split()[:3])))
+
+    walk(typer.main.get_command(app), [])
+    return found
+
+
+def test_every_positional_argument_shows_its_help(capsys: pytest.CaptureFixture[str]) -> None:
+    """`moodtune analyze --help` must say what FILE is (typer 0.16 under click 8.5 did not)."""
+    cases = _commands_with_arguments()
+    assert len(cases) >= 5, cases  # emotion, recommend, analyze, scan, similar, mix, import...
+    for path, words in cases:
+        rc, out, err = run(capsys, *path, "--help")
+        assert rc == 0, err
+        assert words in " ".join(out.replace("│", " ").split()), (path, words, out)
