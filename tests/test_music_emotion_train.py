@@ -17,6 +17,7 @@ from moodtune.train.music_emotion import (
     evaluate_music_emotion,
     find_4q,
     find_clips,
+    lag_sweep,
     report_markdown,
     train_music_emotion,
 )
@@ -99,7 +100,8 @@ def test_train_and_evaluate_on_tiny_corpus(tmp_path: Path) -> None:
     assert math.isfinite(s["rmse_mean"]) and s["clip_mean_pearson_r"] > 0.5
     assert (tmp_path / "rep" / "music_emotion_4q.png").read_bytes()[:4] == b"\x89PNG"
     table = (tmp_path / "rep" / "music_emotion_eval.md").read_text()
-    assert "arousal AUC" in table and "raw vibenet" in table
+    assert "arousal AUC" in table and "raw vibenet" in table and "raters' delay" in table
+    assert [r["lag_s"] for r in res["clips"]["lag_sweep"]["chosen"]] == list(range(9))
     assert report_markdown(res) == table
     # the trained model reads loud noise as more aroused than a quiet tone
     from moodtune.music import analyze_signal
@@ -118,3 +120,30 @@ def test_empty_folder_is_a_clear_error(tmp_path: Path) -> None:
     assert find_4q(tmp_path) == []
     with pytest.raises(ParameterError, match="no 4Q clips"):
         evaluate_music_emotion(tmp_path)
+
+
+def test_lag_sweep_finds_the_raters_delay() -> None:
+    """Annotations that trail the music by 3 s correlate best at lag 3, not at lag 0."""
+    from moodtune.music.emotion import WindowFeatures
+    from moodtune.train.music_emotion import ClipData
+
+    rng = np.random.default_rng(0)
+    data, preds = [], []
+    for k in range(4):
+        music = np.cumsum(rng.standard_normal(40))  # what the model hears, second by second
+        first = 5
+        rated = np.roll(music, 3)[first : first + 30]  # the slider moves 3 s later
+        wf = WindowFeatures(
+            at=np.arange(40.0),
+            vibe=np.zeros((40, 7)),
+            view=np.zeros((40, 2)),
+            n_seconds=40,
+            acoustic=np.zeros((40, 4)),
+        )
+        data.append(ClipData(f"c{k}", wf, rated, -rated, first))
+        preds.append((music, -music))
+    rows = lag_sweep(data, preds)
+    best = max(rows, key=lambda r: r["arousal_r_mean"])
+    assert best["lag_s"] == 3 and best["arousal_r_mean"] == pytest.approx(1.0)
+    assert rows[3]["valence_r_median"] == pytest.approx(1.0)
+    assert rows[0]["arousal_r_mean"] < 0.9

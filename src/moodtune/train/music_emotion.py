@@ -591,6 +591,45 @@ def clip_scores(data: list[ClipData], preds: list[tuple[np.ndarray, np.ndarray]]
     return {"summary": summary, "per_clip": per_clip}
 
 
+#: Annotation lags tried by :func:`lag_sweep`, in seconds. Continuous ratings trail the
+#: music: a listener hears a change, judges it and moves the slider, so a curve that is on
+#: time looks unrelated at lag 0. The sweep shows how much of the per-second shape the
+#: model gets once that delay is allowed for; it never shifts the product's curves.
+ANNOTATION_LAGS = tuple(range(0, 9))
+
+
+def lag_sweep(
+    data: list[ClipData],
+    preds: list[tuple[np.ndarray, np.ndarray]],
+    lags: Iterable[int] = ANNOTATION_LAGS,
+) -> list[dict[str, float]]:
+    """Per-clip Pearson r of predicted curves against annotations ``lag`` seconds later.
+
+    Returns
+    -------
+    list of dict
+        One row per lag: ``lag_s`` and, per dimension, the mean and median over clips of
+        r(prediction at second t, annotation at second t + lag).
+    """
+    rows = []
+    for lag in lags:
+        row: dict[str, float] = {"lag_s": float(lag)}
+        for i, dim in enumerate(("arousal", "valence")):
+            rs = []
+            for d, pred in zip(data, preds, strict=True):
+                truth = (d.arousal, d.valence)[i]
+                at = np.arange(d.first, d.first + truth.size) - lag  # the second heard
+                ok = (at >= 0) & (at < pred[i].size)
+                rs.append(_pearson(truth[ok], pred[i][at[ok]]))
+            arr = np.array(rs, dtype=float)
+            row[f"{dim}_r_mean"] = float(np.nanmean(arr)) if np.isfinite(arr).any() else math.nan
+            row[f"{dim}_r_median"] = (
+                float(np.nanmedian(arr)) if np.isfinite(arr).any() else math.nan
+            )
+        rows.append(row)
+    return rows
+
+
 def fit_gains(heads: Heads, data: list[ClipData]) -> tuple[float, float]:
     """Gains of tanh(gain * score) fitted to the annotated clips' whole-clip ratings.
 
@@ -704,7 +743,12 @@ def evaluate_music_emotion(
             g = fit_gains(heads, dyn[:i] + dyn[i + 1 :])  # the clip itself never sets its gain
             preds.append(heads.model(g).curve(d.windows))
         clips[part] = clip_scores(dyn, preds) if dyn else None
-    clips["vibenet"] = clip_scores(dyn, [_vibenet_curves(d) for d in dyn]) if dyn else None
+        if part == "chosen" and dyn:
+            clips["lag_sweep"] = {"chosen": lag_sweep(dyn, preds)}
+    vib = [_vibenet_curves(d) for d in dyn]
+    clips["vibenet"] = clip_scores(dyn, vib) if dyn else None
+    if dyn:
+        clips["lag_sweep"]["vibenet"] = lag_sweep(dyn, vib)
     result: dict[str, Any] = {
         "four_q": {k: v for k, v in four_q.items() if k not in ("scores", "quadrants")},
         "clips": clips,
@@ -797,6 +841,24 @@ def report_markdown(result: dict[str, Any]) -> str:
                     f"| {label} | {dim} | {f(s['pearson_r_mean'])} | {f(s['pearson_r_median'])} | "
                     f"{f(s['rmse_mean'])} | {f(s['clip_mean_pearson_r'])} |"
                 )
+    sweep = cl.get("lag_sweep")
+    if sweep:
+        lines += [
+            "",
+            "Per-second shape allowing for the raters' delay: per-clip r of the curve at "
+            "second t with the annotation at t + lag (mean / median over clips; the "
+            "product's curves are never shifted).",
+            "",
+            "| lag (s) | arousal r | valence r | raw vibenet arousal r | raw vibenet valence r |",
+            "|---|---|---|---|---|",
+        ]
+        for ours, raw in zip(sweep["chosen"], sweep["vibenet"], strict=True):
+            cells = [
+                f"{f(r[f'{dim}_r_mean'])} / {f(r[f'{dim}_r_median'])}"
+                for r in (ours, raw)
+                for dim in ("arousal", "valence")
+            ]
+            lines.append(f"| {ours['lag_s']:.0f} | " + " | ".join(cells) + " |")
     lines += [
         "",
         f"tanh gains (fitted on the annotated clips' static ratings): arousal "
