@@ -368,7 +368,7 @@ def translation_pairs(
     margin : float
         Least ratio margin. With ``margin=1.2, min_cos=0.5`` it finds 85 % of the known
         translation pairs (ru_go_emotions validation and its GoEmotions source) and fires for
-        0.2-2 % of rows matched against a corpus that holds no translation of them; a cosine
+        0.2-1.1 % of rows matched against a corpus that holds no translation of them; a cosine
         threshold of 0.75 finds 35 % (see the model card's third round).
     min_cos : float
         Least cosine of a pair.
