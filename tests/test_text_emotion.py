@@ -588,3 +588,14 @@ def test_translation_pairs_find_a_translation_among_real_sentences(tmp_path):
     # the translation of another corpus's test row goes, the unrelated row stays
     assert kept[0].texts == ["Завтра обещают дождь и сильный ветер"]
     assert dropped == {"ru_izard_emotions": 1}
+
+
+@pytest.mark.slow
+def test_training_refuses_a_pair_filter_that_empties_a_corpus(tmp_path):
+    from moodtune.train.text_emotion import TextHeadConfig, train_text_emotion
+
+    # the fixture's corpora copy each other ("Я в ярости" is ru_izard train and, with "! !",
+    # ru_go_emotions test), so every training row pairs with a held-out row of another corpus
+    cfg = TextHeadConfig(hidden=16, max_iter=30, lex_min_df=1, pair_margin=1.2)
+    with pytest.raises(ParameterError, match="leaves no training rows in goemotions, cedr"):
+        train_text_emotion(DATA, tmp_path, cache_dir=tmp_path / "cache", config=cfg)

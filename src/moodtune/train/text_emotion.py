@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from moodtune.errors import ParameterError
 from moodtune.text.cues import CUE_DIM, normalize
 from moodtune.train.reports import classification_metrics, plot_confusion, plot_curves
 from moodtune.train.text_data import (
@@ -503,6 +504,11 @@ def train_text_emotion(
             progress=progress,
         )
         near_dropped |= {f"{k} (translations)": v for k, v in pairs_dropped.items()}
+        if empty := [r.dataset for r in train if not len(r)]:
+            raise ParameterError(
+                f"pair_margin={cfg.pair_margin} leaves no training rows in {', '.join(empty)}: "
+                "every row translates a held-out row; raise the margin"
+            )
     if cfg.plain_copies:
         train = [with_plain_copies(r, max_words=cfg.short_words) for r in train]
     y_tr = np.concatenate([np.asarray(r.labels) for r in train])
