@@ -599,3 +599,32 @@ def test_training_refuses_a_pair_filter_that_empties_a_corpus(tmp_path):
     cfg = TextHeadConfig(hidden=16, max_iter=30, lex_min_df=1, pair_margin=1.2)
     with pytest.raises(ParameterError, match="leaves no training rows in goemotions, cedr"):
         train_text_emotion(DATA, tmp_path, cache_dir=tmp_path / "cache", config=cfg)
+
+
+@pytest.mark.parametrize(
+    ("text", "squashed"),
+    [
+        ("sooooo haaaappy today!!!", "so happy today!!!"),
+        ("goooood morning", "good morning"),  # "god" is no known word: two letters stay
+        ("I AM SO ANGRY RIGHT NOW", "i am so angry right now"),
+        ("I AM FURIOUS XD", "i am furious XD"),  # emoticons keep their case
+        ("I love NYC", "I love NYC"),  # an acronym is not shouting
+        ("OMG", "OMG"),  # too few letters to call it shouting
+        ("мне оооочень грустно", "мне очень грустно"),
+        ("МЕНЯ ВСЁ БЕСИТ", "меня всё бесит"),
+        ("happy", "happy"),
+    ],
+)
+def test_squash_chat(text, squashed):
+    from moodtune.text.cues import squash_chat
+
+    assert squash_chat(text) == squashed
+
+
+def test_chat_spelling_reaches_the_cues_and_the_parts():
+    from moodtune.text.cues import cue_features, explicit_label, named_labels, normalize
+
+    assert normalize("I AM NOT HAAAAPPY") == normalize("i am not happy") == "i am sad"
+    assert explicit_label("I AM FUUUURIOUS") == "anger"
+    assert named_labels("sooo saaaad") == {"sadness"}
+    np.testing.assert_array_equal(cue_features("soooo scaaaared"), cue_features("so scared"))
