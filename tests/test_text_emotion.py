@@ -518,3 +518,113 @@ def test_translations_of_held_out_rows_leave_training(tmp_path):
     assert dropped == {"ru_izard_emotions": 1}
     kept, dropped = _drop_near_copies(train, held, tmp_path, max_cos=1.01)
     assert kept[0].texts == train[0].texts and dropped == {"ru_izard_emotions": 0}
+
+
+def _unit(m: np.ndarray) -> np.ndarray:
+    return m / np.linalg.norm(m, axis=1, keepdims=True)
+
+
+def test_translation_pairs_need_a_margin_not_just_a_high_cosine():
+    from moodtune.train.text_emotion import translation_pairs
+
+    rng = np.random.default_rng(0)
+    base = _unit(rng.normal(size=(20, 64)))
+    hub = base[1]
+    # u0 translates v0; u1..u4 and v1..v4 are generic texts ("thanks!") that all look alike
+    # (cosine ~0.8 across the two sides: topic neighbours, not translations); u5 has no partner
+    U = _unit(np.vstack([base[0], *(0.9 * hub + 0.44 * base[3 + i] for i in range(4)), base[2]]))
+    V = _unit(
+        np.vstack([base[0] + 0.2 * base[19], *(0.9 * hub + 0.44 * base[8 + i] for i in range(4))])
+    )
+    V = np.vstack([V, base[13:18]])
+    cos = U @ V.T
+    assert cos[1:5, 1:5].min() > 0.7  # a plain cosine threshold would drop the generic rows
+    hit = translation_pairs(U, V, margin=1.2, min_cos=0.5)
+    assert hit.tolist() == [True, False, False, False, False, False]
+    # the margin, not the cosine floor, keeps them in: without it, mutual neighbours pair up
+    assert translation_pairs(U, V, margin=0.0, min_cos=0.5)[1:5].any()
+    # chunking gives the same answer
+    assert translation_pairs(U, V, margin=1.2, min_cos=0.5, chunk=1).tolist() == hit.tolist()
+    # the pair must be mutual: a second, closer copy of v0 in U takes v0 from u0
+    U2 = np.vstack([U, _unit((base[0] + 0.1 * base[19])[None])])
+    assert translation_pairs(U2, V, margin=1.2, min_cos=0.5).tolist() == [False] * 6 + [True]
+    assert not translation_pairs(U[:0], V, margin=1.2).any()
+
+
+@pytest.mark.slow
+def test_translation_pairs_find_a_translation_among_real_sentences(tmp_path):
+    from moodtune.train.text_data import TextRows
+    from moodtune.train.text_emotion import _drop_translations
+
+    train = [
+        TextRows(
+            "ru_izard_emotions",
+            "train",
+            [
+                "Нет ответа через неделю? Это уже повод для беспокойства",
+                "Завтра обещают дождь и сильный ветер",
+            ],
+            [2, 6],
+            ["ru", "ru"],
+        )
+    ]
+    held = [
+        TextRows(
+            "goemotions",
+            "test",
+            [
+                "No response after a week? That's something to worry about.",
+                "Thanks a lot!",
+                "Thank you so much!",
+                "Thank you!!",
+                "Thanks!",
+                "My cat knocked the plant over again",
+            ],
+            [2, 3, 3, 3, 3, 6],
+            ["en"] * 6,
+        )
+    ]
+    kept, dropped = _drop_translations(train, held, tmp_path, margin=1.2, min_cos=0.5)
+    # the translation of another corpus's test row goes, the unrelated row stays
+    assert kept[0].texts == ["Завтра обещают дождь и сильный ветер"]
+    assert dropped == {"ru_izard_emotions": 1}
+
+
+@pytest.mark.slow
+def test_training_refuses_a_pair_filter_that_empties_a_corpus(tmp_path):
+    from moodtune.train.text_emotion import TextHeadConfig, train_text_emotion
+
+    # the fixture's corpora copy each other ("Я в ярости" is ru_izard train and, with "! !",
+    # ru_go_emotions test), so every training row pairs with a held-out row of another corpus
+    cfg = TextHeadConfig(hidden=16, max_iter=30, lex_min_df=1, pair_margin=1.2)
+    with pytest.raises(ParameterError, match="leaves no training rows in goemotions, cedr"):
+        train_text_emotion(DATA, tmp_path, cache_dir=tmp_path / "cache", config=cfg)
+
+
+@pytest.mark.parametrize(
+    ("text", "squashed"),
+    [
+        ("sooooo haaaappy today!!!", "so happy today!!!"),
+        ("goooood morning", "good morning"),  # "god" is no known word: two letters stay
+        ("I AM SO ANGRY RIGHT NOW", "i am so angry right now"),
+        ("I AM FURIOUS XD", "i am furious XD"),  # emoticons keep their case
+        ("I love NYC", "I love NYC"),  # an acronym is not shouting
+        ("OMG", "OMG"),  # too few letters to call it shouting
+        ("мне оооочень грустно", "мне очень грустно"),
+        ("МЕНЯ ВСЁ БЕСИТ", "меня всё бесит"),
+        ("happy", "happy"),
+    ],
+)
+def test_squash_chat(text, squashed):
+    from moodtune.text.cues import squash_chat
+
+    assert squash_chat(text) == squashed
+
+
+def test_chat_spelling_reaches_the_cues_and_the_parts():
+    from moodtune.text.cues import cue_features, explicit_label, named_labels, normalize
+
+    assert normalize("I AM NOT HAAAAPPY") == normalize("i am not happy") == "i am sad"
+    assert explicit_label("I AM FUUUURIOUS") == "anger"
+    assert named_labels("sooo saaaad") == {"sadness"}
+    np.testing.assert_array_equal(cue_features("soooo scaaaared"), cue_features("so scared"))

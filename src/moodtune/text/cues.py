@@ -740,9 +740,66 @@ def rewrite_negations(text: str) -> str:
 _CALM = {"en": "okay", "ru": "нормально"}
 
 
+_ELONGATED = re.compile(r"([^\W\d_])\1{2,}", re.UNICODE)
+#: Short chat words a stretched spelling most often means ("soooo", "noooo", "дааа").
+CHAT_WORDS = frozenset(
+    {
+        "so", "no", "oh", "yes", "ok", "omg", "wow", "why", "what", "please", "hi", "hey",
+        "yay", "yeah", "yep", "nope", "ugh", "hmm", "lol", "damn", "fun", "too", "me", "now",
+        "very", "really", "sorry", "thanks", "bye", "go", "ah",
+        "очень", "да", "нет", "ну", "ой", "ох", "ах", "ура", "блин", "спасибо", "пока",
+        "привет", "сильно", "так", "как", "капец", "жесть", "круто", "класс", "ааа",
+    }
+)  # fmt: skip
+
+
+def _unstretch(token: str) -> str:
+    if not _ELONGATED.search(token):
+        return token
+    one = _ELONGATED.sub(r"\1", token)
+    low = one.lower().strip(".,!?…")
+    if low in CHAT_WORDS or _match_en(low) or _match_ru(low):
+        return one
+    return _ELONGATED.sub(r"\1\1", token)
+
+
+def squash_chat(text: str) -> str:
+    """Undo chat spelling: stretched letters and shouting.
+
+    A run of three or more of the same letter becomes one letter when that makes a known
+    word (an emotion word or one of :data:`CHAT_WORDS`: "haaaappy" is "happy", "soooo" is
+    "so"), else two ("goooood" is "good"). A message whose cased letters are at least 70 %
+    capitals (at least four of them) is lower-cased ("I AM SO ANGRY"). Emoticons ("XD",
+    ":D") are kept as they are.
+
+    Examples
+    --------
+    >>> squash_chat("sooooo haaaappy today!!!")
+    'so happy today!!!'
+    >>> squash_chat("I AM SO ANGRY :D")
+    'i am so angry :D'
+    >>> squash_chat("мне оооочень грустно")
+    'мне очень грустно'
+    """
+    tokens = text.split(" ")
+    cased = [c for t in tokens if t.strip(".,!?") not in EMOTICON_LABELS for c in t if c.isalpha()]
+    upper = sum(c.isupper() for c in cased)
+    shout = len(cased) >= 4 and upper >= 0.7 * len([c for c in cased if c.lower() != c.upper()])
+    out = []
+    for tok in tokens:
+        if tok.strip(".,!?") in EMOTICON_LABELS:
+            out.append(tok)
+            continue
+        out.append(_unstretch(tok.lower() if shout else tok))
+    return " ".join(out)
+
+
 def normalize(text: str) -> str:
-    """What the learned parts read: negations rewritten, emoji turned into words."""
-    return emoji_to_words(rewrite_negations(text))
+    """What the learned parts read: chat spelling undone, negations rewritten, emoji as words.
+
+    See :func:`squash_chat`, :func:`rewrite_negations` and :func:`emoji_to_words`.
+    """
+    return emoji_to_words(rewrite_negations(squash_chat(text)))
 
 
 def cue_features(text: str) -> np.ndarray:
@@ -754,6 +811,7 @@ def cue_features(text: str) -> np.ndarray:
     block repeats the word counts times ``min(1, 6 / tokens)``: one emotion word in a
     six-word message says more than one in a long comment.
     """
+    text = squash_chat(text)
     x = np.zeros(CUE_DIM, dtype=np.float32)
     for lab, negated in word_hits(text):
         if negated:
@@ -769,6 +827,7 @@ def cue_features(text: str) -> np.ndarray:
 
 def named_labels(text: str) -> set[str]:
     """Labels the message names with a non-negated emotion word or an emoji."""
+    text = squash_chat(text)
     named = {lab for lab, negated in word_hits(text) if not negated}
     return named | set(_emoji_hits(text))
 
@@ -804,6 +863,7 @@ def explicit_label(text: str) -> str | None:
     >>> explicit_label("happy and sad") is None
     True
     """
+    text = squash_chat(text)
     if len(text.split()) > EXPLICIT_MAX_WORDS:
         return None
     strong, other = set(), set()
