@@ -675,7 +675,8 @@ def head_raw(
         )
     else:
         Z = (X - head.pop_mean) / np.sqrt(head.pop_var + 1e-8)
-    out = head.raw_scores(Z, first=k == 0)
+    # as predict_all: without speaker normalisation every message is a first message
+    out = head.raw_scores(Z, first=k == 0 or not head.speaker_norm)
     out["distance"] = head.ood_distance(X)
     out["z"] = Z
     return out
