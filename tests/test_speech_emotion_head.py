@@ -90,6 +90,45 @@ def test_history_prior_applies_from_the_second_message(rng):
         SpeechEmotionHead(bad)
 
 
+def test_first_message_classifier_serves_first_messages_only(rng):
+    """``f_W``/``f_b`` give the logits of a first message; a user with a history gets ``c_W``."""
+    with np.load(default_head_path(), allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    arrays["f_W"] = np.asarray(arrays["c_W"]).copy()
+    arrays["f_b"] = np.asarray(arrays["c_b"]) + np.array([0, 0, 0, 0, 0, 0, 3.0])
+    head = SpeechEmotionHead(arrays)
+    plain = SpeechEmotionHead({k: v for k, v in arrays.items() if k not in ("f_W", "f_b")})
+    x = rng.normal(head.pop_mean, np.sqrt(head.pop_var) + 1e-3, size=(6, head.feature_dim))
+    first = head.predict_all(x[0])
+    assert first["probabilities"][0, -1] > plain.predict_all(x[0])["probabilities"][0, -1]
+    np.testing.assert_allclose(first["arousal"], plain.predict_all(x[0])["arousal"])
+    stats = SpeakerStats()
+    stats.update(x)
+    np.testing.assert_allclose(
+        head.predict_features(x[0], speaker_stats=stats),
+        plain.predict_features(x[0], speaker_stats=stats),
+    )
+    with pytest.raises(ModelError):
+        SpeechEmotionHead(dict(arrays, f_W=np.zeros((3, 7))))
+
+
+def test_shipped_first_message_classifier_ignores_the_speaker_subspace(head, rng):
+    """Moving a first message along the stored speaker directions leaves its logits alone;
+    the classifier for users with a history does use those directions."""
+    assert head.first_clf is not None
+    U = np.asarray(head.meta["meta_first_nap"])
+    assert U.shape[0] == head.feature_dim and U.shape[1] >= 1
+    np.testing.assert_allclose(U.T @ U, np.eye(U.shape[1]), atol=1e-8)
+    z = rng.standard_normal((5, head.feature_dim))
+    moved = z + 3.0 * rng.standard_normal((5, U.shape[1])) @ U.T
+    np.testing.assert_allclose(
+        head.raw_scores(moved, first=True)["logits"],
+        head.raw_scores(z, first=True)["logits"],
+        atol=1e-8,
+    )
+    assert not np.allclose(head.raw_scores(moved)["logits"], head.raw_scores(z)["logits"])
+
+
 def test_a_voice_unlike_any_training_voice_gets_a_flat_distribution(head, rng):
     typical = rng.normal(head.pop_mean, np.sqrt(head.pop_var), size=(20, head.feature_dim))
     strange = head.pop_mean + 12 * np.sqrt(head.pop_var) * rng.choice([-1, 1], head.feature_dim)

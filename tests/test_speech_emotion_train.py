@@ -11,10 +11,15 @@ import pytest
 
 from moodtune.speech.emotion import HEAD_FILE, SAMPLES_PER_STATE, SpeakerStats, SpeechEmotionHead
 from moodtune.train.speech_emotion import (
+    FeatureTable,
     SpeechHeadConfig,
+    _first_message_classifier,
     evaluate_speech_emotion,
     head_matrix,
     history_normalise,
+    pooled_label_weights,
+    sample_weights,
+    speaker_subspace,
     train_speech_emotion,
 )
 from moodtune.types import LABELS
@@ -193,3 +198,75 @@ def test_expected_calibration_error_known_answer():
     half[:, 0] = 0.5
     # always right at confidence 0.5: |1 - 0.5|
     assert expected_calibration_error(half, np.zeros(4, dtype=int)) == pytest.approx(0.5)
+
+
+def _label_table(labels: list[int], datasets: list[str]) -> FeatureTable:
+    n = len(labels)
+    text = np.array(["x"] * n)
+    return FeatureTable(
+        np.zeros((n, 1024)), np.zeros((n, 3)), np.asarray(labels), text,
+        np.asarray(datasets), np.array(["orig"] * n), text, text,
+    )  # fmt: skip
+
+
+def test_pooled_label_weights_count_every_label_the_same():
+    """Surprise in one corpus only weighs as much as anger in two (per-corpus balance
+    gives it half as much)."""
+    labels = [0] * 10 + [5] * 2 + [0] * 3 + [4] * 9
+    datasets = ["a"] * 12 + ["b"] * 12
+    table = _label_table(labels, datasets)
+    y, d = table.labels, table.datasets
+    w = pooled_label_weights(table)
+    assert w.mean() == pytest.approx(1.0)
+    totals = {lab: w[y == lab].sum() for lab in (0, 4, 5)}
+    assert max(totals.values()) == pytest.approx(min(totals.values()))
+    # inside a label, each corpus that has it gets the same share
+    assert w[(y == 0) & (d == "a")].sum() == pytest.approx(w[(y == 0) & (d == "b")].sum())
+    old = sample_weights(table)
+    assert old[y == 5].sum() < 0.75 * old[y == 0].sum()
+
+
+def test_speaker_subspace_finds_a_planted_speaker_direction(rng):
+    d = 20
+    direction = np.zeros(d)
+    direction[3] = 1.0
+    speakers = np.repeat(np.arange(8), 14).astype(str)
+    labels = np.tile(np.repeat(np.arange(7), 2), 8)
+    offsets = rng.normal(0, 4.0, 8)[speakers.astype(int)]
+    X = rng.normal(0, 0.3, (len(labels), d)) + offsets[:, None] * direction
+    X[:, 7] += labels  # the emotion lives elsewhere
+    U = speaker_subspace(X, labels, speakers, np.zeros(d), np.ones(d), 1)
+    assert U.shape == (d, 1)
+    assert abs(U[3, 0]) > 0.95  # the speaker direction
+    assert abs(U[7, 0]) < 0.2  # not the emotion: speakers' means balance their labels
+    assert speaker_subspace(X, labels, speakers, np.zeros(d), np.ones(d), 50).shape == (d, 7)
+
+
+def test_first_message_classifier_folds_the_projection_into_its_weights(rng):
+    """f_W/f_b on standardised rows reproduce the logistic fitted on projected rows."""
+    n, d = 40, 6
+    Z = rng.standard_normal((n, d))
+    y = np.arange(n) % 7
+    U = np.linalg.qr(rng.standard_normal((d, 2)))[0]
+    c_mean, c_scale = rng.standard_normal(d), rng.uniform(0.5, 2.0, d)
+    seen = {}
+
+    def fake_fit(Zp, labels, w):
+        seen["Zp"] = Zp
+        seen["fit"] = (
+            Zp.mean(axis=0),
+            Zp.std(axis=0) + 1e-6,
+            rng.standard_normal((d, 7)),
+            rng.standard_normal(7),
+        )
+        return seen["fit"]
+
+    out = _first_message_classifier(
+        Z, y, np.ones(n), U=U, c_mean=c_mean, c_scale=c_scale, fit=fake_fit
+    )
+    p_mean, p_scale, W1, b1 = seen["fit"]
+    np.testing.assert_allclose(seen["Zp"] @ U, 0.0, atol=1e-10)  # fitted on projected rows
+    direct = ((Z - Z @ U @ U.T) - p_mean) / p_scale @ W1 + b1
+    folded = (Z - c_mean) / c_scale @ out["f_W"] + out["f_b"]
+    np.testing.assert_allclose(folded, direct, atol=1e-9)
+    np.testing.assert_array_equal(out["meta_first_nap"], U)

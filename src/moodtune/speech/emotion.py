@@ -25,6 +25,15 @@ population statistics are the average of the training corpora's own statistics, 
 classifier learned from rows normalised the same way (random histories of 0 to all other
 clips of a speaker; see :class:`moodtune.train.speech_emotion.SpeechHeadConfig`).
 
+First messages
+--------------
+A first message (no user history) cannot be normalised by its speaker, so where the
+weights have one (``f_W``, ``f_b``) it is scored by its own linear classifier, fitted on
+the same rows with the leading directions of the speaker subspace projected out (the
+directions along which the training speakers' label-balanced means differ most,
+``meta_first_nap``): it ignores what mostly tells voices apart. From the second message
+on the full classifier (``c_W``) serves, as the user's own statistics remove the speaker.
+
 Honest confidence
 -----------------
 Logits get a per-class prior correction and a temperature, both fitted on
@@ -54,8 +63,10 @@ and ``instance_norm`` (optional, default off), ``speaker_norm``,
 ``c_W`` (d, 7), ``c_b`` (7,), ``c_prior`` (7,), ``c_temperature``; the out-of-distribution
 check ``ood_mean``, ``ood_scale`` (d,), ``ood_components`` (d, r), ``ood_var`` (r,),
 ``ood_low``, ``ood_high``, ``ood_max``; ``h_prior`` (7,, optional) the prior correction
-for users with a history; the binary heads ``a_W``, ``v_W`` (d,), ``a_b``,
-``v_b``, ``a_temperature``, ``v_temperature``; ``meta_*`` entries describe the training.
+for users with a history; ``f_W`` (d, 7) and ``f_b`` (7,) (optional) the first-message
+classifier on the same standardised rows as ``c_W``; the binary heads ``a_W``, ``v_W``
+(d,), ``a_b``, ``v_b``, ``a_temperature``, ``v_temperature``; ``meta_*`` entries describe
+the training.
 """
 
 from __future__ import annotations
@@ -303,6 +314,14 @@ class SpeechEmotionHead:
             self.history_prior = (
                 np.asarray(arrays["h_prior"], dtype=np.float64) if "h_prior" in arrays else None
             )
+            # first-message classifier (``first_nap``; absent in older heads): the same
+            # standardised rows, weights that ignore the speaker subspace
+            self.first_clf: tuple[np.ndarray, np.ndarray] | None = None
+            if "f_W" in arrays:
+                self.first_clf = (
+                    np.asarray(arrays["f_W"], dtype=np.float64),
+                    np.asarray(arrays["f_b"], dtype=np.float64),
+                )
             self.dims: dict[str, tuple[np.ndarray, float, float]] = {}
             for key in ("a", "v"):
                 if f"{key}_W" in arrays:
@@ -326,6 +345,13 @@ class SpeechEmotionHead:
             and self.ood_var.shape == (self.ood_components.shape[1],)
             and all(w.shape == (d,) for w, _, _ in self.dims.values())
             and (self.history_prior is None or self.history_prior.shape == (len(LABELS),))
+            and (
+                self.first_clf is None
+                or (
+                    self.first_clf[0].shape == (d, len(LABELS))
+                    and self.first_clf[1].shape == (len(LABELS),)
+                )
+            )
         )
         if not shapes_ok:
             raise ModelError(f"speech head weights have inconsistent shapes (d={d})")
@@ -440,8 +466,11 @@ class SpeechEmotionHead:
             raise ParameterError("speech features hold NaN or infinite values")
         return x
 
-    def raw_scores(self, z: np.ndarray) -> dict[str, np.ndarray]:
+    def raw_scores(self, z: np.ndarray, *, first: bool = False) -> dict[str, np.ndarray]:
         """Uncalibrated scores of normalised rows ``z`` (n, d): before prior and temperature.
+
+        ``first``: the rows are first messages (no user history), so the first-message
+        classifier (``f_W``, ``f_b``) gives the logits where the weights have one.
 
         Returns
         -------
@@ -450,7 +479,10 @@ class SpeechEmotionHead:
             weights have them.
         """
         zs = (np.atleast_2d(z) - self.clf.mean) / self.clf.scale
-        out = {"logits": np.asarray(zs @ self.clf.W + self.clf.b)}
+        W, bias = (
+            self.first_clf if first and self.first_clf is not None else (self.clf.W, self.clf.b)
+        )
+        out = {"logits": np.asarray(zs @ W + bias)}
         for key, (w, b, _) in self.dims.items():
             out[key] = np.asarray(zs @ w + b)
         return out
@@ -464,7 +496,7 @@ class SpeechEmotionHead:
         messages, so the history prior correction applies (where the weights have one).
         See :meth:`predict_all` for the keys.
         """
-        raw = self.raw_scores(z)
+        raw = self.raw_scores(z, first=not history)
         dist = np.asarray(distance, dtype=np.float64).reshape(-1)
         lam = ood_mix(dist, low=self.ood_low, high=self.ood_high, top=self.ood_max)
         prior = self.clf.prior

@@ -15,8 +15,10 @@ and tests on the one left out, for each corpus. Recipe (``moodtune train speech-
 3. Normalise as the product does at run time: each row by a simulated user history
    (0 to all other clips of its speaker, plus itself) shrunk towards the training
    statistics (or its own corpus's, ``corpus_norm``: measured, not kept); fit a
-   multinomial logistic regression (and binary arousal/valence ones) with every corpus
-   weighing the same and labels balanced inside each corpus.
+   multinomial logistic regression with every label weighing the same over the pooled
+   corpora (``label_balance``), a second one for first messages that ignores the
+   leading speaker directions (``first_nap``), and binary arousal/valence ones with
+   every corpus weighing the same.
 4. LOCO: the same fit without each corpus; its held-out predictions give the
    calibration (class prior, temperature, out-of-distribution thresholds), the scores
    (each corpus calibrated without itself) and the voice side of fusion tuning.
@@ -265,6 +267,18 @@ class SpeechHeadConfig:
         left out to save encoder time).
     dims : bool
         Fit the binary arousal/valence heads.
+    label_balance : str
+        Weights of the seven-label classifier: ``"corpus"`` (each corpus weighs the same,
+        labels balanced inside it) or ``"pooled"`` (each label weighs the same over all
+        training corpora, shared equally by the corpora that have it: labels only some
+        corpora have, such as surprise, count as much as the others).
+    first_nap : int
+        Directions of the speaker subspace (leading principal components of the
+        label-balanced speaker means of population z-scores) that the first-message
+        classifier ignores (nuisance attribute projection; 0: no separate first-message
+        classifier). A first message cannot be normalised by its speaker, so its
+        classifier does without the directions along which speakers differ most;
+        users with a history keep the full classifier.
     ood_components, ood_max : int, float
         Principal components of the out-of-distribution distance; the largest share of
         the uniform distribution it may mix in.
@@ -285,6 +299,8 @@ class SpeechHeadConfig:
     aug_weight: float = 0.5
     aug_sets: tuple[str, ...] = ("ravdess", "emodb", "turev_db")
     dims: bool = True
+    label_balance: str = "pooled"
+    first_nap: int = 4
     ood_components: int = 32
     ood_max: float = 0.9
     max_iter: int = 300
@@ -336,6 +352,57 @@ def sample_weights(table: FeatureTable) -> np.ndarray:
             mask = in_corpus & (table.labels == lab)
             w[mask] = 1.0 / (mask.sum() * len(present) * len(corpora))
     return w * (len(w) / w.sum())
+
+
+def pooled_label_weights(table: FeatureTable) -> np.ndarray:
+    """Weights that give each label the same total over all corpora pooled.
+
+    Inside a label, each corpus that has it gets the same share (``label_balance =
+    "pooled"``). Mean 1.
+    """
+    w = np.zeros(len(table))
+    for lab in np.unique(table.labels):
+        has = table.labels == lab
+        corpora = np.unique(table.datasets[has])
+        for name in corpora:
+            mask = has & (table.datasets == name)
+            w[mask] = 1.0 / (mask.sum() * len(corpora))
+    return w * (len(w) / w.sum())
+
+
+def speaker_subspace(
+    X: np.ndarray,
+    labels: np.ndarray,
+    speakers: np.ndarray,
+    pop_mean: np.ndarray,
+    pop_var: np.ndarray,
+    k: int,
+) -> np.ndarray:
+    """Leading directions along which speakers differ, in population z-score space.
+
+    Each speaker's mean is the mean of their per-label means (so a speaker's mix of
+    labels does not move it); the directions are the top ``k`` right singular vectors
+    of the centred speaker means.
+
+    Returns
+    -------
+    np.ndarray
+        Shape (d, k'), orthonormal columns, ``k' = min(k, speakers - 1)``.
+    """
+    z0 = (X - pop_mean) / np.sqrt(pop_var + 1e-8)
+    means = []
+    for spk in np.unique(speakers):
+        mine = speakers == spk
+        means.append(
+            np.mean(
+                [z0[mine & (labels == lab)].mean(axis=0) for lab in np.unique(labels[mine])], axis=0
+            )
+        )
+    M = np.asarray(means)
+    M = M - M.mean(axis=0)
+    _, _, vt = np.linalg.svd(M, full_matrices=False)
+    r = int(min(k, max(len(M) - 1, 0)))
+    return np.asarray(vt[:r].T.copy())
 
 
 def shrunk_stats(
@@ -482,7 +549,14 @@ def fit_head(train: FeatureTable, config: SpeechHeadConfig) -> dict[str, np.ndar
     else:
         Z, idx = (X - pm) / np.sqrt(pv + 1e-8), np.arange(len(X))
     row_w = np.where(is_aug, config.aug_weight, 1.0)
-    w = (sample_weights(train) * row_w)[idx]
+    if config.label_balance not in ("corpus", "pooled"):
+        raise ParameterError(
+            f"label_balance must be 'corpus' or 'pooled', not {config.label_balance!r}"
+        )
+    base_w = (
+        pooled_label_weights(train) if config.label_balance == "pooled" else sample_weights(train)
+    )
+    w = (base_w * row_w)[idx]
     fit = partial(_fit_logistic, C=config.C, max_iter=config.max_iter, seed=config.seed)
     c_mean, c_scale, c_W, c_b = fit(Z, train.labels[idx], w)
     arrays: dict[str, np.ndarray] = {
@@ -503,6 +577,19 @@ def fit_head(train: FeatureTable, config: SpeechHeadConfig) -> dict[str, np.ndar
         "c_prior": np.zeros(len(LABELS)),
         "c_temperature": np.array(1.0),
     }
+    if config.first_nap > 0:
+        clean_rows = ~is_aug
+        U = speaker_subspace(
+            X[clean_rows],
+            train.labels[clean_rows],
+            train.speakers[clean_rows],
+            pop_mean,
+            pop_var,
+            config.first_nap,
+        )
+        arrays |= _first_message_classifier(
+            Z, train.labels[idx], w, U=U, c_mean=c_mean, c_scale=c_scale, fit=fit
+        )
     if config.dims:
         Zs = (Z - c_mean) / c_scale
         y = train.labels
@@ -538,6 +625,34 @@ def fit_head(train: FeatureTable, config: SpeechHeadConfig) -> dict[str, np.ndar
     return arrays
 
 
+def _first_message_classifier(
+    Z: np.ndarray,
+    y: np.ndarray,
+    w: np.ndarray,
+    *,
+    U: np.ndarray,
+    c_mean: np.ndarray,
+    c_scale: np.ndarray,
+    fit: Callable[..., tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]],
+) -> dict[str, np.ndarray]:
+    """The first-message classifier, folded into weights on the main classifier's rows.
+
+    A logistic regression on the normalised rows ``Z`` with the speaker subspace ``U``
+    (d, k) projected out, expressed on the main classifier's standardised rows
+    ``(z - c_mean) / c_scale`` as ``f_W`` (d, 7) and ``f_b`` (7,), so that its logits do
+    not move along ``U``; ``meta_first_nap`` keeps ``U``.
+    """
+    Zp = Z - (Z @ U) @ U.T
+    p_mean, p_scale, W1, b1 = fit(Zp, y, w)
+    # logits = ((P z - p_mean) / p_scale) @ W1 + b1 with P = I - U U^T and
+    # z = zs * c_scale + c_mean: linear in zs
+    A = W1 / p_scale[:, None]
+    PA = A - U @ (U.T @ A)
+    f_W = c_scale[:, None] * PA
+    f_b = (c_mean @ PA) - (p_mean / p_scale) @ W1 + b1
+    return {"f_W": f_W, "f_b": np.asarray(f_b, dtype=np.float64), "meta_first_nap": U}
+
+
 def head_raw(
     head: SpeechEmotionHead, X: np.ndarray, speakers: np.ndarray, *, k: int, seed: int = 0
 ) -> dict[str, np.ndarray]:
@@ -560,7 +675,8 @@ def head_raw(
         )
     else:
         Z = (X - head.pop_mean) / np.sqrt(head.pop_var + 1e-8)
-    out = head.raw_scores(Z)
+    # as predict_all: without speaker normalisation every message is a first message
+    out = head.raw_scores(Z, first=k == 0 or not head.speaker_norm)
     out["distance"] = head.ood_distance(X)
     out["z"] = Z
     return out
