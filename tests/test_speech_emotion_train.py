@@ -270,3 +270,52 @@ def test_first_message_classifier_folds_the_projection_into_its_weights(rng):
     folded = (Z - c_mean) / c_scale @ out["f_W"] + out["f_b"]
     np.testing.assert_allclose(folded, direct, atol=1e-9)
     np.testing.assert_array_equal(out["meta_first_nap"], U)
+
+
+def test_feature_cache_survives_a_copy_of_the_data_and_follows_its_content(tmp_path, rng):
+    """The cache is keyed by a clip's bytes: a copied corpus (new paths, new mtimes) is not
+    re-encoded, while a clip whose audio changed is."""
+    import shutil
+
+    from moodtune.train.speech_data import load_clips
+    from moodtune.train.speech_emotion import extract_features
+
+    data = _make_corpus(tmp_path / "data", rng)
+    clips = load_clips(data, datasets=("toy",))[:3]
+    calls: list[int] = []
+
+    def counting(y: np.ndarray) -> np.ndarray:
+        calls.append(len(y))
+        return _toy_encoder(y)
+
+    first = extract_features(clips, cache_dir=tmp_path / "c", encoder=counting, encoder_id="x")
+    assert len(calls) == 3
+    copy = tmp_path / "copy"
+    shutil.copytree(data, copy)  # new paths and new modification times
+    copied = load_clips(copy, datasets=("toy",))[:3]
+    again = extract_features(copied, cache_dir=tmp_path / "c", encoder=counting, encoder_id="x")
+    assert len(calls) == 3, "a copy of the same audio was encoded again"
+    assert np.array_equal(first.pooled, again.pooled)
+    _write_wav(copied[0].path, 0.2 * rng.standard_normal(int(0.6 * SR)).astype(np.float32))
+    extract_features(copied, cache_dir=tmp_path / "c", encoder=counting, encoder_id="x")
+    assert len(calls) == 4, "a clip whose audio changed must be encoded again"
+
+
+def test_feature_cache_written_under_the_old_key_is_still_read(tmp_path, rng):
+    from moodtune.train.speech_data import _legacy_cache_key, clip_features, load_clips
+
+    data = _make_corpus(tmp_path / "data", rng)
+    clip = load_clips(data, datasets=("toy",))[0]
+    cache = tmp_path / "c"
+    cache.mkdir()
+    old = {"pooled": np.arange(1024, dtype=np.float32), "prosody": np.ones(3, np.float32)}
+    legacy = cache / f"{_legacy_cache_key(clip.path, 'orig', 'x')}.npz"
+    np.savez(legacy, pooled=old["pooled"], prosody=old["prosody"])
+
+    def broken(y: np.ndarray) -> np.ndarray:
+        raise AssertionError("an old cache entry should have been read")
+
+    got = clip_features(clip, cache_dir=cache, encoder=broken, encoder_id="x")
+    assert np.array_equal(got["pooled"], old["pooled"])
+    got = clip_features(clip, cache_dir=cache, encoder=broken, encoder_id="x")  # now new key
+    assert np.array_equal(got["prosody"], old["prosody"])

@@ -123,6 +123,18 @@ def load_clip_audio(path: Path) -> np.ndarray:
 
 
 def _cache_key(path: Path, aug: str, encoder_id: str) -> str:
+    """Cache key of a clip's features: what the file holds, not where it is or when it changed.
+
+    Copying or moving the data (new paths, new modification times) keeps the cache valid;
+    changing a clip's bytes, the augmentation or the encoder does not.
+    """
+    digest = hashlib.sha1(path.read_bytes()).hexdigest()
+    raw = f"content:{digest}|{aug}|{encoder_id}"
+    return hashlib.sha1(raw.encode("utf-8")).hexdigest()
+
+
+def _legacy_cache_key(path: Path, aug: str, encoder_id: str) -> str:
+    """The key caches written before content keys used (path, size and mtime)."""
     st = path.stat()
     raw = f"{path.resolve()}|{st.st_size}|{int(st.st_mtime)}|{aug}|{encoder_id}"
     return hashlib.sha1(raw.encode("utf-8")).hexdigest()
@@ -169,6 +181,9 @@ def clip_features(
 
     cache_dir.mkdir(parents=True, exist_ok=True)
     target = cache_dir / f"{_cache_key(clip.path, aug, encoder_id)}.npz"
+    legacy = cache_dir / f"{_legacy_cache_key(clip.path, aug, encoder_id)}.npz"
+    if not target.is_file() and legacy.is_file():
+        legacy.replace(target)  # an older cache of the same file: keep it under the new key
     if target.is_file():
         try:
             with np.load(target, allow_pickle=False) as data:
